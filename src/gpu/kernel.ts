@@ -1,0 +1,245 @@
+// A kernel is data: which shader file and entry point, the workgroup size (bound to the shader's `workgroupSize`
+// override) and any other override constants. A job binds it once — buffers by variable name, uniform values by
+// field name, both checked against the reflected WGSL — and then encodes dispatches as often as it likes.
+import { describeLine, resolveShader, type ResolvedShader } from '../shaders/include.js';
+import type { ShaderFile } from '../shaders/sources.generated.js';
+import { BufferUsage } from './constants.js';
+import type { GpuContext } from './device.js';
+import { GpuValidationError, KernelArgumentError, ShaderCompileError } from './errors.js';
+import { dispatchFor, type Dispatch } from './grid.js';
+import { reflectShader, type ShaderReflection } from './reflect.js';
+import { packUniforms, type UniformValues } from './uniforms.js';
+
+export interface KernelProgram {
+  /** Unique, human-readable name; errors and the pipeline cache use it. */
+  name: string;
+  shader: ShaderFile;
+  entryPoint: string;
+  /** Threads per workgroup, passed to the shader's `workgroupSize` override. */
+  workgroupSize: number;
+  /** Other override constants of the shader. */
+  constants?: Record<string, number | boolean>;
+}
+
+export interface KernelBindings {
+  /** Storage buffers by WGSL variable name. */
+  buffers: Record<string, GPUBuffer>;
+  /** Values of the entry point's uniform struct, by field name. */
+  uniforms?: UniformValues;
+}
+
+interface ShaderModuleEntry {
+  resolved: ResolvedShader;
+  reflection: ShaderReflection;
+  module: GPUShaderModule;
+}
+
+/** A kernel bound to its buffers for one job: encode it as many times as the job needs. */
+export class BoundKernel {
+  constructor(
+    readonly program: KernelProgram,
+    private readonly pipeline: GPUComputePipeline,
+    private readonly bindGroups: { group: number; bindGroup: GPUBindGroup }[],
+    private readonly uniform: { buffer: GPUBuffer; write: (values: UniformValues) => ArrayBuffer } | undefined,
+    private readonly context: GpuContext,
+  ) {}
+
+  /** Rewrites the uniform values (between submits; the bind group stays). */
+  setUniforms(values: UniformValues): void {
+    if (!this.uniform) throw new KernelArgumentError('this kernel has no uniform struct', this.program.name);
+    this.context.device.queue.writeBuffer(this.uniform.buffer, 0, this.uniform.write(values));
+  }
+
+  encode(pass: GPUComputePassEncoder, dispatch: Dispatch): void {
+    if (dispatch[0] * dispatch[1] * dispatch[2] === 0) return;
+    pass.setPipeline(this.pipeline);
+    for (const { group, bindGroup } of this.bindGroups) pass.setBindGroup(group, bindGroup);
+    pass.dispatchWorkgroups(dispatch[0], dispatch[1], dispatch[2]);
+  }
+
+  /** The dispatch covering `count` items of one thread each. */
+  dispatchFor(count: number): Dispatch {
+    return dispatchFor(count, this.program.workgroupSize, this.context.limits.maxComputeWorkgroupsPerDimension);
+  }
+}
+
+/** Compiles, caches and binds kernels on one GPU context. */
+export class KernelRuntime {
+  private readonly modules = new Map<ShaderFile, Promise<ShaderModuleEntry>>();
+  private readonly pipelines = new Map<string, Promise<GPUComputePipeline>>();
+
+  constructor(readonly context: GpuContext) {}
+
+  reflection(shader: ShaderFile): ShaderReflection {
+    return reflectShader(resolveShader(shader).code);
+  }
+
+  private moduleFor(shader: ShaderFile, kernel: string): Promise<ShaderModuleEntry> {
+    let entry = this.modules.get(shader);
+    if (!entry) {
+      entry = this.compile(shader, kernel);
+      this.modules.set(shader, entry);
+      entry.catch(() => this.modules.delete(shader));
+    }
+    return entry;
+  }
+
+  private async compile(shader: ShaderFile, kernel: string): Promise<ShaderModuleEntry> {
+    const resolved = resolveShader(shader);
+    const device = this.context.device;
+    this.context.checkHealth(`compiling ${shader}`);
+    device.pushErrorScope('validation');
+    const module = device.createShaderModule({ label: shader, code: resolved.code });
+    const scopeError = await device.popErrorScope();
+    const info = await module.getCompilationInfo();
+    const errors = info.messages.filter((message) => message.type === 'error');
+    if (errors.length > 0) {
+      const lines = resolved.code.split('\n');
+      const text = errors
+        .map((message) => {
+          const source = lines[message.lineNum - 1]?.trim() ?? '';
+          return `${describeLine(resolved, message.lineNum)}: ${message.message}\n    ${source}`;
+        })
+        .join('\n');
+      throw new ShaderCompileError(`WGSL in ${shader} does not compile:\n${text}`, kernel);
+    }
+    if (scopeError) throw new ShaderCompileError(`WGSL in ${shader} was rejected: ${scopeError.message}`, kernel);
+    return { resolved, reflection: reflectShader(resolved.code), module };
+  }
+
+  private cacheKey(program: KernelProgram): string {
+    const constants = Object.entries(program.constants ?? {}).sort(([a], [b]) => a.localeCompare(b));
+    return JSON.stringify([program.name, program.shader, program.entryPoint, program.workgroupSize, constants]);
+  }
+
+  async pipeline(program: KernelProgram): Promise<{ pipeline: GPUComputePipeline; module: ShaderModuleEntry }> {
+    const module = await this.moduleFor(program.shader, program.name);
+    const key = this.cacheKey(program);
+    let pipeline = this.pipelines.get(key);
+    if (!pipeline) {
+      pipeline = this.createPipeline(program, module);
+      this.pipelines.set(key, pipeline);
+      pipeline.catch(() => this.pipelines.delete(key));
+    }
+    return { pipeline: await pipeline, module };
+  }
+
+  private async createPipeline(program: KernelProgram, module: ShaderModuleEntry): Promise<GPUComputePipeline> {
+    const { reflection } = module;
+    if (!reflection.entryPoints.has(program.entryPoint)) {
+      throw new KernelArgumentError(
+        `${program.shader} has no compute entry point "${program.entryPoint}" ` +
+          `(it has: ${[...reflection.entryPoints.keys()].join(', ')})`,
+        program.name,
+      );
+    }
+    const constants: Record<string, number> = { workgroupSize: program.workgroupSize };
+    for (const [name, value] of Object.entries(program.constants ?? {})) constants[name] = Number(value);
+    for (const name of Object.keys(constants)) {
+      if (!reflection.overrides.has(name)) {
+        throw new KernelArgumentError(
+          `${program.shader} declares no override "${name}" (it has: ${[...reflection.overrides.keys()].join(', ') || 'none'})`,
+          program.name,
+        );
+      }
+    }
+    const limit = this.context.limits.maxComputeInvocationsPerWorkgroup;
+    if (program.workgroupSize > limit) {
+      throw new KernelArgumentError(
+        `workgroup size ${program.workgroupSize} exceeds the device's maxComputeInvocationsPerWorkgroup ${limit}`,
+        program.name,
+      );
+    }
+    const device = this.context.device;
+    try {
+      return await device.createComputePipelineAsync({
+        label: program.name,
+        layout: 'auto',
+        compute: { module: module.module, entryPoint: program.entryPoint, constants },
+      });
+    } catch (error) {
+      throw new GpuValidationError(`creating the pipeline failed: ${(error as Error).message ?? String(error)}`, program.name);
+    }
+  }
+
+  /** Binds a program to its buffers and uniform values for one job (bind groups are made here, once). */
+  async bind(program: KernelProgram, bindings: KernelBindings): Promise<BoundKernel> {
+    const { pipeline, module } = await this.pipeline(program);
+    const { reflection } = module;
+    const entry = reflection.entryPoints.get(program.entryPoint)!;
+    const used = [...reflection.bindings.values()].filter((binding) => entry.resources.has(binding.name));
+    const where = `${program.name} (${program.shader}:${program.entryPoint})`;
+    for (const name of Object.keys(bindings.buffers)) {
+      const binding = reflection.bindings.get(name);
+      if (!binding || binding.kind !== 'storage') {
+        throw new KernelArgumentError(`buffer "${name}" matches no storage variable in ${program.shader}`, program.name);
+      }
+      if (!entry.resources.has(name)) {
+        throw new KernelArgumentError(`buffer "${name}" is not used by entry point ${program.entryPoint}`, program.name);
+      }
+    }
+    const uniformsUsed = used.filter((binding) => binding.kind === 'uniform');
+    if (uniformsUsed.length > 1) {
+      throw new KernelArgumentError(`${where} uses ${uniformsUsed.length} uniform structs; kernels use one`, program.name);
+    }
+    if (uniformsUsed.length === 0 && bindings.uniforms) {
+      throw new KernelArgumentError(`${where} declares no uniform struct but uniform values were given`, program.name);
+    }
+    let uniform: { buffer: GPUBuffer; write: (values: UniformValues) => ArrayBuffer } | undefined;
+    const resources = new Map<string, GPUBuffer>();
+    if (uniformsUsed.length === 1) {
+      const layout = reflection.uniforms.get(uniformsUsed[0].name)!;
+      const write = (values: UniformValues): ArrayBuffer => packUniforms(layout, values, where);
+      const bytes = write(bindings.uniforms ?? {});
+      const buffer = this.context.createBuffer(
+        `${program.name}.${layout.variable}`,
+        bytes.byteLength,
+        BufferUsage.UNIFORM | BufferUsage.COPY_DST,
+      );
+      this.context.device.queue.writeBuffer(buffer, 0, bytes);
+      uniform = { buffer, write };
+      resources.set(layout.variable, buffer);
+    }
+    for (const binding of used.filter((item) => item.kind === 'storage')) {
+      const buffer = bindings.buffers[binding.name];
+      if (!buffer) throw new KernelArgumentError(`storage buffer "${binding.name}" was not given`, program.name);
+      resources.set(binding.name, buffer);
+    }
+    const groups = [...new Set(used.map((binding) => binding.group))].sort((a, b) => a - b);
+    const bindGroups = await this.context.scoped(`binding ${where}`, program.name, () =>
+      groups.map((group) => ({
+        group,
+        bindGroup: this.context.device.createBindGroup({
+          label: `${program.name} group ${group}`,
+          layout: pipeline.getBindGroupLayout(group),
+          entries: used
+            .filter((binding) => binding.group === group)
+            .map((binding) => ({ binding: binding.binding, resource: { buffer: resources.get(binding.name)! } })),
+        }),
+      })),
+    );
+    return new BoundKernel(program, pipeline, bindGroups, uniform, this.context);
+  }
+
+  /**
+   * Encodes and submits `steps` as one command buffer. In debug mode the submission runs inside error scopes and
+   * waits for completion, so a failure names its kernels.
+   */
+  async submit(label: string, encodeSteps: (pass: GPUComputePassEncoder) => void, kernels: string[] = []): Promise<void> {
+    const device = this.context.device;
+    const run = (): void => {
+      const encoder = device.createCommandEncoder({ label });
+      const pass = encoder.beginComputePass({ label });
+      encodeSteps(pass);
+      pass.end();
+      device.queue.submit([encoder.finish()]);
+    };
+    if (this.context.debug) {
+      await this.context.scoped(`running ${label}`, kernels.join(', ') || undefined, run);
+      await this.context.finish(label);
+    } else {
+      this.context.checkHealth(label);
+      run();
+    }
+  }
+}
