@@ -51,8 +51,8 @@ fn noiseKey(seed: u32, purpose: u32, step: u32) -> vec2<u32> {
 
 // Counter of one draw: time bin, neuron (times 4 blocks of 4 words, for draws that need more than 4 words),
 // Monte Carlo sample, and sequence slot.
-fn noiseCounter(time: u32, neuron: u32, block: u32, sample: u32, sequence: u32) -> vec4<u32> {
-  return vec4<u32>(time, neuron * 4u + block, sample, sequence);
+fn noiseCounter(time: u32, neuron: u32, part: u32, sampleIndex: u32, sequence: u32) -> vec4<u32> {
+  return vec4<u32>(time, neuron * 4u + part, sampleIndex, sequence);
 }
 
 // A uniform in the open interval (0, 1): 23 random bits centred in their cell, (k + 0.5) / 2^23, which f32 and

@@ -79,6 +79,12 @@ export class GpuContext {
   private uncaptured: string[] = [];
   private readonly created = new Set<GPUBuffer>();
   private destroyed = false;
+  /**
+   * The GPU instance and adapter the device came from. Dawn's Node bindings free the native instance when its JS
+   * object is garbage-collected, even while a device made from it is alive (its event pump then touches freed
+   * memory and the process aborts), so the context keeps them reachable until it is destroyed.
+   */
+  private keepAlive: unknown[] = [];
 
   private constructor(
     readonly device: GPUDevice,
@@ -114,7 +120,9 @@ export class GpuContext {
       if (typeof value === 'number') requiredLimits[name] = value;
     }
     const device = await adapter.requestDevice({ requiredLimits });
-    return new GpuContext(device, describeAdapter(adapter.info), true, options.debug ?? false);
+    const context = new GpuContext(device, describeAdapter(adapter.info), true, options.debug ?? false);
+    context.keepAlive = [gpu, adapter];
+    return context;
   }
 
   get limits(): GPUSupportedLimits {
@@ -251,5 +259,6 @@ export class GpuContext {
     this.created.clear();
     this.destroyed = true;
     if (this.ownsDevice) this.device.destroy();
+    this.keepAlive = [];
   }
 }

@@ -26,6 +26,11 @@ export interface KernelBindings {
   buffers: Record<string, GPUBuffer>;
   /** Values of the entry point's uniform struct, by field name. */
   uniforms?: UniformValues;
+  /**
+   * Strict (the default): every buffer and uniform value given must be one the entry point declares. Non-strict:
+   * the kernel takes what it declares from a job's shared buffers and dimensions; what it declares must be there.
+   */
+  strict?: boolean;
 }
 
 interface ShaderModuleEntry {
@@ -169,27 +174,30 @@ export class KernelRuntime {
     const entry = reflection.entryPoints.get(program.entryPoint)!;
     const used = [...reflection.bindings.values()].filter((binding) => entry.resources.has(binding.name));
     const where = `${program.name} (${program.shader}:${program.entryPoint})`;
-    for (const name of Object.keys(bindings.buffers)) {
-      const binding = reflection.bindings.get(name);
-      if (!binding || binding.kind !== 'storage') {
-        throw new KernelArgumentError(`buffer "${name}" matches no storage variable in ${program.shader}`, program.name);
-      }
-      if (!entry.resources.has(name)) {
-        throw new KernelArgumentError(`buffer "${name}" is not used by entry point ${program.entryPoint}`, program.name);
+    const strict = bindings.strict ?? true;
+    if (strict) {
+      for (const name of Object.keys(bindings.buffers)) {
+        const binding = reflection.bindings.get(name);
+        if (!binding || binding.kind !== 'storage') {
+          throw new KernelArgumentError(`buffer "${name}" matches no storage variable in ${program.shader}`, program.name);
+        }
+        if (!entry.resources.has(name)) {
+          throw new KernelArgumentError(`buffer "${name}" is not used by entry point ${program.entryPoint}`, program.name);
+        }
       }
     }
     const uniformsUsed = used.filter((binding) => binding.kind === 'uniform');
     if (uniformsUsed.length > 1) {
       throw new KernelArgumentError(`${where} uses ${uniformsUsed.length} uniform structs; kernels use one`, program.name);
     }
-    if (uniformsUsed.length === 0 && bindings.uniforms) {
+    if (uniformsUsed.length === 0 && bindings.uniforms && strict) {
       throw new KernelArgumentError(`${where} declares no uniform struct but uniform values were given`, program.name);
     }
     let uniform: { buffer: GPUBuffer; write: (values: UniformValues) => ArrayBuffer } | undefined;
     const resources = new Map<string, GPUBuffer>();
     if (uniformsUsed.length === 1) {
       const layout = reflection.uniforms.get(uniformsUsed[0].name)!;
-      const write = (values: UniformValues): ArrayBuffer => packUniforms(layout, values, where);
+      const write = (values: UniformValues): ArrayBuffer => packUniforms(layout, values, where, !strict);
       const bytes = write(bindings.uniforms ?? {});
       const buffer = this.context.createBuffer(
         `${program.name}.${layout.variable}`,

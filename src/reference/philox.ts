@@ -58,8 +58,8 @@ export function noiseKey(seed: number, purpose: number, step: number): [number, 
   return [seed >>> 0, ((step << 4) | (purpose & 0xf)) >>> 0];
 }
 
-export function noiseCounter(time: number, neuron: number, block: number, sample: number, sequence: number): Word4 {
-  return [time >>> 0, (neuron * 4 + block) >>> 0, sample >>> 0, sequence >>> 0];
+export function noiseCounter(time: number, neuron: number, part: number, sample: number, sequence: number): Word4 {
+  return [time >>> 0, (neuron * 4 + part) >>> 0, sample >>> 0, sequence >>> 0];
 }
 
 /** (k + 0.5) / 2^23 for the top 23 bits k: strictly inside (0, 1) and exactly representable in f32. */

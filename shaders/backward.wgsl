@@ -1,0 +1,181 @@
+// The variational model's backward pass: dJ/dg[t][h] for every hidden unit (derivation: docs/gradients.md).
+//   score:    dJ/dg = d LL_D(z; mu)/d mu * mu(1-mu)         (scaled by the sample's weight w in the reduce stage)
+//   pathwise: dJ/dz = sum_l psi[l-1] dJ/dcz[t+l] + d LL_D(z; lambda)/dz - d LL_D(z; mu)/dz
+//             dJ/dmu = dJ/dz * dz/dmu - d LL_D(z; mu)/d mu,   dJ/dg = dJ/dmu * mu(1-mu)
+//   where dJ/dcz[t][k] = sum_n delta[t][n] W[n][V+k], plus (FS) sum_h dJ/dg[t][h] A[h][V+k].
+// F, FB and every score method: one thread per (instance, bin). FS pathwise: one thread per instance sweeping time
+// backwards, because dJ/dcz of a bin depends on dJ/dg of the same bin.
+//#include "grid.wgsl"
+//#include "layout.wgsl"
+//#include "noise.wgsl"
+//#include "distributions.wgsl"
+
+struct Params {
+  models: u32,
+  slots: u32,
+  samples: u32,
+  bins: u32,
+  visible: u32,
+  hidden: u32,
+  neurons: u32,
+  basisLength: u32,
+  paramCount: u32,
+  weightOffset: u32,
+  forwardOffset: u32,
+  forwardColumns: u32,
+  stepsPerEpoch: u32,
+  categories: u32,
+  noiseWidth: u32,
+  tau: f32,
+  purpose: u32,
+  sampleOffset: u32,
+  sequenceOffset: u32,
+}
+
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read> basis: array<f32>;
+@group(0) @binding(2) var<storage, read> stepState: array<u32>;
+@group(0) @binding(3) var<storage, read> schedule: array<u32>;
+@group(0) @binding(4) var<storage, read> modelParams: array<f32>;
+@group(0) @binding(5) var<storage, read> modelSeeds: array<u32>;
+@group(0) @binding(6) var<storage, read> externalNoise: array<f32>;
+@group(0) @binding(7) var<storage, read> samples: array<f32>;
+@group(0) @binding(8) var<storage, read> means: array<f32>;
+@group(0) @binding(9) var<storage, read> hiddenRates: array<f32>;
+// [instance][bin][neuron]
+@group(0) @binding(10) var<storage, read> deltas: array<f32>;
+// [instance][bin][hidden]: dJ/dg, the output.
+@group(0) @binding(11) var<storage, read_write> variationalGradient: array<f32>;
+// [instance][bin][hidden]: dJ/dcz, the FS sweep's memory of later bins.
+@group(0) @binding(12) var<storage, read_write> hiddenConvGradient: array<f32>;
+
+override workgroupSize: u32 = 64u;
+override method: u32 = 4u;
+override noiseKind: u32 = 0u;
+// As in sample_q.wgsl: 0 Philox, 1 external buffer, 2 samples given (no noise: score methods only).
+override noiseSource: u32 = 0u;
+override pathwise: bool = true;
+
+fn unitIndex(instance: u32, time: u32, h: u32) -> u32 {
+  return (instance * params.bins + time) * params.hidden + h;
+}
+
+fn readSample(unit: u32) -> Categories {
+  var draw: Categories;
+  let width = select(1u, params.categories, isGumbelSoftmax(method));
+  for (var k = 0u; k < width; k++) {
+    draw[k] = samples[unit * width + k];
+  }
+  return draw;
+}
+
+// The same base noise the sampling stage used: redrawn from Philox rather than stored.
+fn baseNoise(at: Instance, instance: u32, time: u32, h: u32) -> Categories {
+  if (noiseSource == 1u) {
+    var noise: Categories;
+    let start = unitIndex(instance, time, h) * params.noiseWidth;
+    for (var k = 0u; k < params.noiseWidth; k++) {
+      noise[k] = externalNoise[start + k];
+    }
+    return noise;
+  }
+  let key = noiseKey(modelSeeds[at.model], params.purpose, stepState[0]);
+  return drawBaseNoise(noiseKind, key, time, h, at.sampleIndex + params.sampleOffset, at.slot + params.sequenceOffset,
+                       params.noiseWidth);
+}
+
+// dJ/dg of one unit given dJ/dcz summed over the later bins it feeds (`throughHistory`).
+fn unitGradient(at: Instance, instance: u32, time: u32, h: u32, throughHistory: f32) -> f32 {
+  let unit = unitIndex(instance, time, h);
+  let draw = readSample(unit);
+  let mean = means[unit];
+  let slope = mean * (1.0 - mean);
+  let meanDerivative = logLikelihoodMeanDerivative(method, draw, mean, params.categories, params.tau);
+  if (!pathwise) {
+    return meanDerivative * slope;
+  }
+  let rate = hiddenRates[unit];
+  let pGradient = logLikelihoodSampleGradient(method, draw, rate, params.categories, params.tau);
+  let qGradient = logLikelihoodSampleGradient(method, draw, mean, params.categories, params.tau);
+  let countSlope = countGradient(method, draw, params.categories);
+  var upstream: Categories;
+  for (var k = 0u; k < MAX_CATEGORIES; k++) {
+    upstream[k] = throughHistory * countSlope[k] + pGradient[k] - qGradient[k];
+  }
+  let noise = baseNoise(at, instance, time, h);
+  let throughSample = sampleMeanVjp(method, mean, noise, draw, upstream, params.categories, params.tau);
+  return (throughSample - meanDerivative) * slope;
+}
+
+fn slotRow(at: Instance) -> u32 {
+  return schedule[scheduleIndex(stepState[0], params.stepsPerEpoch, params.models, params.slots, at.model, at.slot)];
+}
+
+@compute @workgroup_size(workgroupSize)
+fn backwardParallel(@builtin(workgroup_id) group: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>,
+                    @builtin(local_invocation_index) lane: u32) {
+  let index = linearWorkgroup(group, groups) * workgroupSize + lane;
+  if (index >= params.models * params.slots * params.samples * params.bins) {
+    return;
+  }
+  let time = index % params.bins;
+  let instance = index / params.bins;
+  let at = decodeInstance(instance, params.slots, params.samples);
+  if (slotRow(at) == NO_SEQUENCE) {
+    return;
+  }
+  let N = params.neurons;
+  let weights = at.model * params.paramCount + params.weightOffset + params.visible;
+  for (var h = 0u; h < params.hidden; h++) {
+    var throughHistory = 0.0;
+    if (pathwise) {
+      for (var lag = 1u; lag <= params.basisLength && time + lag < params.bins; lag++) {
+        let later = (instance * params.bins + time + lag) * N;
+        var czGradient = 0.0;
+        for (var n = 0u; n < N; n++) {
+          czGradient += deltas[later + n] * modelParams[weights + n * N + h];
+        }
+        throughHistory += basis[lag - 1u] * czGradient;
+      }
+    }
+    variationalGradient[unitIndex(instance, time, h)] = unitGradient(at, instance, time, h, throughHistory);
+  }
+}
+
+@compute @workgroup_size(workgroupSize)
+fn backwardSequential(@builtin(workgroup_id) group: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>,
+                      @builtin(local_invocation_index) lane: u32) {
+  let instance = linearWorkgroup(group, groups) * workgroupSize + lane;
+  if (instance >= params.models * params.slots * params.samples) {
+    return;
+  }
+  let at = decodeInstance(instance, params.slots, params.samples);
+  if (slotRow(at) == NO_SEQUENCE) {
+    return;
+  }
+  let N = params.neurons;
+  let H = params.hidden;
+  let weights = at.model * params.paramCount + params.weightOffset + params.visible;
+  let selfWeights = at.model * params.paramCount + params.forwardOffset + params.visible;
+  for (var step = 0u; step < params.bins; step++) {
+    let time = params.bins - 1u - step;
+    for (var h = 0u; h < H; h++) {
+      var throughHistory = 0.0;
+      for (var lag = 1u; lag <= params.basisLength && time + lag < params.bins; lag++) {
+        throughHistory += basis[lag - 1u] * hiddenConvGradient[unitIndex(instance, time + lag, h)];
+      }
+      variationalGradient[unitIndex(instance, time, h)] = unitGradient(at, instance, time, h, throughHistory);
+    }
+    let here = (instance * params.bins + time) * N;
+    for (var k = 0u; k < H; k++) {
+      var total = 0.0;
+      for (var n = 0u; n < N; n++) {
+        total += deltas[here + n] * modelParams[weights + n * N + k];
+      }
+      for (var h = 0u; h < H; h++) {
+        total += variationalGradient[unitIndex(instance, time, h)] * modelParams[selfWeights + h * params.forwardColumns + k];
+      }
+      hiddenConvGradient[unitIndex(instance, time, k)] = total;
+    }
+  }
+}

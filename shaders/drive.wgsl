@@ -1,0 +1,81 @@
+// The parts of both models' drives that depend on the visible data only, once per (model, sequence) and shared by
+// all Monte Carlo samples:
+//   generative:  visibleDrive[t][n]      = b[n] + sum_v W[n][v] cx[t][v]
+//   variational: variationalDrive[t][h]  = bq[h] + sum_v Af[h][v] cx[t][v] (+ sum_v Ab[h][v] rx[t][v] for FB)
+// One thread per (model, slot, bin, output column), columns 0..N-1 generative and N..N+H-1 variational.
+//#include "grid.wgsl"
+//#include "layout.wgsl"
+
+struct Params {
+  models: u32,
+  slots: u32,
+  bins: u32,
+  visible: u32,
+  hidden: u32,
+  neurons: u32,
+  paramCount: u32,
+  weightOffset: u32,
+  biasOffset: u32,
+  forwardOffset: u32,
+  forwardColumns: u32,
+  backwardOffset: u32,
+  variationalBiasOffset: u32,
+  stepsPerEpoch: u32,
+}
+
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read> stepState: array<u32>;
+@group(0) @binding(2) var<storage, read> schedule: array<u32>;
+@group(0) @binding(3) var<storage, read> modelParams: array<f32>;
+// [row][bin][visible]
+@group(0) @binding(4) var<storage, read> visibleConv: array<f32>;
+@group(0) @binding(5) var<storage, read> visibleBackConv: array<f32>;
+@group(0) @binding(6) var<storage, read_write> visibleDrive: array<f32>;
+@group(0) @binding(7) var<storage, read_write> variationalDrive: array<f32>;
+
+override workgroupSize: u32 = 64u;
+// 0 = F, 1 = FS, 2 = FB.
+override scheme: u32 = 0u;
+
+@compute @workgroup_size(workgroupSize)
+fn drive(@builtin(workgroup_id) group: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>,
+         @builtin(local_invocation_index) lane: u32) {
+  let columns = params.neurons + params.hidden;
+  let index = linearWorkgroup(group, groups) * workgroupSize + lane;
+  if (index >= params.models * params.slots * params.bins * columns) {
+    return;
+  }
+  let column = index % columns;
+  let time = (index / columns) % params.bins;
+  let pair = index / (columns * params.bins);
+  let model = pair / params.slots;
+  let row = schedule[scheduleIndex(stepState[0], params.stepsPerEpoch, params.models, params.slots, model, pair % params.slots)];
+  if (row == NO_SEQUENCE) {
+    return;
+  }
+  let V = params.visible;
+  let data = (row * params.bins + time) * V;
+  let base = model * params.paramCount;
+  if (column < params.neurons) {
+    let weights = base + params.weightOffset + column * params.neurons;
+    var sum = modelParams[base + params.biasOffset + column];
+    for (var v = 0u; v < V; v++) {
+      sum += modelParams[weights + v] * visibleConv[data + v];
+    }
+    visibleDrive[(pair * params.bins + time) * params.neurons + column] = sum;
+  } else {
+    let h = column - params.neurons;
+    let forward = base + params.forwardOffset + h * params.forwardColumns;
+    var sum = modelParams[base + params.variationalBiasOffset + h];
+    for (var v = 0u; v < V; v++) {
+      sum += modelParams[forward + v] * visibleConv[data + v];
+    }
+    if (scheme == 2u) {
+      let backward = base + params.backwardOffset + h * V;
+      for (var v = 0u; v < V; v++) {
+        sum += modelParams[backward + v] * visibleBackConv[data + v];
+      }
+    }
+    variationalDrive[(pair * params.bins + time) * params.hidden + h] = sum;
+  }
+}

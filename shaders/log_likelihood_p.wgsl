@@ -1,0 +1,125 @@
+// The generative model's log-likelihood ln p(X, Z) per bin, and its derivative with respect to the drive:
+//   cz[t][k]  = sum_{l=1..L} psi[l-1] z[t-l][k]
+//   a[t][n]   = visibleDrive[t][n] + sum_k W[n][V+k] cz[t][k],   lambda = sigma(a)
+//   ln p_t    = sum_v (x ln(lambda+EPS) - lambda) + sum_h LL_D(z[t][h]; lambda[t][V+h])
+//   delta[t][n] = d ln p / d a[t][n]  (written when `withGradient`)
+// The data's -ln x! terms are constant per sequence and are added by the reduce stage (dataLogFactorial).
+// One thread per (instance, bin): given the samples, every bin is independent.
+//#include "grid.wgsl"
+//#include "layout.wgsl"
+//#include "distributions.wgsl"
+
+struct Params {
+  models: u32,
+  slots: u32,
+  samples: u32,
+  bins: u32,
+  visible: u32,
+  hidden: u32,
+  neurons: u32,
+  basisLength: u32,
+  paramCount: u32,
+  weightOffset: u32,
+  stepsPerEpoch: u32,
+  categories: u32,
+  tau: f32,
+}
+
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read> basis: array<f32>;
+@group(0) @binding(2) var<storage, read> stepState: array<u32>;
+@group(0) @binding(3) var<storage, read> schedule: array<u32>;
+@group(0) @binding(4) var<storage, read> modelParams: array<f32>;
+// [row][bin][visible]
+@group(0) @binding(5) var<storage, read> visibleCounts: array<f32>;
+// [model][slot][bin][neuron]
+@group(0) @binding(6) var<storage, read> visibleDrive: array<f32>;
+// [instance][bin][hidden][sampleWidth] and [instance][bin][hidden]
+@group(0) @binding(7) var<storage, read> samples: array<f32>;
+@group(0) @binding(8) var<storage, read> hiddenCounts: array<f32>;
+@group(0) @binding(9) var<storage, read_write> hiddenConv: array<f32>;
+@group(0) @binding(10) var<storage, read_write> hiddenRates: array<f32>;
+// [instance][bin][neuron]
+@group(0) @binding(11) var<storage, read_write> deltas: array<f32>;
+@group(0) @binding(12) var<storage, read_write> rates: array<f32>;
+// [instance][bin]
+@group(0) @binding(13) var<storage, read_write> weightTerms: array<f32>;
+
+override workgroupSize: u32 = 64u;
+override method: u32 = 4u;
+// Training needs delta; evaluation does not.
+override withGradient: bool = true;
+// Keep every rate lambda[t][n] (the firing-rate API); training does not need them.
+override storeRates: bool = false;
+// Whether weightTerms already holds -ln q of this bin (a sampling stage ran) or starts from zero.
+override addToWeights: bool = true;
+
+fn unitIndex(instance: u32, time: u32, h: u32) -> u32 {
+  return (instance * params.bins + time) * params.hidden + h;
+}
+
+@compute @workgroup_size(workgroupSize)
+fn logJointPerBin(@builtin(workgroup_id) group: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>,
+                 @builtin(local_invocation_index) lane: u32) {
+  let index = linearWorkgroup(group, groups) * workgroupSize + lane;
+  if (index >= params.models * params.slots * params.samples * params.bins) {
+    return;
+  }
+  let time = index % params.bins;
+  let instance = index / params.bins;
+  let at = decodeInstance(instance, params.slots, params.samples);
+  let row = schedule[scheduleIndex(stepState[0], params.stepsPerEpoch, params.models, params.slots, at.model, at.slot)];
+  if (row == NO_SEQUENCE) {
+    return;
+  }
+  let V = params.visible;
+  let H = params.hidden;
+  let N = params.neurons;
+  for (var k = 0u; k < H; k++) {
+    var sum = 0.0;
+    for (var lag = 1u; lag <= min(params.basisLength, time); lag++) {
+      sum += basis[lag - 1u] * hiddenCounts[unitIndex(instance, time - lag, k)];
+    }
+    hiddenConv[unitIndex(instance, time, k)] = sum;
+  }
+  let width = select(1u, params.categories, isGumbelSoftmax(method));
+  let weights = at.model * params.paramCount + params.weightOffset;
+  let drives = (at.pair * params.bins + time) * N;
+  let out = (instance * params.bins + time) * N;
+  var logJoint = 0.0;
+  for (var n = 0u; n < N; n++) {
+    var drive = visibleDrive[drives + n];
+    for (var k = 0u; k < H; k++) {
+      drive += modelParams[weights + n * N + V + k] * hiddenConv[unitIndex(instance, time, k)];
+    }
+    let rate = sigmoid(drive);
+    let slope = rate * (1.0 - rate);
+    var delta: f32;
+    if (n < V) {
+      let count = visibleCounts[(row * params.bins + time) * V + n];
+      logJoint += count * log(rate + EPS) - rate;
+      delta = (count / (rate + EPS) - 1.0) * slope;
+    } else {
+      let unit = unitIndex(instance, time, n - V);
+      var draw: Categories;
+      for (var k = 0u; k < width; k++) {
+        draw[k] = samples[unit * width + k];
+      }
+      logJoint += logLikelihood(method, draw, rate, params.categories, params.tau);
+      delta = logLikelihoodMeanDerivative(method, draw, rate, params.categories, params.tau) * slope;
+      hiddenRates[unit] = rate;
+    }
+    if (withGradient) {
+      deltas[out + n] = delta;
+    }
+    if (storeRates) {
+      rates[out + n] = rate;
+    }
+  }
+  let term = instance * params.bins + time;
+  if (addToWeights) {
+    weightTerms[term] += logJoint;
+  } else {
+    weightTerms[term] = logJoint;
+  }
+}

@@ -1,0 +1,161 @@
+// Sampling the hidden spikes from q(Z | X) and scoring them: mu = sigma(g), z = r(mu, noise), and -ln q per bin
+// (written to weightTerms, to which the log-likelihood stage adds ln p).
+//   F, FB: g depends on the visible data only, so every bin is independent — one thread per (instance, bin).
+//   FS:    g[t] reads the convolved history of the samples already drawn — one thread per instance, in time order.
+// The noise comes from the instance's Philox stream, or from a caller's buffer, or the samples themselves are given
+// (then only ln q is computed), as the `noiseSource` override says.
+//#include "grid.wgsl"
+//#include "layout.wgsl"
+//#include "noise.wgsl"
+//#include "distributions.wgsl"
+
+struct Params {
+  models: u32,
+  slots: u32,
+  samples: u32,
+  bins: u32,
+  visible: u32,
+  hidden: u32,
+  basisLength: u32,
+  paramCount: u32,
+  forwardOffset: u32,
+  forwardColumns: u32,
+  stepsPerEpoch: u32,
+  categories: u32,
+  noiseWidth: u32,
+  tau: f32,
+  purpose: u32,
+  // Offsets added to the sample and slot indices of the noise counter (evaluation runs in chunks of samples).
+  sampleOffset: u32,
+  sequenceOffset: u32,
+}
+
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read> basis: array<f32>;
+@group(0) @binding(2) var<storage, read> stepState: array<u32>;
+@group(0) @binding(3) var<storage, read> schedule: array<u32>;
+@group(0) @binding(4) var<storage, read> modelParams: array<f32>;
+@group(0) @binding(5) var<storage, read> modelSeeds: array<u32>;
+// [model][slot][bin][hidden]
+@group(0) @binding(6) var<storage, read> variationalDrive: array<f32>;
+// [instance][bin][hidden][noiseWidth], read when noiseSource == NOISE_FROM_BUFFER.
+@group(0) @binding(7) var<storage, read> externalNoise: array<f32>;
+// [instance][bin][hidden][sampleWidth]
+@group(0) @binding(8) var<storage, read_write> samples: array<f32>;
+// [instance][bin][hidden]
+@group(0) @binding(9) var<storage, read_write> hiddenCounts: array<f32>;
+@group(0) @binding(10) var<storage, read_write> means: array<f32>;
+@group(0) @binding(11) var<storage, read_write> hiddenConv: array<f32>;
+// [instance][bin]
+@group(0) @binding(12) var<storage, read_write> weightTerms: array<f32>;
+
+override workgroupSize: u32 = 64u;
+override method: u32 = 4u;
+override noiseKind: u32 = 0u;
+// 0: draw from Philox, 1: read base noise from externalNoise, 2: samples are given.
+override noiseSource: u32 = 0u;
+const NOISE_FROM_PHILOX: u32 = 0u;
+const NOISE_FROM_BUFFER: u32 = 1u;
+const SAMPLES_GIVEN: u32 = 2u;
+
+fn sampleWidth() -> u32 {
+  return select(1u, params.categories, isGumbelSoftmax(method));
+}
+
+fn unitIndex(instance: u32, time: u32, h: u32) -> u32 {
+  return (instance * params.bins + time) * params.hidden + h;
+}
+
+fn baseNoise(at: Instance, instance: u32, time: u32, h: u32) -> Categories {
+  if (noiseSource == NOISE_FROM_BUFFER) {
+    var noise: Categories;
+    let start = unitIndex(instance, time, h) * params.noiseWidth;
+    for (var k = 0u; k < params.noiseWidth; k++) {
+      noise[k] = externalNoise[start + k];
+    }
+    return noise;
+  }
+  let key = noiseKey(modelSeeds[at.model], params.purpose, stepState[0]);
+  return drawBaseNoise(noiseKind, key, time, h, at.sampleIndex + params.sampleOffset, at.slot + params.sequenceOffset,
+                       params.noiseWidth);
+}
+
+// Draws (or reads, when given) the sample of one hidden unit, stores it with its count and mean, returns ln q.
+fn sampleUnit(at: Instance, instance: u32, time: u32, h: u32, mean: f32) -> f32 {
+  let unit = unitIndex(instance, time, h);
+  let width = sampleWidth();
+  var draw: Categories;
+  if (noiseSource == SAMPLES_GIVEN) {
+    for (var k = 0u; k < width; k++) {
+      draw[k] = samples[unit * width + k];
+    }
+  } else {
+    draw = sampleFromNoise(method, mean, baseNoise(at, instance, time, h), params.categories, params.tau);
+    for (var k = 0u; k < width; k++) {
+      samples[unit * width + k] = draw[k];
+    }
+  }
+  hiddenCounts[unit] = sampleCount(method, draw, params.categories);
+  means[unit] = mean;
+  return logLikelihood(method, draw, mean, params.categories, params.tau);
+}
+
+fn slotRow(at: Instance) -> u32 {
+  return schedule[scheduleIndex(stepState[0], params.stepsPerEpoch, params.models, params.slots, at.model, at.slot)];
+}
+
+// F and FB: one thread per (instance, bin).
+@compute @workgroup_size(workgroupSize)
+fn sampleParallel(@builtin(workgroup_id) group: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>,
+                  @builtin(local_invocation_index) lane: u32) {
+  let index = linearWorkgroup(group, groups) * workgroupSize + lane;
+  if (index >= params.models * params.slots * params.samples * params.bins) {
+    return;
+  }
+  let time = index % params.bins;
+  let instance = index / params.bins;
+  let at = decodeInstance(instance, params.slots, params.samples);
+  if (slotRow(at) == NO_SEQUENCE) {
+    return;
+  }
+  var logQ = 0.0;
+  for (var h = 0u; h < params.hidden; h++) {
+    let mean = sigmoid(variationalDrive[(at.pair * params.bins + time) * params.hidden + h]);
+    logQ += sampleUnit(at, instance, time, h, mean);
+  }
+  weightTerms[instance * params.bins + time] = -logQ;
+}
+
+// FS: one thread per instance, in time order; g[t][h] adds sum_k A[h][V+k] cz[t][k] of the samples drawn so far.
+@compute @workgroup_size(workgroupSize)
+fn sampleSequential(@builtin(workgroup_id) group: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>,
+                    @builtin(local_invocation_index) lane: u32) {
+  let instance = linearWorkgroup(group, groups) * workgroupSize + lane;
+  if (instance >= params.models * params.slots * params.samples) {
+    return;
+  }
+  let at = decodeInstance(instance, params.slots, params.samples);
+  if (slotRow(at) == NO_SEQUENCE) {
+    return;
+  }
+  let H = params.hidden;
+  let selfWeights = at.model * params.paramCount + params.forwardOffset + params.visible;
+  for (var time = 0u; time < params.bins; time++) {
+    for (var k = 0u; k < H; k++) {
+      var sum = 0.0;
+      for (var lag = 1u; lag <= min(params.basisLength, time); lag++) {
+        sum += basis[lag - 1u] * hiddenCounts[unitIndex(instance, time - lag, k)];
+      }
+      hiddenConv[unitIndex(instance, time, k)] = sum;
+    }
+    var logQ = 0.0;
+    for (var h = 0u; h < H; h++) {
+      var drive = variationalDrive[(at.pair * params.bins + time) * H + h];
+      for (var k = 0u; k < H; k++) {
+        drive += modelParams[selfWeights + h * params.forwardColumns + k] * hiddenConv[unitIndex(instance, time, k)];
+      }
+      logQ += sampleUnit(at, instance, time, h, sigmoid(drive));
+    }
+    weightTerms[instance * params.bins + time] = -logQ;
+  }
+}

@@ -1,0 +1,101 @@
+// Visible spike counts on the device: the counts, their causal and anti-causal convolutions with the basis
+// (computed once by the convolve kernels), and each sequence's sum of ln x!. Rows are sequences; several datasets
+// of the same shape (trials) are stacked as consecutive blocks of rows.
+import { flattenCounts, sequenceLogFactorials, validateCounts } from '../model/data.js';
+import { convolveProgram } from './programs.js';
+import type { GpuSession } from './session.js';
+
+export interface DeviceDataset {
+  rows: number;
+  bins: number;
+  visible: number;
+  visibleCounts: GPUBuffer;
+  visibleConv: GPUBuffer;
+  visibleBackConv: GPUBuffer;
+  dataLogFactorial: GPUBuffer;
+  /** Per-row constants in float64, for host-side metrics. */
+  logFactorials: Float64Array;
+  release(): void;
+}
+
+/** Convolves rows x [row][bin][channel] with `basis` on the GPU (both directions). */
+export async function convolveOnDevice(
+  session: GpuSession,
+  spikes: GPUBuffer,
+  shape: { rows: number; bins: number; channels: number },
+  basis: GPUBuffer,
+  basisLength: number,
+  outputs: { causal?: GPUBuffer; antiCausal?: GPUBuffer },
+): Promise<void> {
+  const uniforms = { rows: shape.rows, bins: shape.bins, channels: shape.channels, basisLength };
+  const count = shape.rows * shape.bins * shape.channels;
+  const kernels = await Promise.all(
+    (['causal', 'antiCausal'] as const)
+      .filter((direction) => outputs[direction])
+      .map((direction) =>
+        session.runtime.bind(convolveProgram(direction), {
+          buffers: { basis, spikes, convolved: outputs[direction]! },
+          uniforms,
+        }),
+      ),
+  );
+  await session.runtime.submit('convolve', (pass) => kernels.forEach((kernel) => kernel.encode(pass, kernel.dispatchFor(count))), kernels.map((k) => k.program.name));
+}
+
+export function checkBasis(basis: number[], bins: number): void {
+  if (!Array.isArray(basis) || basis.length === 0) throw new Error('basis must be a non-empty array of weights psi[0..L-1]');
+  basis.forEach((value, index) => {
+    if (typeof value !== 'number' || !Number.isFinite(value)) throw new Error(`basis[${index}] must be a finite number, got ${String(value)}`);
+  });
+  if (basis.length >= bins) {
+    throw new Error(
+      `the basis has ${basis.length} lags but sequences have only ${bins} bins: use a shorter basis (L < T) or longer sequences`,
+    );
+  }
+}
+
+/** Uploads `datasets` (each [sequence][bin][visible], all of one shape) as consecutive rows. */
+export async function uploadDataset(
+  session: GpuSession,
+  datasets: number[][][][],
+  basis: number[],
+  name = 'data',
+  expect: { visible?: number; bins?: number } = {},
+): Promise<DeviceDataset> {
+  if (datasets.length === 0) throw new Error(`${name}: no datasets given`);
+  let shape = validateCounts(datasets.length === 1 ? name : `${name}[0]`, datasets[0], { neurons: expect.visible, bins: expect.bins });
+  datasets.slice(1).forEach((dataset, index) => {
+    const next = validateCounts(`${name}[${index + 1}]`, dataset, { neurons: shape.neurons, bins: shape.bins });
+    shape = { ...shape, sequences: shape.sequences + next.sequences };
+  });
+  checkBasis(basis, shape.bins);
+  const all = datasets.flat();
+  const context = session.context;
+  const rows = all.length;
+  const visibleCounts = context.upload(`${name}.visibleCounts`, flattenCounts(all));
+  const bytes = rows * shape.bins * shape.neurons * 4;
+  const visibleConv = context.createStorage(`${name}.visibleConv`, bytes);
+  const visibleBackConv = context.createStorage(`${name}.visibleBackConv`, bytes);
+  const logFactorials = sequenceLogFactorials(all);
+  const dataLogFactorial = context.upload(`${name}.dataLogFactorial`, Float32Array.from(logFactorials));
+  const basisBuffer = context.upload(`${name}.basis`, Float32Array.from(basis));
+  try {
+    await convolveOnDevice(session, visibleCounts, { rows, bins: shape.bins, channels: shape.neurons }, basisBuffer, basis.length, {
+      causal: visibleConv,
+      antiCausal: visibleBackConv,
+    });
+  } finally {
+    context.release(basisBuffer);
+  }
+  return {
+    rows,
+    bins: shape.bins,
+    visible: shape.neurons,
+    visibleCounts,
+    visibleConv,
+    visibleBackConv,
+    dataLogFactorial,
+    logFactorials,
+    release: () => [visibleCounts, visibleConv, visibleBackConv, dataLogFactorial].forEach((buffer) => context.release(buffer)),
+  };
+}

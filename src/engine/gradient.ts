@@ -1,0 +1,121 @@
+// The ELBO of one model on given sequences and its gradient for given base noise (or the model's own Philox
+// noise): the computation `poglm grad` prints and the gradient tests compare with the float64 reference.
+import type { ParamLayout } from '../model/params.js';
+import type { ResolvedMethod } from '../model/types.js';
+import { NoisePurpose } from '../reference/philox.js';
+import { uploadDataset } from './dataset.js';
+import { ElboPipeline } from './pipeline.js';
+import type { GpuSession } from './session.js';
+
+export interface GradientRequest {
+  layout: ParamLayout;
+  basis: number[];
+  method: ResolvedMethod;
+  params: ArrayLike<number>;
+  /** x[s][t][v]. */
+  sequences: number[][][];
+  /** noise[s][m][t][h][k]; when absent, `samples` draws per sequence from the Philox stream of `seed`. */
+  noise?: number[][][][][];
+  samples?: number;
+  seed?: number;
+  /** Noise step (the training step whose noise to reproduce); default 0. */
+  step?: number;
+}
+
+export interface GradientResult {
+  elbo: number;
+  /** w[s][m]. */
+  weights: number[][];
+  /** On the flat layout; score methods: the surrogate's gradient. */
+  gradient: Float64Array;
+}
+
+/** Flattens noise[s][m][t][h][k] into the instance order of the pipeline, checking every dimension. */
+export function flattenNoise(
+  noise: number[][][][][],
+  shape: { sequences: number; bins: number; hidden: number; width: number },
+  name = 'noise',
+): { data: Float32Array; samples: number } {
+  if (!Array.isArray(noise) || noise.length !== shape.sequences) {
+    throw new Error(`${name} must have one entry per sequence (${shape.sequences}), got ${Array.isArray(noise) ? noise.length : typeof noise}`);
+  }
+  const samples = Array.isArray(noise[0]) ? noise[0].length : 0;
+  if (samples === 0) throw new Error(`${name}[0] must hold at least one sample`);
+  const data = new Float32Array(shape.sequences * samples * shape.bins * shape.hidden * shape.width);
+  let index = 0;
+  noise.forEach((sequence, s) => {
+    if (!Array.isArray(sequence) || sequence.length !== samples) {
+      throw new Error(`${name}[${s}] has ${Array.isArray(sequence) ? sequence.length : typeof sequence} samples; every sequence needs ${samples}`);
+    }
+    sequence.forEach((sample, m) => {
+      if (!Array.isArray(sample) || sample.length !== shape.bins) {
+        throw new Error(`${name}[${s}][${m}] must have ${shape.bins} time bins`);
+      }
+      sample.forEach((bin, t) => {
+        if (!Array.isArray(bin) || bin.length !== shape.hidden) {
+          throw new Error(`${name}[${s}][${m}][${t}] must have ${shape.hidden} hidden units`);
+        }
+        bin.forEach((unit, h) => {
+          const values = shape.width === 1 && typeof unit === 'number' ? [unit] : unit;
+          if (!Array.isArray(values) || values.length !== shape.width) {
+            throw new Error(`${name}[${s}][${m}][${t}][${h}] must be ${shape.width === 1 ? 'a number' : `an array of ${shape.width} Gumbel draws`}`);
+          }
+          values.forEach((value: unknown, k: number) => {
+            if (typeof value !== 'number' || !Number.isFinite(value)) {
+              throw new Error(`${name}[${s}][${m}][${t}][${h}]${shape.width > 1 ? `[${k}]` : ''} must be a finite number`);
+            }
+            data[index++] = value;
+          });
+        });
+      });
+    });
+  });
+  return { data, samples };
+}
+
+export async function computeElboGradient(session: GpuSession, request: GradientRequest): Promise<GradientResult> {
+  const { layout, method } = request;
+  const dataset = await uploadDataset(session, [request.sequences], request.basis, 'sequences', { visible: layout.visible });
+  const sequences = request.sequences.length;
+  let flatNoise: Float32Array | undefined;
+  let samples = request.samples ?? 1;
+  if (request.noise) {
+    const flat = flattenNoise(request.noise, { sequences, bins: dataset.bins, hidden: layout.hidden, width: method.noiseWidth });
+    flatNoise = flat.data;
+    samples = flat.samples;
+  }
+  let pipeline: ElboPipeline | undefined;
+  try {
+    pipeline = await ElboPipeline.create(session, dataset, {
+      layout,
+      basis: request.basis,
+      method,
+      models: 1,
+      slots: sequences,
+      samples,
+      stepsPerEpoch: 1,
+      noise: flatNoise ? 'buffer' : 'philox',
+      mode: 'gradient',
+      purpose: NoisePurpose.train,
+    });
+    pipeline.writeParams(Float32Array.from(request.params));
+    pipeline.writeSeeds(Uint32Array.of(request.seed ?? 0));
+    pipeline.writeSchedule(Uint32Array.from({ length: sequences }, (_, s) => s));
+    if (flatNoise) pipeline.writeNoise(flatNoise);
+    pipeline.setStep(request.step ?? 0);
+    await pipeline.run(1, 'elbo gradient');
+    const [history, gradient, weights] = await Promise.all([
+      pipeline.read('elboHistory'),
+      pipeline.read('gradients'),
+      pipeline.read('sampleWeights'),
+    ]);
+    return {
+      elbo: history[0],
+      weights: Array.from({ length: sequences }, (_, s) => Array.from(weights.subarray(s * samples, (s + 1) * samples))),
+      gradient: Float64Array.from(gradient.subarray(0, layout.total)),
+    };
+  } finally {
+    pipeline?.destroy();
+    dataset.release();
+  }
+}

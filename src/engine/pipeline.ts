@@ -1,0 +1,309 @@
+// One job of the variational engine on the GPU: B models of one shape, scheme and method, each reading `slots`
+// sequences per step and drawing `samples` Monte Carlo samples. The job allocates its buffers and binds every stage
+// once; a training step is then a fixed list of dispatches (drive, sample q, ln p, backward, reduce, Adam, advance)
+// whatever T, the number of sequences or M, and many steps can go into one command buffer.
+import type { BoundKernel } from '../gpu/kernel.js';
+import type { UniformValues } from '../gpu/uniforms.js';
+import type { ParamLayout } from '../model/params.js';
+import type { ResolvedMethod } from '../model/types.js';
+import type { DeviceDataset } from './dataset.js';
+import {
+  adamProgram,
+  advanceStepProgram,
+  backwardProgram,
+  driveProgram,
+  evidenceProgram,
+  logJointProgram,
+  sampleProgram,
+  sumGradientProgram,
+  sumWeightsProgram,
+  type NoiseSource,
+} from './programs.js';
+import type { GpuSession } from './session.js';
+
+export const NO_SEQUENCE = 0xffffffff;
+export const NO_FAILURE = 0xffffffff;
+
+export interface AdamSettings {
+  learningRateGenerative: number;
+  learningRateVariational: number;
+  beta1: number;
+  beta2: number;
+  epsilon: number;
+}
+
+export const PAPER_ADAM: AdamSettings = {
+  learningRateGenerative: 0.05,
+  learningRateVariational: 0.1,
+  beta1: 0.9,
+  beta2: 0.999,
+  epsilon: 1e-8,
+};
+
+export type PipelineMode = 'train' | 'gradient' | 'evaluate' | 'logJoint';
+
+export interface PipelineSpec {
+  layout: ParamLayout;
+  basis: number[];
+  method: ResolvedMethod;
+  models: number;
+  /** Sequences each model reads per step. */
+  slots: number;
+  samples: number;
+  /** Rows of the schedule: one per step of an epoch (1 outside training). */
+  stepsPerEpoch: number;
+  noise: NoiseSource;
+  mode: PipelineMode;
+  /** Noise purpose (src/reference/philox.ts NoisePurpose). */
+  purpose: number;
+  adam?: AdamSettings;
+  /** Keep every rate lambda[t][n] (firing-rate output). */
+  storeRates?: boolean;
+}
+
+/** Element counts of a job's buffers, also used to size chunks before anything is allocated. */
+export function pipelineBufferSizes(spec: PipelineSpec, bins: number): Record<string, number> {
+  const { layout, models: B, slots, samples: M } = spec;
+  const { neurons: N, hidden: H } = layout;
+  const pairs = B * slots;
+  const instances = pairs * M;
+  const training = spec.mode === 'train' || spec.mode === 'gradient';
+  const fsPathwise = layout.scheme === 'FS' && spec.method.info.estimator === 'pathwise';
+  return {
+    schedule: spec.stepsPerEpoch * pairs,
+    modelParams: B * layout.total,
+    gradients: training ? B * layout.total : 0,
+    firstMoment: spec.mode === 'train' ? B * layout.total : 0,
+    secondMoment: spec.mode === 'train' ? B * layout.total : 0,
+    visibleDrive: pairs * bins * N,
+    variationalDrive: pairs * bins * H,
+    externalNoise: spec.noise === 'buffer' ? instances * bins * H * spec.method.noiseWidth : 0,
+    samples: instances * bins * H * spec.method.sampleWidth,
+    hiddenCounts: instances * bins * H,
+    means: instances * bins * H,
+    hiddenConv: instances * bins * H,
+    hiddenRates: instances * bins * H,
+    deltas: training ? instances * bins * N : 0,
+    rates: spec.storeRates ? instances * bins * N : 0,
+    weightTerms: instances * bins,
+    variationalGradient: training ? instances * bins * H : 0,
+    hiddenConvGradient: training && fsPathwise ? instances * bins * H : 0,
+    sampleWeights: instances,
+    elboHistory: spec.stepsPerEpoch * B,
+    evidence: spec.mode === 'evaluate' ? pairs * 4 : 0,
+  };
+}
+
+export class ElboPipeline {
+  readonly buffers: Record<string, GPUBuffer> = {};
+  private kernels: { kernel: BoundKernel; count: number; fixed?: [number, number, number] }[] = [];
+  private readonly uniforms: UniformValues;
+  readonly instances: number;
+
+  private constructor(
+    readonly session: GpuSession,
+    readonly dataset: DeviceDataset,
+    readonly spec: PipelineSpec,
+  ) {
+    const { layout } = spec;
+    this.instances = spec.models * spec.slots * spec.samples;
+    const adam = spec.adam ?? PAPER_ADAM;
+    this.uniforms = {
+      models: spec.models,
+      slots: spec.slots,
+      samples: spec.samples,
+      bins: dataset.bins,
+      visible: layout.visible,
+      hidden: layout.hidden,
+      neurons: layout.neurons,
+      basisLength: spec.basis.length,
+      paramCount: layout.total,
+      weightOffset: layout.weightOffset,
+      biasOffset: layout.biasOffset,
+      forwardOffset: layout.forwardOffset,
+      forwardColumns: layout.forwardColumns,
+      backwardOffset: layout.backwardOffset,
+      variationalBiasOffset: layout.variationalBiasOffset,
+      generativeCount: layout.generativeCount,
+      stepsPerEpoch: spec.stepsPerEpoch,
+      categories: spec.method.categories,
+      noiseWidth: spec.method.noiseWidth,
+      tau: spec.method.tau,
+      purpose: spec.purpose,
+      sampleOffset: 0,
+      sequenceOffset: 0,
+      pairs: spec.models * spec.slots,
+      ...adam,
+    };
+  }
+
+  static async create(session: GpuSession, dataset: DeviceDataset, spec: PipelineSpec): Promise<ElboPipeline> {
+    if (spec.layout.visible !== dataset.visible) {
+      throw new Error(`the model has ${spec.layout.visible} visible neurons but the data has ${dataset.visible}`);
+    }
+    const pipeline = new ElboPipeline(session, dataset, spec);
+    try {
+      pipeline.allocate();
+      await pipeline.bindStages();
+    } catch (error) {
+      pipeline.destroy();
+      throw error;
+    }
+    return pipeline;
+  }
+
+  private allocate(): void {
+    const context = this.session.context;
+    const sizes = pipelineBufferSizes(this.spec, this.dataset.bins);
+    // Stages declare every binding they might touch; a binding this job never uses gets a 16-byte placeholder of its
+    // own (one buffer shared by a read-only and a read-write binding would be a usage conflict).
+    for (const [name, count] of Object.entries(sizes)) {
+      this.buffers[name] = context.createStorage(count > 0 ? `job.${name}` : `job.${name} (unused)`, Math.max(count, 4) * 4);
+    }
+    this.buffers.basis = context.upload('job.basis', Float32Array.from(this.spec.basis));
+    this.buffers.stepState = context.upload('job.stepState', new Uint32Array(4));
+    this.buffers.modelSeeds = context.createStorage('job.modelSeeds', this.spec.models * 4);
+    this.buffers.failureStep = context.upload('job.failureStep', new Uint32Array(this.spec.models).fill(NO_FAILURE));
+    Object.assign(this.buffers, {
+      visibleCounts: this.dataset.visibleCounts,
+      visibleConv: this.dataset.visibleConv,
+      visibleBackConv: this.dataset.visibleBackConv,
+      dataLogFactorial: this.dataset.dataLogFactorial,
+    });
+  }
+
+  private async bindStages(): Promise<void> {
+    const { spec } = this;
+    const { scheme } = spec.layout;
+    const training = spec.mode === 'train' || spec.mode === 'gradient';
+    const instances = this.instances;
+    const bins = this.dataset.bins;
+    const bind = (program: Parameters<GpuSession['runtime']['bind']>[0]) =>
+      this.session.runtime.bind(program, { buffers: this.buffers, uniforms: this.uniforms, strict: false });
+    const stages: Promise<{ kernel: BoundKernel; count: number; fixed?: [number, number, number] }>[] = [];
+    const add = (program: Parameters<typeof bind>[0], count: number, fixed?: [number, number, number]) =>
+      stages.push(bind(program).then((kernel) => ({ kernel, count, fixed })));
+    const pairs = spec.models * spec.slots;
+    add(driveProgram(scheme), pairs * bins * (spec.layout.neurons + spec.layout.hidden));
+    if (spec.mode !== 'logJoint') {
+      add(sampleProgram(scheme, spec.method, spec.noise), scheme === 'FS' ? instances : instances * bins);
+    }
+    add(
+      logJointProgram(spec.method, {
+        withGradient: training,
+        storeRates: spec.storeRates ?? false,
+        addToWeights: spec.mode !== 'logJoint',
+      }),
+      instances * bins,
+    );
+    if (training) {
+      const sequential = scheme === 'FS' && spec.method.info.estimator === 'pathwise';
+      add(backwardProgram(scheme, spec.method, spec.noise), sequential ? instances : instances * bins);
+    }
+    add(sumWeightsProgram(), instances);
+    if (training) add(sumGradientProgram(spec.method), spec.models * (spec.layout.total + 1));
+    if (spec.mode === 'train') {
+      add(adamProgram(), spec.models * spec.layout.total);
+      add(advanceStepProgram(), 1, [1, 1, 1]);
+    }
+    if (spec.mode === 'evaluate') add(evidenceProgram(), pairs);
+    this.kernels = await Promise.all(stages);
+  }
+
+  /** Names of the kernels one step dispatches, in order. */
+  get stageNames(): string[] {
+    return this.kernels.map(({ kernel }) => kernel.program.name);
+  }
+
+  /** Dispatches per step: fixed by the scheme and method, independent of T, sequences and samples. */
+  get dispatchesPerStep(): number {
+    return this.kernels.length;
+  }
+
+  encodeStep(pass: GPUComputePassEncoder): void {
+    for (const { kernel, count, fixed } of this.kernels) kernel.encode(pass, fixed ?? kernel.dispatchFor(count));
+  }
+
+  /** Runs `steps` steps in one submission. */
+  async run(steps = 1, label = 'step'): Promise<void> {
+    await this.session.runtime.submit(
+      label,
+      (pass) => {
+        for (let step = 0; step < steps; step++) this.encodeStep(pass);
+      },
+      this.stageNames,
+    );
+  }
+
+  private write(name: string, data: Float32Array | Uint32Array, expected: number): void {
+    if (data.length !== expected) throw new Error(`${name}: expected ${expected} values, got ${data.length}`);
+    this.session.context.write(this.buffers[name], data);
+  }
+
+  writeParams(flat: Float32Array): void {
+    this.write('modelParams', flat, this.spec.models * this.spec.layout.total);
+  }
+
+  writeSeeds(seeds: Uint32Array): void {
+    this.write('modelSeeds', seeds, this.spec.models);
+  }
+
+  /** rows[stepInEpoch][model][slot]: dataset row of each slot, or NO_SEQUENCE. */
+  writeSchedule(rows: Uint32Array): void {
+    const expected = this.spec.stepsPerEpoch * this.spec.models * this.spec.slots;
+    rows.forEach((row, index) => {
+      if (row !== NO_SEQUENCE && row >= this.dataset.rows) {
+        throw new Error(`schedule entry ${index} points at row ${row} but the data has ${this.dataset.rows} rows`);
+      }
+    });
+    this.write('schedule', rows, expected);
+  }
+
+  writeNoise(noise: Float32Array): void {
+    if (this.spec.noise !== 'buffer') throw new Error('this job draws its own noise');
+    this.write('externalNoise', noise, this.instances * this.dataset.bins * this.spec.layout.hidden * this.spec.method.noiseWidth);
+  }
+
+  writeSamples(samples: Float32Array): void {
+    if (this.spec.noise !== 'given' && this.spec.mode !== 'logJoint') throw new Error('this job draws its own samples');
+    this.write('samples', samples, this.instances * this.dataset.bins * this.spec.layout.hidden * this.spec.method.sampleWidth);
+  }
+
+  setStep(step: number): void {
+    this.session.context.write(this.buffers.stepState, Uint32Array.of(step, 0, 0, 0));
+  }
+
+  /** Sets the noise counter's sample offset (evaluation draws its samples in chunks). */
+  setSampleOffset(offset: number): void {
+    this.uniforms.sampleOffset = offset;
+    for (const { kernel } of this.kernels) {
+      if (kernel.program.shader === 'sample_q.wgsl' || kernel.program.shader === 'backward.wgsl') kernel.setUniforms(this.uniforms);
+    }
+  }
+
+  resetEvidence(): void {
+    this.session.context.write(this.buffers.evidence, new Float32Array(this.spec.models * this.spec.slots * 4));
+  }
+
+  resetFailures(): void {
+    this.session.context.write(this.buffers.failureStep, new Uint32Array(this.spec.models).fill(NO_FAILURE));
+  }
+
+  read(name: string): Promise<Float32Array> {
+    return this.session.context.readF32(this.buffers[name]);
+  }
+
+  async readFailures(): Promise<Uint32Array> {
+    return this.session.context.readU32(this.buffers.failureStep);
+  }
+
+  async readStep(): Promise<number> {
+    return (await this.session.context.readU32(this.buffers.stepState, 0, 1))[0];
+  }
+
+  destroy(): void {
+    const own = new Set(Object.values(this.buffers));
+    for (const name of ['visibleCounts', 'visibleConv', 'visibleBackConv', 'dataLogFactorial']) own.delete(this.buffers[name]);
+    for (const buffer of own) this.session.context.release(buffer);
+  }
+}

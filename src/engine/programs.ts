@@ -1,0 +1,116 @@
+// Every kernel of the library as data: shader file, entry point, workgroup size and override constants. The
+// pipeline cache keys on all of it, so two jobs that need the same kernel share one compiled pipeline.
+import type { KernelProgram } from '../gpu/kernel.js';
+import { METHOD_INFO, SCHEME_ID, type ResolvedMethod, type Scheme } from '../model/types.js';
+
+export const DEFAULT_WORKGROUP = 64;
+
+/** Where the base noise of a sampling or backward stage comes from. */
+export type NoiseSource = 'philox' | 'buffer' | 'given';
+const NOISE_SOURCE_ID: Record<NoiseSource, number> = { philox: 0, buffer: 1, given: 2 };
+const NOISE_KIND_ID = { uniform: 0, normal: 1, gumbel: 2 } as const;
+
+export const convolveProgram = (direction: 'causal' | 'antiCausal'): KernelProgram => ({
+  name: `convolve.${direction}`,
+  shader: 'convolve.wgsl',
+  entryPoint: direction === 'causal' ? 'convolveCausal' : 'convolveAntiCausal',
+  workgroupSize: DEFAULT_WORKGROUP,
+});
+
+export const simulateProgram = (): KernelProgram => ({
+  name: 'simulate',
+  shader: 'simulate.wgsl',
+  entryPoint: 'simulate',
+  workgroupSize: DEFAULT_WORKGROUP,
+});
+
+export const driveProgram = (scheme: Scheme): KernelProgram => ({
+  name: `drive.${scheme}`,
+  shader: 'drive.wgsl',
+  entryPoint: 'drive',
+  workgroupSize: DEFAULT_WORKGROUP,
+  constants: { scheme: SCHEME_ID[scheme] },
+});
+
+/** FS samples in time order (one thread per instance); F and FB in parallel over bins. */
+export const sampleProgram = (scheme: Scheme, method: ResolvedMethod, noise: NoiseSource): KernelProgram => ({
+  name: `sampleQ.${scheme}.${method.method}.${noise}`,
+  shader: 'sample_q.wgsl',
+  entryPoint: scheme === 'FS' ? 'sampleSequential' : 'sampleParallel',
+  workgroupSize: DEFAULT_WORKGROUP,
+  constants: {
+    method: METHOD_INFO[method.method].id,
+    noiseKind: NOISE_KIND_ID[method.info.noise],
+    noiseSource: NOISE_SOURCE_ID[noise],
+  },
+});
+
+export const logJointProgram = (
+  method: ResolvedMethod,
+  options: { withGradient: boolean; storeRates: boolean; addToWeights: boolean },
+): KernelProgram => ({
+  name: `logLikelihoodP.${method.method}.${options.withGradient ? 'grad' : 'value'}${options.storeRates ? '.rates' : ''}${options.addToWeights ? '' : '.fresh'}`,
+  shader: 'log_likelihood_p.wgsl',
+  entryPoint: 'logJointPerBin',
+  workgroupSize: DEFAULT_WORKGROUP,
+  constants: {
+    method: METHOD_INFO[method.method].id,
+    withGradient: options.withGradient,
+    storeRates: options.storeRates,
+    addToWeights: options.addToWeights,
+  },
+});
+
+/** The FS pathwise backward pass sweeps time in reverse per instance; everything else is parallel over bins. */
+export const backwardProgram = (scheme: Scheme, method: ResolvedMethod, noise: NoiseSource): KernelProgram => {
+  const pathwise = method.info.estimator === 'pathwise';
+  return {
+    name: `backward.${scheme}.${method.method}.${noise}`,
+    shader: 'backward.wgsl',
+    entryPoint: scheme === 'FS' && pathwise ? 'backwardSequential' : 'backwardParallel',
+    workgroupSize: DEFAULT_WORKGROUP,
+    constants: {
+      method: METHOD_INFO[method.method].id,
+      noiseKind: NOISE_KIND_ID[method.info.noise],
+      noiseSource: NOISE_SOURCE_ID[noise],
+      pathwise,
+    },
+  };
+};
+
+export const sumWeightsProgram = (): KernelProgram => ({
+  name: 'reduce.sumWeights',
+  shader: 'reduce.wgsl',
+  entryPoint: 'sumWeights',
+  workgroupSize: DEFAULT_WORKGROUP,
+});
+
+export const sumGradientProgram = (method: ResolvedMethod): KernelProgram => ({
+  name: `reduce.sumGradient.${method.info.estimator}`,
+  shader: 'reduce.wgsl',
+  entryPoint: 'sumGradient',
+  workgroupSize: DEFAULT_WORKGROUP,
+  constants: { scoreFunction: method.info.estimator === 'score' },
+});
+
+export const adamProgram = (): KernelProgram => ({
+  name: 'adam.step',
+  shader: 'adam.wgsl',
+  entryPoint: 'adamStep',
+  workgroupSize: DEFAULT_WORKGROUP,
+});
+
+export const advanceStepProgram = (): KernelProgram => ({
+  name: 'adam.advanceStep',
+  shader: 'adam.wgsl',
+  entryPoint: 'advanceStep',
+  // The entry point fixes @workgroup_size(1); the override is declared but unused there.
+  workgroupSize: 1,
+});
+
+export const evidenceProgram = (): KernelProgram => ({
+  name: 'evaluate.accumulateEvidence',
+  shader: 'evaluate.wgsl',
+  entryPoint: 'accumulateEvidence',
+  workgroupSize: DEFAULT_WORKGROUP,
+});

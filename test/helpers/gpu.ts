@@ -1,0 +1,18 @@
+// One GPU session per test file, opened in beforeAll and destroyed in afterAll. In CI a missing adapter is a
+// failure, never a skip: POGLM_REQUIRE_GPU=1 (set by .ci/run) turns "no adapter" into a thrown error.
+import { afterAll, beforeAll } from 'vitest';
+import { GpuSession } from '../../src/engine/session.js';
+
+export function useGpuSession(): () => GpuSession {
+  let session: GpuSession | undefined;
+  beforeAll(async () => {
+    session = await GpuSession.open();
+    // The adapter that ran the tests goes into the log (CI checks it is lavapipe, not a skip).
+    console.log(`GPU tests on: ${session.adapter}`);
+  });
+  afterAll(() => session?.destroy());
+  return () => {
+    if (!session) throw new Error('GPU session not open');
+    return session;
+  };
+}
