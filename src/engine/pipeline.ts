@@ -40,7 +40,15 @@ export const PAPER_ADAM: AdamSettings = {
   epsilon: 1e-8,
 };
 
-export type PipelineMode = 'train' | 'gradient' | 'evaluate' | 'logJoint';
+/**
+ * What a job computes, and so which stages it dispatches:
+ *   train:    drive, sample q, ln p (+delta), backward, sum weights, sum gradient, Adam, advance step
+ *   gradient: drive, sample q, ln p (+delta), backward, sum weights, sum gradient
+ *   evaluate: drive, sample q, ln p, sum weights, accumulate evidence
+ *   logJoint: drive, given samples (ln q), ln p alone, sum weights        -> sampleWeights = ln p(X, Z)
+ *   logQ:     drive, given samples (ln q)                                 -> weightTerms = -ln q per bin
+ */
+export type PipelineMode = 'train' | 'gradient' | 'evaluate' | 'logJoint' | 'logQ';
 
 export interface PipelineSpec {
   layout: ParamLayout;
@@ -184,15 +192,19 @@ export class ElboPipeline {
     const add = (program: Parameters<typeof bind>[0], count: number, fixed?: [number, number, number]) =>
       stages.push(bind(program).then((kernel) => ({ kernel, count, fixed })));
     const pairs = spec.models * spec.slots;
+    const givenSamples = spec.mode === 'logJoint' || spec.mode === 'logQ';
+    if (givenSamples && spec.noise !== 'given') throw new Error(`a ${spec.mode} job scores given samples: use noise "given"`);
     add(driveProgram(scheme), pairs * bins * (spec.layout.neurons + spec.layout.hidden));
-    if (spec.mode !== 'logJoint') {
-      add(sampleProgram(scheme, spec.method, spec.noise), scheme === 'FS' ? instances : instances * bins);
+    add(sampleProgram(scheme, spec.method, spec.noise), scheme === 'FS' ? instances : instances * bins);
+    if (spec.mode === 'logQ') {
+      this.kernels = await Promise.all(stages);
+      return;
     }
     add(
       logJointProgram(spec.method, {
         withGradient: training,
         storeRates: spec.storeRates ?? false,
-        addToWeights: spec.mode !== 'logJoint',
+        addToWeights: !givenSamples,
       }),
       instances * bins,
     );
@@ -265,7 +277,7 @@ export class ElboPipeline {
   }
 
   writeSamples(samples: Float32Array): void {
-    if (this.spec.noise !== 'given' && this.spec.mode !== 'logJoint') throw new Error('this job draws its own samples');
+    if (this.spec.noise !== 'given') throw new Error('this job draws its own samples');
     this.write('samples', samples, this.instances * this.dataset.bins * this.spec.layout.hidden * this.spec.method.sampleWidth);
   }
 

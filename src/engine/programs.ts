@@ -114,3 +114,18 @@ export const evidenceProgram = (): KernelProgram => ({
   entryPoint: 'accumulateEvidence',
   workgroupSize: DEFAULT_WORKGROUP,
 });
+
+export const rawWordsProgram = (): KernelProgram => ({
+  name: 'drawNoise.rawWords',
+  shader: 'draw_noise.wgsl',
+  entryPoint: 'rawWords',
+  workgroupSize: DEFAULT_WORKGROUP,
+});
+
+export const baseNoiseProgram = (kind: 'uniform' | 'normal' | 'gumbel'): KernelProgram => ({
+  name: `drawNoise.baseNoise.${kind}`,
+  shader: 'draw_noise.wgsl',
+  entryPoint: 'baseNoise',
+  workgroupSize: DEFAULT_WORKGROUP,
+  constants: { noiseKind: NOISE_KIND_ID[kind] },
+});

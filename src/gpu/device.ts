@@ -84,7 +84,7 @@ export class GpuContext {
    * object is garbage-collected, even while a device made from it is alive (its event pump then touches freed
    * memory and the process aborts), so the context keeps them reachable until it is destroyed.
    */
-  private keepAlive: unknown[] = [];
+  /** @internal */ keepAlive: unknown[] = [];
 
   private constructor(
     readonly device: GPUDevice,

@@ -1,0 +1,136 @@
+// Scoring given hidden spikes on the GPU: ln p(X, Z) (with the firing rates lambda[t][n] if asked), and
+// ln q(Z | X) — what evaluation needs for ground-truth metrics, and the generative model's log-likelihood for every
+// distribution D of the spec.
+import type { ResolvedMethod } from '../model/types.js';
+import type { ParamLayout } from '../model/params.js';
+import { uploadDataset } from './dataset.js';
+import { ElboPipeline, type PipelineMode } from './pipeline.js';
+import type { GpuSession } from './session.js';
+import { NoisePurpose } from '../reference/philox.js';
+
+
+export interface GivenSamplesRequest {
+  layout: ParamLayout;
+  basis: number[];
+  method: ResolvedMethod;
+  /** Flat parameters (src/model/params.ts); only theta matters for ln p, only phi for ln q. */
+  params: ArrayLike<number>;
+  /** Visible counts x[s][t][v]. */
+  sequences: number[][][];
+  /** Hidden values z[s][t][h]: counts or non-negative reals, or for Gumbel-Softmax points y[K] on the simplex. */
+  hidden: (number | number[])[][][];
+  /** Also return every rate lambda[s][t][n] (ln p only). */
+  rates?: boolean;
+}
+
+/** Checks the hidden values against the method and lays them out as the samples buffer ([s][t][h][width]). */
+export function flattenHiddenSamples(
+  method: ResolvedMethod,
+  hidden: (number | number[])[][][],
+  shape: { sequences: number; bins: number; hidden: number },
+  name = 'hidden',
+): Float32Array {
+  if (!Array.isArray(hidden) || hidden.length !== shape.sequences) {
+    throw new Error(`${name} must have one entry per sequence (${shape.sequences})`);
+  }
+  const width = method.sampleWidth;
+  const out = new Float32Array(shape.sequences * shape.bins * shape.hidden * width);
+  const integer = method.method === 'poisson' || method.method === 'categorical';
+  hidden.forEach((sequence, s) => {
+    if (!Array.isArray(sequence) || sequence.length !== shape.bins) throw new Error(`${name}[${s}] must have ${shape.bins} time bins`);
+    sequence.forEach((bin, t) => {
+      if (!Array.isArray(bin) || bin.length !== shape.hidden) throw new Error(`${name}[${s}][${t}] must have ${shape.hidden} hidden units`);
+      bin.forEach((value, h) => {
+        const where = `${name}[${s}][${t}][${h}]`;
+        const at = ((s * shape.bins + t) * shape.hidden + h) * width;
+        if (method.info.gumbelSoftmax) {
+          if (!Array.isArray(value) || value.length !== width) throw new Error(`${where} must be a point on the ${width}-simplex (an array of ${width} probabilities)`);
+          const total = value.reduce((sum, p) => sum + p, 0);
+          if (value.some((p) => !(p > 0) || !Number.isFinite(p)) || Math.abs(total - 1) > 1e-5) {
+            throw new Error(`${where} must hold ${width} positive probabilities summing to 1`);
+          }
+          value.forEach((p, k) => (out[at + k] = Math.log(p / total)));
+          return;
+        }
+        if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || (integer && !Number.isInteger(value))) {
+          throw new Error(`${where} is ${JSON.stringify(value)}: ${method.method} hidden spikes must be ${integer ? 'non-negative integers' : 'non-negative numbers'}`);
+        }
+        out[at] = value;
+      });
+    });
+  });
+  return out;
+}
+
+async function runGiven(
+  session: GpuSession,
+  request: GivenSamplesRequest,
+  mode: PipelineMode,
+  read: (pipeline: ElboPipeline, sequences: number, bins: number) => Promise<unknown>,
+): Promise<unknown> {
+  const { layout, method } = request;
+  const dataset = await uploadDataset(session, [request.sequences], request.basis, 'sequences', { visible: layout.visible });
+  const sequences = request.sequences.length;
+  const samples = flattenHiddenSamples(method, request.hidden, { sequences, bins: dataset.bins, hidden: layout.hidden });
+  if (request.params.length !== layout.total) {
+    throw new Error(`params has ${request.params.length} entries but the layout needs ${layout.total}`);
+  }
+  let pipeline: ElboPipeline | undefined;
+  try {
+    pipeline = await ElboPipeline.create(session, dataset, {
+      layout,
+      basis: request.basis,
+      method,
+      models: 1,
+      slots: sequences,
+      samples: 1,
+      stepsPerEpoch: 1,
+      noise: 'given',
+      mode,
+      purpose: NoisePurpose.evaluate,
+      storeRates: request.rates ?? false,
+    });
+    pipeline.writeParams(Float32Array.from(request.params));
+    pipeline.writeSeeds(Uint32Array.of(0));
+    pipeline.writeSchedule(Uint32Array.from({ length: sequences }, (_, s) => s));
+    pipeline.writeSamples(samples);
+    pipeline.setStep(0);
+    await pipeline.run(1, mode);
+    return await read(pipeline, sequences, dataset.bins);
+  } finally {
+    pipeline?.destroy();
+    dataset.release();
+  }
+}
+
+/** ln p(X, Z) per sequence for given hidden values, with lambda[s][t][n] when `rates` is set. */
+export async function computeLogJoint(
+  session: GpuSession,
+  request: GivenSamplesRequest,
+): Promise<{ logJoint: number[]; rates?: number[][][] }> {
+  return (await runGiven(session, request, 'logJoint', async (pipeline, sequences, bins) => {
+    const weights = await pipeline.read('sampleWeights');
+    const result: { logJoint: number[]; rates?: number[][][] } = { logJoint: Array.from(weights.subarray(0, sequences)) };
+    if (request.rates) {
+      const N = request.layout.neurons;
+      const rates = await pipeline.read('rates');
+      result.rates = Array.from({ length: sequences }, (_, s) =>
+        Array.from({ length: bins }, (_, t) => Array.from(rates.subarray((s * bins + t) * N, (s * bins + t + 1) * N))),
+      );
+    }
+    return result;
+  })) as { logJoint: number[]; rates?: number[][][] };
+}
+
+/** ln q(Z | X) per sequence for given hidden values (FS reads their own history). */
+export async function computeLogQ(session: GpuSession, request: GivenSamplesRequest): Promise<number[]> {
+  return (await runGiven(session, request, 'logQ', async (pipeline, sequences, bins) => {
+    const terms = await pipeline.read('weightTerms');
+    return Array.from({ length: sequences }, (_, s) => {
+      let total = 0;
+      for (let t = 0; t < bins; t++) total -= terms[s * bins + t];
+      return total;
+    });
+  })) as number[];
+}
+

@@ -1,0 +1,44 @@
+// Base noise drawn on the GPU, exactly as a job's sampling stage draws it.
+import type { ResolvedMethod } from '../model/types.js';
+import { baseNoiseProgram, rawWordsProgram } from './programs.js';
+import type { GpuSession } from './session.js';
+
+/** Philox words: 4 per counter (i, 0, 0, 0), i = 0..count-1, for key (seed, purpose, step). */
+export async function philoxWords(
+  session: GpuSession,
+  options: { count: number; seed: number; purpose: number; step: number },
+): Promise<Uint32Array> {
+  const context = session.context;
+  const words = context.createStorage('philoxWords', options.count * 16);
+  try {
+    const kernel = await session.runtime.bind(rawWordsProgram(), {
+      buffers: { words },
+      uniforms: { ...options, sequences: 0, samples: 0, bins: 0, hidden: 0, width: 0 },
+    });
+    await session.runtime.submit('philox words', (pass) => kernel.encode(pass, kernel.dispatchFor(options.count)));
+    return await context.readU32(words, 0, options.count * 4);
+  } finally {
+    context.release(words);
+  }
+}
+
+/** noise laid out [sequence][sample][bin][hidden][width] as a flat array. */
+export async function drawBaseNoiseOnDevice(
+  session: GpuSession,
+  method: ResolvedMethod,
+  options: { seed: number; purpose: number; step: number; sequences: number; samples: number; bins: number; hidden: number },
+): Promise<Float32Array> {
+  const context = session.context;
+  const units = options.sequences * options.samples * options.bins * options.hidden;
+  const noise = context.createStorage('baseNoise', units * method.noiseWidth * 4);
+  try {
+    const kernel = await session.runtime.bind(baseNoiseProgram(method.info.noise), {
+      buffers: { noise },
+      uniforms: { ...options, count: 0, width: method.noiseWidth },
+    });
+    await session.runtime.submit('base noise', (pass) => kernel.encode(pass, kernel.dispatchFor(units)));
+    return await context.readF32(noise, 0, units * method.noiseWidth);
+  } finally {
+    context.release(noise);
+  }
+}
