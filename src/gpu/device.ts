@@ -78,6 +78,8 @@ export class GpuContext {
   private lostReason: string | undefined;
   private uncaptured: string[] = [];
   private readonly created = new Set<GPUBuffer>();
+  /** Bytes asked for, before rounding up to 16: what a read returns by default. */
+  private readonly requested = new WeakMap<GPUBuffer, number>();
   private destroyed = false;
   /**
    * The GPU instance and adapter the device came from. Dawn's Node bindings free the native instance when its JS
@@ -162,6 +164,7 @@ export class GpuContext {
     this.checkBufferSize(label, size, binding);
     const buffer = this.device.createBuffer({ label, size, usage });
     this.created.add(buffer);
+    this.requested.set(buffer, bytes);
     return buffer;
   }
 
@@ -191,7 +194,7 @@ export class GpuContext {
   }
 
   /** Copies `bytes` from `buffer` back to the host. */
-  async readBytes(buffer: GPUBuffer, byteOffset = 0, bytes = buffer.size - byteOffset): Promise<ArrayBuffer> {
+  async readBytes(buffer: GPUBuffer, byteOffset = 0, bytes = this.logicalSize(buffer) - byteOffset): Promise<ArrayBuffer> {
     this.checkHealth(`reading "${buffer.label}"`);
     const size = Math.ceil(bytes / 4) * 4;
     const staging = this.device.createBuffer({
@@ -218,13 +221,18 @@ export class GpuContext {
     }
   }
 
+  /** The size asked for when this context created the buffer, else the buffer's size. */
+  logicalSize(buffer: GPUBuffer): number {
+    return this.requested.get(buffer) ?? buffer.size;
+  }
+
   async readF32(buffer: GPUBuffer, offsetElements = 0, count?: number): Promise<Float32Array> {
-    const elements = count ?? buffer.size / 4 - offsetElements;
+    const elements = count ?? Math.floor(this.logicalSize(buffer) / 4) - offsetElements;
     return new Float32Array(await this.readBytes(buffer, offsetElements * 4, elements * 4));
   }
 
   async readU32(buffer: GPUBuffer, offsetElements = 0, count?: number): Promise<Uint32Array> {
-    const elements = count ?? buffer.size / 4 - offsetElements;
+    const elements = count ?? Math.floor(this.logicalSize(buffer) / 4) - offsetElements;
     return new Uint32Array(await this.readBytes(buffer, offsetElements * 4, elements * 4));
   }
 

@@ -1,8 +1,8 @@
 // A kernel is data: which shader file and entry point, the workgroup size (bound to the shader's `workgroupSize`
 // override) and any other override constants. A job binds it once — buffers by variable name, uniform values by
 // field name, both checked against the reflected WGSL — and then encodes dispatches as often as it likes.
-import { describeLine, resolveShader, type ResolvedShader } from '../shaders/include.js';
-import type { ShaderFile } from '../shaders/sources.generated.js';
+import { describeLine, resolveShader, type ResolvedShader, type ShaderSources } from '../shaders/include.js';
+import { shaderSources, type ShaderFile } from '../shaders/sources.generated.js';
 import { BufferUsage } from './constants.js';
 import type { GpuContext } from './device.js';
 import { GpuValidationError, KernelArgumentError, ShaderCompileError } from './errors.js';
@@ -13,7 +13,8 @@ import { packUniforms, type UniformValues } from './uniforms.js';
 export interface KernelProgram {
   /** Unique, human-readable name; errors and the pipeline cache use it. */
   name: string;
-  shader: ShaderFile;
+  /** A file of shaders/, or a source the runtime was given with `addShaderSource`. */
+  shader: ShaderFile | (string & {});
   entryPoint: string;
   /** Threads per workgroup, passed to the shader's `workgroupSize` override. */
   workgroupSize: number;
@@ -70,16 +71,28 @@ export class BoundKernel {
 
 /** Compiles, caches and binds kernels on one GPU context. */
 export class KernelRuntime {
-  private readonly modules = new Map<ShaderFile, Promise<ShaderModuleEntry>>();
+  private readonly modules = new Map<string, Promise<ShaderModuleEntry>>();
   private readonly pipelines = new Map<string, Promise<GPUComputePipeline>>();
+  private sources: ShaderSources = shaderSources;
 
   constructor(readonly context: GpuContext) {}
 
-  reflection(shader: ShaderFile): ShaderReflection {
-    return reflectShader(resolveShader(shader).code);
+  /**
+   * Adds a WGSL source under `name`, so that an application's own kernels run through the same runtime (includes of
+   * the library's helpers work in it). Names of the library's files cannot be replaced.
+   */
+  addShaderSource(name: string, code: string): void {
+    if (Object.prototype.hasOwnProperty.call(shaderSources, name)) throw new Error(`shader "${name}" is one of the library's and cannot be replaced`);
+    this.sources = { ...this.sources, [name]: code };
+    this.modules.delete(name);
+    for (const key of [...this.pipelines.keys()]) if ((JSON.parse(key) as unknown[])[1] === name) this.pipelines.delete(key);
   }
 
-  private moduleFor(shader: ShaderFile, kernel: string): Promise<ShaderModuleEntry> {
+  reflection(shader: string): ShaderReflection {
+    return reflectShader(resolveShader(shader, this.sources).code);
+  }
+
+  private moduleFor(shader: string, kernel: string): Promise<ShaderModuleEntry> {
     let entry = this.modules.get(shader);
     if (!entry) {
       entry = this.compile(shader, kernel);
@@ -89,8 +102,8 @@ export class KernelRuntime {
     return entry;
   }
 
-  private async compile(shader: ShaderFile, kernel: string): Promise<ShaderModuleEntry> {
-    const resolved = resolveShader(shader);
+  private async compile(shader: string, kernel: string): Promise<ShaderModuleEntry> {
+    const resolved = resolveShader(shader, this.sources);
     const device = this.context.device;
     this.context.checkHealth(`compiling ${shader}`);
     device.pushErrorScope('validation');

@@ -4,9 +4,12 @@
 // no string fragments. The line map turns an error at line N of the resolved text back into file:line.
 import { shaderSources, type ShaderFile } from './sources.generated.js';
 
+/** Named WGSL sources: the library's own, possibly extended with an application's. */
+export type ShaderSources = Readonly<Record<string, string>>;
+
 export interface ResolvedShader {
   /** The file the stage was resolved from. */
-  file: ShaderFile;
+  file: string;
   /** Complete WGSL text with every include inlined. */
   code: string;
   /** lineOrigin[i] = origin of line i + 1 of `code`. */
@@ -15,30 +18,35 @@ export interface ResolvedShader {
 
 const INCLUDE = /^\s*\/\/#include\s+"([^"]+)"\s*$/;
 
-export function isShaderFile(name: string): name is ShaderFile {
-  return Object.prototype.hasOwnProperty.call(shaderSources, name);
+export function isShaderFile(name: string, sources: ShaderSources = shaderSources): name is ShaderFile {
+  return Object.prototype.hasOwnProperty.call(sources, name);
 }
 
 export function listShaderFiles(): ShaderFile[] {
   return Object.keys(shaderSources) as ShaderFile[];
 }
 
-const cache = new Map<ShaderFile, ResolvedShader>();
+const caches = new WeakMap<ShaderSources, Map<string, ResolvedShader>>();
 
-export function resolveShader(file: ShaderFile): ResolvedShader {
+export function resolveShader(file: string, sources: ShaderSources = shaderSources): ResolvedShader {
+  let cache = caches.get(sources);
+  if (!cache) {
+    cache = new Map();
+    caches.set(sources, cache);
+  }
   const hit = cache.get(file);
   if (hit) return hit;
   const out: string[] = [];
   const origin: { file: string; line: number }[] = [];
   const included = new Set<string>();
   const visit = (name: string, chain: string[]): void => {
-    if (!isShaderFile(name)) {
+    if (!isShaderFile(name, sources)) {
       throw new Error(`shader include: "${name}" (included from ${chain.join(' -> ')}) is not a file in shaders/`);
     }
     if (chain.includes(name)) throw new Error(`shader include: cycle ${[...chain, name].join(' -> ')}`);
     if (included.has(name)) return;
     included.add(name);
-    shaderSources[name].split('\n').forEach((text, index) => {
+    sources[name].split('\n').forEach((text, index) => {
       const match = INCLUDE.exec(text);
       if (match) {
         visit(match[1], [...chain, name]);

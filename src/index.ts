@@ -1,0 +1,21 @@
+// poglm-gpu: partially observable GLMs of spike trains, fitted with differentiable variational inference in WGSL.
+export { GpuSession, withSession } from './engine/session.js';
+export { GpuContext, type GpuContextOptions, type AdapterDescription } from './gpu/device.js';
+export { KernelRuntime, BoundKernel, type KernelProgram, type KernelBindings } from './gpu/kernel.js';
+export {
+  GpuError,
+  ShaderCompileError,
+  GpuValidationError,
+  DeviceLostError,
+  DeviceLimitError,
+  KernelArgumentError,
+} from './gpu/errors.js';
+export { simulateOnDevice, type SimulationRequest, type SimulationResult } from './engine/simulate.js';
+export { computeElboGradient, type GradientRequest, type GradientResult } from './engine/gradient.js';
+export { computeLogJoint, computeLogQ, type GivenSamplesRequest } from './engine/likelihood.js';
+export { drawBaseNoiseOnDevice, philoxWords } from './engine/noise.js';
+export { uploadDataset, type DeviceDataset } from './engine/dataset.js';
+export { paramLayout, flattenParams, unflattenParams, type ParamLayout } from './model/params.js';
+export { validateCounts, DataError } from './model/data.js';
+export { exponentialBasis } from './reference/basis.js';
+export * from './model/types.js';
