@@ -5,7 +5,9 @@
 
 struct Params {
   pairs: u32,
+  // Samples stored per pair (the stride), and how many of them this chunk counts (the last chunk may be partial).
   samples: u32,
+  validSamples: u32,
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
@@ -22,7 +24,7 @@ fn accumulateEvidence(@builtin(workgroup_id) group: vec3<u32>, @builtin(num_work
     return;
   }
   var state = evidence[pair];
-  for (var draw = 0u; draw < params.samples; draw++) {
+  for (var draw = 0u; draw < params.validSamples; draw++) {
     let weight = sampleWeights[pair * params.samples + draw];
     if (state.w == 0.0) {
       state = vec4<f32>(weight, 1.0, weight, 1.0);

@@ -19,3 +19,8 @@ export { paramLayout, flattenParams, unflattenParams, type ParamLayout } from '.
 export { validateCounts, DataError } from './model/data.js';
 export { exponentialBasis } from './reference/basis.js';
 export * from './model/types.js';
+export { fit, fitMany, NonFiniteError, type FitJob, type FitSettings, type FitResult, type FitProgress, type FitManyOptions } from './api/fit.js';
+export { evaluate, evaluateMany, type Metrics, type EvaluateOptions, type GroundTruth, type EvaluationItem } from './api/evaluate.js';
+export { syntheticDataset, syntheticTruth, type SyntheticDataset, type SyntheticOptions } from './api/synthetic.js';
+export { parseModel, flattenModel, buildModel, ModelFormatError, type PoglmModelJson, type TrainingRecord } from './model/json.js';
+export { parameterErrors } from './model/metrics.js';

@@ -140,6 +140,7 @@ export class ElboPipeline {
       purpose: spec.purpose,
       sampleOffset: 0,
       sequenceOffset: 0,
+      validSamples: spec.samples,
       pairs: spec.models * spec.slots,
       ...adam,
     };
@@ -285,12 +286,15 @@ export class ElboPipeline {
     this.session.context.write(this.buffers.stepState, Uint32Array.of(step, 0, 0, 0));
   }
 
-  /** Sets the noise counter's sample offset (evaluation draws its samples in chunks). */
-  setSampleOffset(offset: number): void {
+  /**
+   * Moves the job to the next chunk of samples: the noise counter's sample offset, and how many of the chunk's
+   * samples the evidence counts (evaluation draws M samples in chunks; the last may be partial).
+   */
+  setSampleChunk(offset: number, validSamples = this.spec.samples): void {
+    if (validSamples < 1 || validSamples > this.spec.samples) throw new Error(`validSamples ${validSamples} outside 1..${this.spec.samples}`);
     this.uniforms.sampleOffset = offset;
-    for (const { kernel } of this.kernels) {
-      if (kernel.program.shader === 'sample_q.wgsl' || kernel.program.shader === 'backward.wgsl') kernel.setUniforms(this.uniforms);
-    }
+    this.uniforms.validSamples = validSamples;
+    for (const { kernel } of this.kernels) if (kernel.hasUniforms) kernel.setUniforms(this.uniforms);
   }
 
   resetEvidence(): void {

@@ -1,0 +1,110 @@
+// Evaluation with the spec's metrics: test marginal log-likelihood and test ELBO (both models switched to Poisson,
+// M = 2,000 samples by default), and with ground truth the predicted complete log-likelihood ln p(X, Z_true), the
+// hidden log-likelihood sum PoissonLL(z_true; mu), and the errors of W and b after matching hidden neurons.
+import { uploadDataset } from '../engine/dataset.js';
+import { evaluateGroup, POISSON } from '../engine/evaluation.js';
+import { computeLogJoint, computeLogQ } from '../engine/likelihood.js';
+import { withSession, type GpuSession } from '../engine/session.js';
+import { validateCounts } from '../model/data.js';
+import { flattenModel, type PoglmModelJson } from '../model/json.js';
+import { parameterErrors } from '../model/metrics.js';
+import type { GenerativeParams } from '../model/types.js';
+
+export interface EvaluateOptions {
+  /** Monte Carlo samples per test sequence; default 2,000. */
+  samples?: number;
+  seed?: number;
+  session?: GpuSession;
+}
+
+export interface GroundTruth {
+  /** True hidden spikes z[s][t][h] of the test sequences. */
+  testHidden?: number[][][];
+  /** True generative parameters over all N neurons. */
+  truth?: GenerativeParams;
+}
+
+export interface Metrics {
+  testMarginalLogLikelihood: number;
+  testElbo: number;
+  predictedCompleteLogLikelihood?: number;
+  hiddenLogLikelihood?: number;
+  weightError?: number;
+  biasError?: number;
+  sequences: number;
+  samples: number;
+}
+
+const mean = (values: number[]): number => values.reduce((sum, value) => sum + value, 0) / values.length;
+
+export interface EvaluationItem extends GroundTruth {
+  model: PoglmModelJson;
+  test: number[][][];
+}
+
+/** Evaluates many models; those of one shape and scheme share one batched job per chunk of samples. */
+export async function evaluateMany(items: EvaluationItem[], options: EvaluateOptions = {}): Promise<Metrics[]> {
+  const samples = options.samples ?? 2000;
+  if (!Number.isInteger(samples) || samples < 1) throw new Error(`samples must be a positive integer, got ${samples}`);
+  return withSession(options.session, async (session) => {
+    const metrics: Metrics[] = new Array(items.length);
+    const groups = new Map<string, number[]>();
+    items.forEach((item, index) => {
+      const flat = flattenModel(item.model);
+      if (flat.layout.hidden < 1) throw new Error(`models[${index}] has no hidden neurons: there is no q to evaluate`);
+      const shape = validateCounts(items.length > 1 ? `items[${index}].test` : 'test', item.test, { neurons: item.model.visible });
+      const key = JSON.stringify([flat.layout.visible, flat.layout.hidden, flat.layout.scheme, shape.sequences, shape.bins, flat.basis]);
+      groups.set(key, [...(groups.get(key) ?? []), index]);
+    });
+    for (const indices of groups.values()) {
+      const flats = indices.map((index) => flattenModel(items[index].model));
+      const arrays: number[][][][] = [];
+      const firstRow = indices.map((index) => {
+        let position = arrays.indexOf(items[index].test);
+        if (position < 0) position = arrays.push(items[index].test) - 1;
+        return position * items[index].test.length;
+      });
+      const dataset = await uploadDataset(session, arrays, flats[0].basis, 'test');
+      try {
+        const outcome = await evaluateGroup(session, dataset, {
+          layout: flats[0].layout,
+          basis: flats[0].basis,
+          members: flats.map((flat, i) => ({ params: flat.params, seed: options.seed ?? 0, firstRow: firstRow[i] })),
+          sequences: items[indices[0]].test.length,
+          samples,
+        });
+        indices.forEach((index, i) => {
+          metrics[index] = {
+            testMarginalLogLikelihood: mean(outcome.marginalLogLikelihood[i]),
+            testElbo: mean(outcome.elbo[i]),
+            sequences: items[index].test.length,
+            samples,
+          };
+        });
+      } finally {
+        dataset.release();
+      }
+    }
+    for (const [index, item] of items.entries()) {
+      const flat = flattenModel(item.model);
+      if (item.testHidden) {
+        validateCounts('testHidden', item.testHidden, { neurons: flat.layout.hidden, bins: item.test[0].length });
+        if (item.testHidden.length !== item.test.length) throw new Error(`testHidden has ${item.testHidden.length} sequences but test has ${item.test.length}`);
+        const request = { layout: flat.layout, basis: flat.basis, method: POISSON, params: flat.params, sequences: item.test, hidden: item.testHidden };
+        metrics[index].predictedCompleteLogLikelihood = mean((await computeLogJoint(session, request)).logJoint);
+        metrics[index].hiddenLogLikelihood = mean(await computeLogQ(session, request));
+      }
+      if (item.truth) {
+        const errors = parameterErrors(item.model.generative, item.truth, flat.layout.visible);
+        metrics[index].weightError = errors.weightError;
+        metrics[index].biasError = errors.biasError;
+      }
+    }
+    return metrics;
+  });
+}
+
+export async function evaluate(model: PoglmModelJson, test: number[][][], options: EvaluateOptions & GroundTruth = {}): Promise<Metrics> {
+  const [metrics] = await evaluateMany([{ model, test, testHidden: options.testHidden, truth: options.truth }], options);
+  return metrics;
+}

@@ -1,0 +1,99 @@
+// Evaluation of B fitted models on their test sequences: the marginal log-likelihood logsumexp_m(w_m) - ln M and
+// the ELBO mean_m(w_m), per sequence, with both models switched to Poisson. M (2,000 in the paper) is drawn in chunks
+// small enough for the device; each chunk's weights fold into a running log-sum-exp on the GPU.
+import { paramLayout, type ParamLayout } from '../model/params.js';
+import { resolveMethod } from '../model/types.js';
+import { NoisePurpose } from '../reference/philox.js';
+import type { DeviceDataset } from './dataset.js';
+import { ElboPipeline, pipelineBufferSizes, type PipelineSpec } from './pipeline.js';
+import type { GpuSession } from './session.js';
+
+export interface EvaluationMember {
+  params: ArrayLike<number>;
+  seed: number;
+  /** First dataset row of this model's test sequences. */
+  firstRow: number;
+}
+
+export interface EvaluationSpec {
+  layout: ParamLayout;
+  basis: number[];
+  members: EvaluationMember[];
+  /** Test sequences per member. */
+  sequences: number;
+  samples: number;
+  /** Bytes the largest per-chunk buffer may take (default: 128 MiB, or the device's binding limit if smaller). */
+  maxChunkBytes?: number;
+}
+
+export interface EvaluationOutcome {
+  /** [member][sequence] */
+  marginalLogLikelihood: number[][];
+  elbo: number[][];
+  chunks: number;
+  samplesPerChunk: number;
+}
+
+export const POISSON = resolveMethod('poisson');
+
+/** The most samples per chunk whose largest buffer stays within `bytes`. */
+export function samplesPerChunk(spec: Omit<PipelineSpec, 'samples'>, bins: number, bytes: number, samples: number): number {
+  const perSample = Math.max(...Object.values(pipelineBufferSizes({ ...spec, samples: 1 } as PipelineSpec, bins))) * 4;
+  return Math.max(1, Math.min(samples, Math.floor(bytes / perSample)));
+}
+
+export async function evaluateGroup(session: GpuSession, dataset: DeviceDataset, spec: EvaluationSpec): Promise<EvaluationOutcome> {
+  const { layout, members } = spec;
+  if (!Number.isInteger(spec.samples) || spec.samples < 1) throw new Error(`samples must be a positive integer, got ${spec.samples}`);
+  const B = members.length;
+  const S = spec.sequences;
+  const base: Omit<PipelineSpec, 'samples'> = {
+    layout: paramLayout(layout.visible, layout.hidden, layout.scheme),
+    basis: spec.basis,
+    method: POISSON,
+    models: B,
+    slots: S,
+    stepsPerEpoch: 1,
+    noise: 'philox',
+    mode: 'evaluate',
+    purpose: NoisePurpose.evaluate,
+  };
+  const limit = Math.min(session.context.limits.maxStorageBufferBindingSize, spec.maxChunkBytes ?? 128 * 2 ** 20);
+  const chunk = samplesPerChunk(base, dataset.bins, limit, spec.samples);
+  const pipeline = await ElboPipeline.create(session, dataset, { ...base, samples: chunk });
+  try {
+    const params = new Float32Array(B * layout.total);
+    members.forEach((member, b) => params.set(Array.from(member.params), b * layout.total));
+    pipeline.writeParams(params);
+    pipeline.writeSeeds(Uint32Array.from(members, (member) => member.seed));
+    const rows = new Uint32Array(B * S);
+    members.forEach((member, b) => {
+      for (let s = 0; s < S; s++) rows[b * S + s] = member.firstRow + s;
+    });
+    pipeline.writeSchedule(rows);
+    pipeline.setStep(0);
+    pipeline.resetEvidence();
+    let chunks = 0;
+    for (let offset = 0; offset < spec.samples; offset += chunk) {
+      pipeline.setSampleChunk(offset, Math.min(chunk, spec.samples - offset));
+      await pipeline.run(1, `evaluate samples from ${offset}`);
+      chunks++;
+    }
+    const evidence = await pipeline.read('evidence');
+    const marginal: number[][] = [];
+    const elbo: number[][] = [];
+    for (let b = 0; b < B; b++) {
+      marginal.push([]);
+      elbo.push([]);
+      for (let s = 0; s < S; s++) {
+        const [max, sumExp, sumWeights, count] = evidence.subarray((b * S + s) * 4, (b * S + s) * 4 + 4);
+        if (count !== spec.samples) throw new Error(`evaluation accumulated ${count} samples for a sequence, expected ${spec.samples}`);
+        marginal[b].push(max + Math.log(sumExp) - Math.log(spec.samples));
+        elbo[b].push(sumWeights / spec.samples);
+      }
+    }
+    return { marginalLogLikelihood: marginal, elbo, chunks, samplesPerChunk: chunk };
+  } finally {
+    pipeline.destroy();
+  }
+}
