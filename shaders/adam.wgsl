@@ -13,15 +13,16 @@ struct Params {
   beta1: f32,
   beta2: f32,
   epsilon: f32,
+  gradientsOffset: u32,
+  firstMomentOffset: u32,
+  secondMomentOffset: u32,
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read_write> stepState: array<u32>;
-@group(0) @binding(2) var<storage, read> gradients: array<f32>;
-@group(0) @binding(3) var<storage, read_write> modelParams: array<f32>;
-@group(0) @binding(4) var<storage, read_write> firstMoment: array<f32>;
-@group(0) @binding(5) var<storage, read_write> secondMoment: array<f32>;
-@group(0) @binding(6) var<storage, read> failureStep: array<u32>;
+@group(0) @binding(1) var<storage, read> control: array<u32>;
+@group(0) @binding(2) var<storage, read_write> modelParams: array<f32>;
+@group(0) @binding(3) var<storage, read_write> workspace: array<f32>;
+@group(0) @binding(4) var<storage, read> failureStep: array<u32>;
 
 override workgroupSize: u32 = 64u;
 
@@ -35,22 +36,16 @@ fn adamStep(@builtin(workgroup_id) group: vec3<u32>, @builtin(num_workgroups) gr
   if (failureStep[index / params.paramCount] != NO_FAILURE) {
     return;
   }
-  let step = f32(stepState[0] + 1u);
+  let step = f32(control[0] + 1u);
   let learningRate = select(params.learningRateVariational, params.learningRateGenerative,
                             index % params.paramCount < params.generativeCount);
-  let gradient = -gradients[index];
-  let first = params.beta1 * firstMoment[index] + (1.0 - params.beta1) * gradient;
-  let second = params.beta2 * secondMoment[index] + (1.0 - params.beta2) * gradient * gradient;
-  firstMoment[index] = first;
-  secondMoment[index] = second;
+  let gradient = -workspace[params.gradientsOffset + index];
+  let first = params.beta1 * workspace[params.firstMomentOffset + index] + (1.0 - params.beta1) * gradient;
+  let second = params.beta2 * workspace[params.secondMomentOffset + index] + (1.0 - params.beta2) * gradient * gradient;
+  workspace[params.firstMomentOffset + index] = first;
+  workspace[params.secondMomentOffset + index] = second;
   let correction1 = 1.0 - pow(params.beta1, step);
   let correction2 = 1.0 - pow(params.beta2, step);
   let denominator = sqrt(second) / sqrt(correction2) + params.epsilon;
   modelParams[index] -= learningRate / correction1 * first / denominator;
-}
-
-// Runs after every stage of a step: the step counter keys the noise and Adam's bias correction of the next step.
-@compute @workgroup_size(1)
-fn advanceStep() {
-  stepState[0] = stepState[0] + 1u;
 }

@@ -30,24 +30,22 @@ struct Params {
   purpose: u32,
   sampleOffset: u32,
   sequenceOffset: u32,
+  seedsOffset: u32,
+  basisOffset: u32,
+  scheduleOffset: u32,
+  externalNoiseOffset: u32,
+  samplesOffset: u32,
+  meansOffset: u32,
+  hiddenRatesOffset: u32,
+  deltasOffset: u32,
+  variationalGradientOffset: u32,
+  hiddenConvGradientOffset: u32,
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> basis: array<f32>;
-@group(0) @binding(2) var<storage, read> stepState: array<u32>;
-@group(0) @binding(3) var<storage, read> schedule: array<u32>;
-@group(0) @binding(4) var<storage, read> modelParams: array<f32>;
-@group(0) @binding(5) var<storage, read> modelSeeds: array<u32>;
-@group(0) @binding(6) var<storage, read> externalNoise: array<f32>;
-@group(0) @binding(7) var<storage, read> samples: array<f32>;
-@group(0) @binding(8) var<storage, read> means: array<f32>;
-@group(0) @binding(9) var<storage, read> hiddenRates: array<f32>;
-// [instance][bin][neuron]
-@group(0) @binding(10) var<storage, read> deltas: array<f32>;
-// [instance][bin][hidden]: dJ/dg, the output.
-@group(0) @binding(11) var<storage, read_write> variationalGradient: array<f32>;
-// [instance][bin][hidden]: dJ/dcz, the FS sweep's memory of later bins.
-@group(0) @binding(12) var<storage, read_write> hiddenConvGradient: array<f32>;
+@group(0) @binding(1) var<storage, read> control: array<u32>;
+@group(0) @binding(2) var<storage, read> modelParams: array<f32>;
+@group(0) @binding(3) var<storage, read_write> workspace: array<f32>;
 
 override workgroupSize: u32 = 64u;
 override method: u32 = 4u;
@@ -60,11 +58,15 @@ fn unitIndex(instance: u32, time: u32, h: u32) -> u32 {
   return (instance * params.bins + time) * params.hidden + h;
 }
 
+fn basisWeight(lag: u32) -> f32 {
+  return bitcast<f32>(control[params.basisOffset + lag - 1u]);
+}
+
 fn readSample(unit: u32) -> Categories {
   var draw: Categories;
   let width = select(1u, params.categories, isGumbelSoftmax(method));
   for (var k = 0u; k < width; k++) {
-    draw[k] = samples[unit * width + k];
+    draw[k] = workspace[params.samplesOffset + unit * width + k];
   }
   return draw;
 }
@@ -73,13 +75,13 @@ fn readSample(unit: u32) -> Categories {
 fn baseNoise(at: Instance, instance: u32, time: u32, h: u32) -> Categories {
   if (noiseSource == 1u) {
     var noise: Categories;
-    let start = unitIndex(instance, time, h) * params.noiseWidth;
+    let start = params.externalNoiseOffset + unitIndex(instance, time, h) * params.noiseWidth;
     for (var k = 0u; k < params.noiseWidth; k++) {
-      noise[k] = externalNoise[start + k];
+      noise[k] = workspace[start + k];
     }
     return noise;
   }
-  let key = noiseKey(modelSeeds[at.model], params.purpose, stepState[0]);
+  let key = noiseKey(control[params.seedsOffset + at.model], params.purpose, control[0]);
   return drawBaseNoise(noiseKind, key, time, h, at.sampleIndex + params.sampleOffset, at.slot + params.sequenceOffset,
                        params.noiseWidth);
 }
@@ -88,13 +90,13 @@ fn baseNoise(at: Instance, instance: u32, time: u32, h: u32) -> Categories {
 fn unitGradient(at: Instance, instance: u32, time: u32, h: u32, throughHistory: f32) -> f32 {
   let unit = unitIndex(instance, time, h);
   let draw = readSample(unit);
-  let mean = means[unit];
+  let mean = workspace[params.meansOffset + unit];
   let slope = mean * (1.0 - mean);
   let meanDerivative = logLikelihoodMeanDerivative(method, draw, mean, params.categories, params.tau);
   if (!pathwise) {
     return meanDerivative * slope;
   }
-  let rate = hiddenRates[unit];
+  let rate = workspace[params.hiddenRatesOffset + unit];
   let pGradient = logLikelihoodSampleGradient(method, draw, rate, params.categories, params.tau);
   let qGradient = logLikelihoodSampleGradient(method, draw, mean, params.categories, params.tau);
   let countSlope = countGradient(method, draw, params.categories);
@@ -108,7 +110,7 @@ fn unitGradient(at: Instance, instance: u32, time: u32, h: u32, throughHistory: 
 }
 
 fn slotRow(at: Instance) -> u32 {
-  return schedule[scheduleIndex(stepState[0], params.stepsPerEpoch, params.models, params.slots, at.model, at.slot)];
+  return control[params.scheduleOffset + scheduleIndex(control[0], params.stepsPerEpoch, params.models, params.slots, at.model, at.slot)];
 }
 
 @compute @workgroup_size(workgroupSize)
@@ -130,15 +132,15 @@ fn backwardParallel(@builtin(workgroup_id) group: vec3<u32>, @builtin(num_workgr
     var throughHistory = 0.0;
     if (pathwise) {
       for (var lag = 1u; lag <= params.basisLength && time + lag < params.bins; lag++) {
-        let later = (instance * params.bins + time + lag) * N;
+        let later = params.deltasOffset + (instance * params.bins + time + lag) * N;
         var czGradient = 0.0;
         for (var n = 0u; n < N; n++) {
-          czGradient += deltas[later + n] * modelParams[weights + n * N + h];
+          czGradient += workspace[later + n] * modelParams[weights + n * N + h];
         }
-        throughHistory += basis[lag - 1u] * czGradient;
+        throughHistory += basisWeight(lag) * czGradient;
       }
     }
-    variationalGradient[unitIndex(instance, time, h)] = unitGradient(at, instance, time, h, throughHistory);
+    workspace[params.variationalGradientOffset + unitIndex(instance, time, h)] = unitGradient(at, instance, time, h, throughHistory);
   }
 }
 
@@ -162,20 +164,20 @@ fn backwardSequential(@builtin(workgroup_id) group: vec3<u32>, @builtin(num_work
     for (var h = 0u; h < H; h++) {
       var throughHistory = 0.0;
       for (var lag = 1u; lag <= params.basisLength && time + lag < params.bins; lag++) {
-        throughHistory += basis[lag - 1u] * hiddenConvGradient[unitIndex(instance, time + lag, h)];
+        throughHistory += basisWeight(lag) * workspace[params.hiddenConvGradientOffset + unitIndex(instance, time + lag, h)];
       }
-      variationalGradient[unitIndex(instance, time, h)] = unitGradient(at, instance, time, h, throughHistory);
+      workspace[params.variationalGradientOffset + unitIndex(instance, time, h)] = unitGradient(at, instance, time, h, throughHistory);
     }
-    let here = (instance * params.bins + time) * N;
+    let here = params.deltasOffset + (instance * params.bins + time) * N;
     for (var k = 0u; k < H; k++) {
       var total = 0.0;
       for (var n = 0u; n < N; n++) {
-        total += deltas[here + n] * modelParams[weights + n * N + k];
+        total += workspace[here + n] * modelParams[weights + n * N + k];
       }
       for (var h = 0u; h < H; h++) {
-        total += variationalGradient[unitIndex(instance, time, h)] * modelParams[selfWeights + h * params.forwardColumns + k];
+        total += workspace[params.variationalGradientOffset + unitIndex(instance, time, h)] * modelParams[selfWeights + h * params.forwardColumns + k];
       }
-      hiddenConvGradient[unitIndex(instance, time, k)] = total;
+      workspace[params.hiddenConvGradientOffset + unitIndex(instance, time, k)] = total;
     }
   }
 }

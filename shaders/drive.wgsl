@@ -21,17 +21,18 @@ struct Params {
   backwardOffset: u32,
   variationalBiasOffset: u32,
   stepsPerEpoch: u32,
+  scheduleOffset: u32,
+  convOffset: u32,
+  backConvOffset: u32,
+  visibleDriveOffset: u32,
+  variationalDriveOffset: u32,
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> stepState: array<u32>;
-@group(0) @binding(2) var<storage, read> schedule: array<u32>;
+@group(0) @binding(1) var<storage, read> control: array<u32>;
+@group(0) @binding(2) var<storage, read> dataset: array<f32>;
 @group(0) @binding(3) var<storage, read> modelParams: array<f32>;
-// [row][bin][visible]
-@group(0) @binding(4) var<storage, read> visibleConv: array<f32>;
-@group(0) @binding(5) var<storage, read> visibleBackConv: array<f32>;
-@group(0) @binding(6) var<storage, read_write> visibleDrive: array<f32>;
-@group(0) @binding(7) var<storage, read_write> variationalDrive: array<f32>;
+@group(0) @binding(4) var<storage, read_write> workspace: array<f32>;
 
 override workgroupSize: u32 = 64u;
 // 0 = F, 1 = FS, 2 = FB.
@@ -49,7 +50,8 @@ fn drive(@builtin(workgroup_id) group: vec3<u32>, @builtin(num_workgroups) group
   let time = (index / columns) % params.bins;
   let pair = index / (columns * params.bins);
   let model = pair / params.slots;
-  let row = schedule[scheduleIndex(stepState[0], params.stepsPerEpoch, params.models, params.slots, model, pair % params.slots)];
+  let slot = pair % params.slots;
+  let row = control[params.scheduleOffset + scheduleIndex(control[0], params.stepsPerEpoch, params.models, params.slots, model, slot)];
   if (row == NO_SEQUENCE) {
     return;
   }
@@ -60,22 +62,22 @@ fn drive(@builtin(workgroup_id) group: vec3<u32>, @builtin(num_workgroups) group
     let weights = base + params.weightOffset + column * params.neurons;
     var sum = modelParams[base + params.biasOffset + column];
     for (var v = 0u; v < V; v++) {
-      sum += modelParams[weights + v] * visibleConv[data + v];
+      sum += modelParams[weights + v] * dataset[params.convOffset + data + v];
     }
-    visibleDrive[(pair * params.bins + time) * params.neurons + column] = sum;
+    workspace[params.visibleDriveOffset + (pair * params.bins + time) * params.neurons + column] = sum;
   } else {
     let h = column - params.neurons;
     let forward = base + params.forwardOffset + h * params.forwardColumns;
     var sum = modelParams[base + params.variationalBiasOffset + h];
     for (var v = 0u; v < V; v++) {
-      sum += modelParams[forward + v] * visibleConv[data + v];
+      sum += modelParams[forward + v] * dataset[params.convOffset + data + v];
     }
     if (scheme == 2u) {
       let backward = base + params.backwardOffset + h * V;
       for (var v = 0u; v < V; v++) {
-        sum += modelParams[backward + v] * visibleBackConv[data + v];
+        sum += modelParams[backward + v] * dataset[params.backConvOffset + data + v];
       }
     }
-    variationalDrive[(pair * params.bins + time) * params.hidden + h] = sum;
+    workspace[params.variationalDriveOffset + (pair * params.bins + time) * params.hidden + h] = sum;
   }
 }

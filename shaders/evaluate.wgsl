@@ -8,11 +8,12 @@ struct Params {
   // Samples stored per pair (the stride), and how many of them this chunk counts (the last chunk may be partial).
   samples: u32,
   validSamples: u32,
+  sampleWeightsOffset: u32,
+  evidenceOffset: u32,
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> sampleWeights: array<f32>;
-@group(0) @binding(2) var<storage, read_write> evidence: array<vec4<f32>>;
+@group(0) @binding(1) var<storage, read_write> workspace: array<f32>;
 
 override workgroupSize: u32 = 64u;
 
@@ -23,9 +24,10 @@ fn accumulateEvidence(@builtin(workgroup_id) group: vec3<u32>, @builtin(num_work
   if (pair >= params.pairs) {
     return;
   }
-  var state = evidence[pair];
+  let at = params.evidenceOffset + 4u * pair;
+  var state = vec4<f32>(workspace[at], workspace[at + 1u], workspace[at + 2u], workspace[at + 3u]);
   for (var draw = 0u; draw < params.validSamples; draw++) {
-    let weight = sampleWeights[pair * params.samples + draw];
+    let weight = workspace[params.sampleWeightsOffset + pair * params.samples + draw];
     if (state.w == 0.0) {
       state = vec4<f32>(weight, 1.0, weight, 1.0);
       continue;
@@ -39,5 +41,8 @@ fn accumulateEvidence(@builtin(workgroup_id) group: vec3<u32>, @builtin(num_work
     state.z += weight;
     state.w += 1.0;
   }
-  evidence[pair] = state;
+  workspace[at] = state.x;
+  workspace[at + 1u] = state.y;
+  workspace[at + 2u] = state.z;
+  workspace[at + 3u] = state.w;
 }

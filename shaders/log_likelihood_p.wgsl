@@ -3,7 +3,7 @@
 //   a[t][n]   = visibleDrive[t][n] + sum_k W[n][V+k] cz[t][k],   lambda = sigma(a)
 //   ln p_t    = sum_v (x ln(lambda+EPS) - lambda) + sum_h LL_D(z[t][h]; lambda[t][V+h])
 //   delta[t][n] = d ln p / d a[t][n]  (written when `withGradient`)
-// The data's -ln x! terms are constant per sequence and are added by the reduce stage (dataLogFactorial).
+// The data's -ln x! terms are constant per sequence and are added by the reduce stage.
 // One thread per (instance, bin): given the samples, every bin is independent.
 //#include "grid.wgsl"
 //#include "layout.wgsl"
@@ -23,27 +23,24 @@ struct Params {
   stepsPerEpoch: u32,
   categories: u32,
   tau: f32,
+  basisOffset: u32,
+  scheduleOffset: u32,
+  countsOffset: u32,
+  visibleDriveOffset: u32,
+  samplesOffset: u32,
+  hiddenCountsOffset: u32,
+  hiddenConvOffset: u32,
+  hiddenRatesOffset: u32,
+  deltasOffset: u32,
+  ratesOffset: u32,
+  weightTermsOffset: u32,
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> basis: array<f32>;
-@group(0) @binding(2) var<storage, read> stepState: array<u32>;
-@group(0) @binding(3) var<storage, read> schedule: array<u32>;
-@group(0) @binding(4) var<storage, read> modelParams: array<f32>;
-// [row][bin][visible]
-@group(0) @binding(5) var<storage, read> visibleCounts: array<f32>;
-// [model][slot][bin][neuron]
-@group(0) @binding(6) var<storage, read> visibleDrive: array<f32>;
-// [instance][bin][hidden][sampleWidth] and [instance][bin][hidden]
-@group(0) @binding(7) var<storage, read> samples: array<f32>;
-@group(0) @binding(8) var<storage, read> hiddenCounts: array<f32>;
-@group(0) @binding(9) var<storage, read_write> hiddenConv: array<f32>;
-@group(0) @binding(10) var<storage, read_write> hiddenRates: array<f32>;
-// [instance][bin][neuron]
-@group(0) @binding(11) var<storage, read_write> deltas: array<f32>;
-@group(0) @binding(12) var<storage, read_write> rates: array<f32>;
-// [instance][bin]
-@group(0) @binding(13) var<storage, read_write> weightTerms: array<f32>;
+@group(0) @binding(1) var<storage, read> control: array<u32>;
+@group(0) @binding(2) var<storage, read> dataset: array<f32>;
+@group(0) @binding(3) var<storage, read> modelParams: array<f32>;
+@group(0) @binding(4) var<storage, read_write> workspace: array<f32>;
 
 override workgroupSize: u32 = 64u;
 override method: u32 = 4u;
@@ -51,7 +48,7 @@ override method: u32 = 4u;
 override withGradient: bool = true;
 // Keep every rate lambda[t][n] (the firing-rate API); training does not need them.
 override storeRates: bool = false;
-// Whether weightTerms already holds -ln q of this bin (a sampling stage ran) or starts from zero.
+// Whether weightTerms already holds -ln q of this bin (a sampling stage ran) or is written afresh with ln p.
 override addToWeights: bool = true;
 
 fn unitIndex(instance: u32, time: u32, h: u32) -> u32 {
@@ -60,7 +57,7 @@ fn unitIndex(instance: u32, time: u32, h: u32) -> u32 {
 
 @compute @workgroup_size(workgroupSize)
 fn logJointPerBin(@builtin(workgroup_id) group: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>,
-                 @builtin(local_invocation_index) lane: u32) {
+                  @builtin(local_invocation_index) lane: u32) {
   let index = linearWorkgroup(group, groups) * workgroupSize + lane;
   if (index >= params.models * params.slots * params.samples * params.bins) {
     return;
@@ -68,7 +65,7 @@ fn logJointPerBin(@builtin(workgroup_id) group: vec3<u32>, @builtin(num_workgrou
   let time = index % params.bins;
   let instance = index / params.bins;
   let at = decodeInstance(instance, params.slots, params.samples);
-  let row = schedule[scheduleIndex(stepState[0], params.stepsPerEpoch, params.models, params.slots, at.model, at.slot)];
+  let row = control[params.scheduleOffset + scheduleIndex(control[0], params.stepsPerEpoch, params.models, params.slots, at.model, at.slot)];
   if (row == NO_SEQUENCE) {
     return;
   }
@@ -78,48 +75,48 @@ fn logJointPerBin(@builtin(workgroup_id) group: vec3<u32>, @builtin(num_workgrou
   for (var k = 0u; k < H; k++) {
     var sum = 0.0;
     for (var lag = 1u; lag <= min(params.basisLength, time); lag++) {
-      sum += basis[lag - 1u] * hiddenCounts[unitIndex(instance, time - lag, k)];
+      sum += bitcast<f32>(control[params.basisOffset + lag - 1u]) * workspace[params.hiddenCountsOffset + unitIndex(instance, time - lag, k)];
     }
-    hiddenConv[unitIndex(instance, time, k)] = sum;
+    workspace[params.hiddenConvOffset + unitIndex(instance, time, k)] = sum;
   }
   let width = select(1u, params.categories, isGumbelSoftmax(method));
   let weights = at.model * params.paramCount + params.weightOffset;
-  let drives = (at.pair * params.bins + time) * N;
+  let drives = params.visibleDriveOffset + (at.pair * params.bins + time) * N;
   let out = (instance * params.bins + time) * N;
   var logJoint = 0.0;
   for (var n = 0u; n < N; n++) {
-    var drive = visibleDrive[drives + n];
+    var drive = workspace[drives + n];
     for (var k = 0u; k < H; k++) {
-      drive += modelParams[weights + n * N + V + k] * hiddenConv[unitIndex(instance, time, k)];
+      drive += modelParams[weights + n * N + V + k] * workspace[params.hiddenConvOffset + unitIndex(instance, time, k)];
     }
     let rate = sigmoid(drive);
     let slope = rate * (1.0 - rate);
     var delta: f32;
     if (n < V) {
-      let count = visibleCounts[(row * params.bins + time) * V + n];
+      let count = dataset[params.countsOffset + (row * params.bins + time) * V + n];
       logJoint += count * log(rate + EPS) - rate;
       delta = (count / (rate + EPS) - 1.0) * slope;
     } else {
       let unit = unitIndex(instance, time, n - V);
       var draw: Categories;
       for (var k = 0u; k < width; k++) {
-        draw[k] = samples[unit * width + k];
+        draw[k] = workspace[params.samplesOffset + unit * width + k];
       }
       logJoint += logLikelihood(method, draw, rate, params.categories, params.tau);
       delta = logLikelihoodMeanDerivative(method, draw, rate, params.categories, params.tau) * slope;
-      hiddenRates[unit] = rate;
+      workspace[params.hiddenRatesOffset + unit] = rate;
     }
     if (withGradient) {
-      deltas[out + n] = delta;
+      workspace[params.deltasOffset + out + n] = delta;
     }
     if (storeRates) {
-      rates[out + n] = rate;
+      workspace[params.ratesOffset + out + n] = rate;
     }
   }
-  let term = instance * params.bins + time;
+  let term = params.weightTermsOffset + instance * params.bins + time;
   if (addToWeights) {
-    weightTerms[term] += logJoint;
+    workspace[term] += logJoint;
   } else {
-    weightTerms[term] = logJoint;
+    workspace[term] = logJoint;
   }
 }

@@ -24,31 +24,30 @@ struct Params {
   backwardOffset: u32,
   variationalBiasOffset: u32,
   stepsPerEpoch: u32,
+  scheduleOffset: u32,
+  convOffset: u32,
+  backConvOffset: u32,
+  logFactorialOffset: u32,
+  weightTermsOffset: u32,
+  sampleWeightsOffset: u32,
+  deltasOffset: u32,
+  hiddenConvOffset: u32,
+  variationalGradientOffset: u32,
+  gradientsOffset: u32,
+  elboHistoryOffset: u32,
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> stepState: array<u32>;
-@group(0) @binding(2) var<storage, read> schedule: array<u32>;
-// [row]: sum over the sequence of ln x!, the constant part of ln p.
-@group(0) @binding(3) var<storage, read> dataLogFactorial: array<f32>;
-@group(0) @binding(4) var<storage, read> weightTerms: array<f32>;
-@group(0) @binding(5) var<storage, read_write> sampleWeights: array<f32>;
-@group(0) @binding(6) var<storage, read> visibleConv: array<f32>;
-@group(0) @binding(7) var<storage, read> visibleBackConv: array<f32>;
-@group(0) @binding(8) var<storage, read> deltas: array<f32>;
-@group(0) @binding(9) var<storage, read> hiddenConv: array<f32>;
-@group(0) @binding(10) var<storage, read> variationalGradient: array<f32>;
-// [model][parameter]: gradient of the ELBO (ascent direction).
-@group(0) @binding(11) var<storage, read_write> gradients: array<f32>;
-// [stepInEpoch][model]
-@group(0) @binding(12) var<storage, read_write> elboHistory: array<f32>;
-@group(0) @binding(13) var<storage, read_write> failureStep: array<atomic<u32>>;
+@group(0) @binding(1) var<storage, read> control: array<u32>;
+@group(0) @binding(2) var<storage, read> dataset: array<f32>;
+@group(0) @binding(3) var<storage, read_write> workspace: array<f32>;
+@group(0) @binding(4) var<storage, read_write> failureStep: array<atomic<u32>>;
 
 override workgroupSize: u32 = 64u;
 override scoreFunction: bool = false;
 
 fn rowOf(model: u32, slot: u32) -> u32 {
-  return schedule[scheduleIndex(stepState[0], params.stepsPerEpoch, params.models, params.slots, model, slot)];
+  return control[params.scheduleOffset + scheduleIndex(control[0], params.stepsPerEpoch, params.models, params.slots, model, slot)];
 }
 
 @compute @workgroup_size(workgroupSize)
@@ -61,14 +60,14 @@ fn sumWeights(@builtin(workgroup_id) group: vec3<u32>, @builtin(num_workgroups) 
   let at = decodeInstance(instance, params.slots, params.samples);
   let row = rowOf(at.model, at.slot);
   if (row == NO_SEQUENCE) {
-    sampleWeights[instance] = 0.0;
+    workspace[params.sampleWeightsOffset + instance] = 0.0;
     return;
   }
-  var total = -dataLogFactorial[row];
+  var total = -dataset[params.logFactorialOffset + row];
   for (var time = 0u; time < params.bins; time++) {
-    total += weightTerms[instance * params.bins + time];
+    total += workspace[params.weightTermsOffset + instance * params.bins + time];
   }
-  sampleWeights[instance] = total;
+  workspace[params.sampleWeightsOffset + instance] = total;
 }
 
 // What one parameter's gradient sums: the per-bin factor (delta or g'), which of its columns, and the input.
@@ -107,17 +106,17 @@ fn termOf(parameter: u32) -> Term {
 fn inputValue(term: Term, row: u32, instance: u32, time: u32) -> f32 {
   switch (term.input) {
     case 0u: { return 1.0; }
-    case 1u: { return visibleConv[(row * params.bins + time) * params.visible + term.column]; }
-    case 2u: { return hiddenConv[(instance * params.bins + time) * params.hidden + term.column]; }
-    default: { return visibleBackConv[(row * params.bins + time) * params.visible + term.column]; }
+    case 1u: { return dataset[params.convOffset + (row * params.bins + time) * params.visible + term.column]; }
+    case 2u: { return workspace[params.hiddenConvOffset + (instance * params.bins + time) * params.hidden + term.column]; }
+    default: { return dataset[params.backConvOffset + (row * params.bins + time) * params.visible + term.column]; }
   }
 }
 
 fn factorValue(term: Term, instance: u32, time: u32) -> f32 {
   if (term.factor == 0u) {
-    return deltas[(instance * params.bins + time) * params.neurons + term.unit];
+    return workspace[params.deltasOffset + (instance * params.bins + time) * params.neurons + term.unit];
   }
-  return variationalGradient[(instance * params.bins + time) * params.hidden + term.unit];
+  return workspace[params.variationalGradientOffset + (instance * params.bins + time) * params.hidden + term.unit];
 }
 
 // Inf or NaN, tested on the bits: WGSL lets compilers assume finite arithmetic, so a float comparison could be folded.
@@ -126,7 +125,7 @@ fn isNonFinite(value: f32) -> bool {
 }
 
 fn recordFailure(model: u32) {
-  atomicMin(&failureStep[model], stepState[0]);
+  atomicMin(&failureStep[model], control[0]);
 }
 
 @compute @workgroup_size(workgroupSize)
@@ -151,11 +150,11 @@ fn sumGradient(@builtin(workgroup_id) group: vec3<u32>, @builtin(num_workgroups)
         continue;
       }
       for (var draw = 0u; draw < params.samples; draw++) {
-        elbo += sampleWeights[(model * params.slots + slot) * params.samples + draw];
+        elbo += workspace[params.sampleWeightsOffset + (model * params.slots + slot) * params.samples + draw];
       }
     }
     elbo *= scale;
-    elboHistory[(stepState[0] % params.stepsPerEpoch) * params.models + model] = elbo;
+    workspace[params.elboHistoryOffset + (control[0] % params.stepsPerEpoch) * params.models + model] = elbo;
     if (isNonFinite(elbo)) {
       recordFailure(model);
     }
@@ -175,11 +174,11 @@ fn sumGradient(@builtin(workgroup_id) group: vec3<u32>, @builtin(num_workgroups)
       for (var time = 0u; time < params.bins; time++) {
         sum += factorValue(term, instance, time) * inputValue(term, row, instance, time);
       }
-      total += select(sum, sum * sampleWeights[instance], weighted);
+      total += select(sum, sum * workspace[params.sampleWeightsOffset + instance], weighted);
     }
   }
   let gradient = total * scale;
-  gradients[model * params.paramCount + parameter] = gradient;
+  workspace[params.gradientsOffset + model * params.paramCount + parameter] = gradient;
   if (isNonFinite(gradient)) {
     recordFailure(model);
   }

@@ -28,33 +28,28 @@ struct Params {
   // Offsets added to the sample and slot indices of the noise counter (evaluation runs in chunks of samples).
   sampleOffset: u32,
   sequenceOffset: u32,
+  seedsOffset: u32,
+  basisOffset: u32,
+  scheduleOffset: u32,
+  variationalDriveOffset: u32,
+  externalNoiseOffset: u32,
+  samplesOffset: u32,
+  hiddenCountsOffset: u32,
+  meansOffset: u32,
+  hiddenConvOffset: u32,
+  weightTermsOffset: u32,
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> basis: array<f32>;
-@group(0) @binding(2) var<storage, read> stepState: array<u32>;
-@group(0) @binding(3) var<storage, read> schedule: array<u32>;
-@group(0) @binding(4) var<storage, read> modelParams: array<f32>;
-@group(0) @binding(5) var<storage, read> modelSeeds: array<u32>;
-// [model][slot][bin][hidden]
-@group(0) @binding(6) var<storage, read> variationalDrive: array<f32>;
-// [instance][bin][hidden][noiseWidth], read when noiseSource == NOISE_FROM_BUFFER.
-@group(0) @binding(7) var<storage, read> externalNoise: array<f32>;
-// [instance][bin][hidden][sampleWidth]
-@group(0) @binding(8) var<storage, read_write> samples: array<f32>;
-// [instance][bin][hidden]
-@group(0) @binding(9) var<storage, read_write> hiddenCounts: array<f32>;
-@group(0) @binding(10) var<storage, read_write> means: array<f32>;
-@group(0) @binding(11) var<storage, read_write> hiddenConv: array<f32>;
-// [instance][bin]
-@group(0) @binding(12) var<storage, read_write> weightTerms: array<f32>;
+@group(0) @binding(1) var<storage, read> control: array<u32>;
+@group(0) @binding(2) var<storage, read> modelParams: array<f32>;
+@group(0) @binding(3) var<storage, read_write> workspace: array<f32>;
 
 override workgroupSize: u32 = 64u;
 override method: u32 = 4u;
 override noiseKind: u32 = 0u;
-// 0: draw from Philox, 1: read base noise from externalNoise, 2: samples are given.
+// 0: draw from Philox, 1: read base noise from the externalNoise region, 2: samples are given.
 override noiseSource: u32 = 0u;
-const NOISE_FROM_PHILOX: u32 = 0u;
 const NOISE_FROM_BUFFER: u32 = 1u;
 const SAMPLES_GIVEN: u32 = 2u;
 
@@ -66,16 +61,24 @@ fn unitIndex(instance: u32, time: u32, h: u32) -> u32 {
   return (instance * params.bins + time) * params.hidden + h;
 }
 
+fn basisWeight(lag: u32) -> f32 {
+  return bitcast<f32>(control[params.basisOffset + lag - 1u]);
+}
+
+fn slotRow(at: Instance) -> u32 {
+  return control[params.scheduleOffset + scheduleIndex(control[0], params.stepsPerEpoch, params.models, params.slots, at.model, at.slot)];
+}
+
 fn baseNoise(at: Instance, instance: u32, time: u32, h: u32) -> Categories {
   if (noiseSource == NOISE_FROM_BUFFER) {
     var noise: Categories;
-    let start = unitIndex(instance, time, h) * params.noiseWidth;
+    let start = params.externalNoiseOffset + unitIndex(instance, time, h) * params.noiseWidth;
     for (var k = 0u; k < params.noiseWidth; k++) {
-      noise[k] = externalNoise[start + k];
+      noise[k] = workspace[start + k];
     }
     return noise;
   }
-  let key = noiseKey(modelSeeds[at.model], params.purpose, stepState[0]);
+  let key = noiseKey(control[params.seedsOffset + at.model], params.purpose, control[0]);
   return drawBaseNoise(noiseKind, key, time, h, at.sampleIndex + params.sampleOffset, at.slot + params.sequenceOffset,
                        params.noiseWidth);
 }
@@ -84,24 +87,21 @@ fn baseNoise(at: Instance, instance: u32, time: u32, h: u32) -> Categories {
 fn sampleUnit(at: Instance, instance: u32, time: u32, h: u32, mean: f32) -> f32 {
   let unit = unitIndex(instance, time, h);
   let width = sampleWidth();
+  let start = params.samplesOffset + unit * width;
   var draw: Categories;
   if (noiseSource == SAMPLES_GIVEN) {
     for (var k = 0u; k < width; k++) {
-      draw[k] = samples[unit * width + k];
+      draw[k] = workspace[start + k];
     }
   } else {
     draw = sampleFromNoise(method, mean, baseNoise(at, instance, time, h), params.categories, params.tau);
     for (var k = 0u; k < width; k++) {
-      samples[unit * width + k] = draw[k];
+      workspace[start + k] = draw[k];
     }
   }
-  hiddenCounts[unit] = sampleCount(method, draw, params.categories);
-  means[unit] = mean;
+  workspace[params.hiddenCountsOffset + unit] = sampleCount(method, draw, params.categories);
+  workspace[params.meansOffset + unit] = mean;
   return logLikelihood(method, draw, mean, params.categories, params.tau);
-}
-
-fn slotRow(at: Instance) -> u32 {
-  return schedule[scheduleIndex(stepState[0], params.stepsPerEpoch, params.models, params.slots, at.model, at.slot)];
 }
 
 // F and FB: one thread per (instance, bin).
@@ -120,10 +120,10 @@ fn sampleParallel(@builtin(workgroup_id) group: vec3<u32>, @builtin(num_workgrou
   }
   var logQ = 0.0;
   for (var h = 0u; h < params.hidden; h++) {
-    let mean = sigmoid(variationalDrive[(at.pair * params.bins + time) * params.hidden + h]);
+    let mean = sigmoid(workspace[params.variationalDriveOffset + (at.pair * params.bins + time) * params.hidden + h]);
     logQ += sampleUnit(at, instance, time, h, mean);
   }
-  weightTerms[instance * params.bins + time] = -logQ;
+  workspace[params.weightTermsOffset + instance * params.bins + time] = -logQ;
 }
 
 // FS: one thread per instance, in time order; g[t][h] adds sum_k A[h][V+k] cz[t][k] of the samples drawn so far.
@@ -144,18 +144,18 @@ fn sampleSequential(@builtin(workgroup_id) group: vec3<u32>, @builtin(num_workgr
     for (var k = 0u; k < H; k++) {
       var sum = 0.0;
       for (var lag = 1u; lag <= min(params.basisLength, time); lag++) {
-        sum += basis[lag - 1u] * hiddenCounts[unitIndex(instance, time - lag, k)];
+        sum += basisWeight(lag) * workspace[params.hiddenCountsOffset + unitIndex(instance, time - lag, k)];
       }
-      hiddenConv[unitIndex(instance, time, k)] = sum;
+      workspace[params.hiddenConvOffset + unitIndex(instance, time, k)] = sum;
     }
     var logQ = 0.0;
     for (var h = 0u; h < H; h++) {
-      var drive = variationalDrive[(at.pair * params.bins + time) * H + h];
+      var drive = workspace[params.variationalDriveOffset + (at.pair * params.bins + time) * H + h];
       for (var k = 0u; k < H; k++) {
-        drive += modelParams[selfWeights + h * params.forwardColumns + k] * hiddenConv[unitIndex(instance, time, k)];
+        drive += modelParams[selfWeights + h * params.forwardColumns + k] * workspace[params.hiddenConvOffset + unitIndex(instance, time, k)];
       }
       logQ += sampleUnit(at, instance, time, h, sigmoid(drive));
     }
-    weightTerms[instance * params.bins + time] = -logQ;
+    workspace[params.weightTermsOffset + instance * params.bins + time] = -logQ;
   }
 }

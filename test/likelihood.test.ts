@@ -23,8 +23,8 @@ describe('convolutions', () => {
     );
     const dataset = await uploadDataset(gpu(), [data], basis);
     try {
-      const causal = await gpu().context.readF32(dataset.visibleConv);
-      const antiCausal = await gpu().context.readF32(dataset.visibleBackConv);
+      const causal = await dataset.read('conv');
+      const antiCausal = await dataset.read('backConv');
       const expectedCausal = data.flatMap((x) => convolveCausal(x, basis).flat());
       const expectedAnti = data.flatMap((x) => convolveAntiCausal(x, basis).flat());
       expectedCausal.forEach((value, i) => expect(causal[i]).toBeCloseTo(value, 5));

@@ -104,10 +104,25 @@ describe('the include step', () => {
   it('stage files are named after the math they do and each declares its workgroup size as an override', () => {
     const stages = listShaderFiles().filter((file) => /@compute/.test(shaderSources[file]));
     expect(stages.sort()).toEqual(
-      ['adam', 'backward', 'convolve', 'draw_noise', 'drive', 'evaluate', 'log_likelihood_p', 'reduce', 'sample_q', 'simulate']
+      ['adam', 'advance', 'backward', 'convolve', 'draw_noise', 'drive', 'evaluate', 'log_likelihood_p', 'reduce', 'sample_q', 'simulate']
         .map((name) => `${name}.wgsl`)
         .sort(),
     );
-    for (const file of stages) expect(reflectShader(resolveShader(file).code).overrides.has('workgroupSize')).toBe(true);
+    // advance.wgsl is the single-thread step counter and fixes @workgroup_size(1).
+    for (const file of stages.filter((name) => name !== 'advance.wgsl')) {
+      expect(reflectShader(resolveShader(file).code).overrides.has('workgroupSize'), file).toBe(true);
+    }
+  });
+
+  it('no entry point binds more storage buffers than WebGPU guarantees by default (8 per stage)', () => {
+    // Browsers offer 10 and an application's device may have only the default 8: a kernel over that limit fails
+    // to create its pipeline there (found by the browser test), so the limit is checked for every entry point.
+    for (const file of listShaderFiles()) {
+      const reflection = reflectShader(resolveShader(file).code);
+      for (const entry of reflection.entryPoints.values()) {
+        const storage = [...entry.resources].filter((name) => reflection.bindings.get(name)?.kind === 'storage');
+        expect(storage.length, `${file}:${entry.name} binds ${storage.join(', ')}`).toBeLessThanOrEqual(8);
+      }
+    }
   });
 });

@@ -4,17 +4,19 @@
 import { flattenCounts, sequenceLogFactorials, validateCounts } from '../model/data.js';
 import { convolveProgram } from './programs.js';
 import type { GpuSession } from './session.js';
+import { packRegions, type Region } from './workspace.js';
 
 export interface DeviceDataset {
   rows: number;
   bins: number;
   visible: number;
-  visibleCounts: GPUBuffer;
-  visibleConv: GPUBuffer;
-  visibleBackConv: GPUBuffer;
-  dataLogFactorial: GPUBuffer;
+  /** One f32 buffer holding the regions below; stages bind it as `dataset`. */
+  buffer: GPUBuffer;
+  regions: { counts: Region; conv: Region; backConv: Region; logFactorial: Region };
   /** Per-row constants in float64, for host-side metrics. */
   logFactorials: Float64Array;
+  /** Reads one region back (tests, diagnostics). */
+  read(region: 'counts' | 'conv' | 'backConv' | 'logFactorial'): Promise<Float32Array>;
   release(): void;
 }
 
@@ -72,30 +74,41 @@ export async function uploadDataset(
   const all = datasets.flat();
   const context = session.context;
   const rows = all.length;
-  const visibleCounts = context.upload(`${name}.visibleCounts`, flattenCounts(all));
-  const bytes = rows * shape.bins * shape.neurons * 4;
-  const visibleConv = context.createStorage(`${name}.visibleConv`, bytes);
-  const visibleBackConv = context.createStorage(`${name}.visibleBackConv`, bytes);
+  const cells = rows * shape.bins * shape.neurons;
+  const { regions, total } = packRegions({ counts: cells, conv: cells, backConv: cells, logFactorial: rows });
   const logFactorials = sequenceLogFactorials(all);
-  const dataLogFactorial = context.upload(`${name}.dataLogFactorial`, Float32Array.from(logFactorials));
+  const buffer = context.createStorage(`${name}.dataset`, total * 4);
+  const counts = flattenCounts(all);
+  context.write(buffer, counts, regions.counts.offset * 4);
+  context.write(buffer, Float32Array.from(logFactorials), regions.logFactorial.offset * 4);
+  // The convolve kernels read and write whole buffers; their results are copied into the dataset's regions.
+  const spikes = context.upload(`${name}.counts`, counts);
+  const conv = context.createStorage(`${name}.conv`, cells * 4);
+  const backConv = context.createStorage(`${name}.backConv`, cells * 4);
   const basisBuffer = context.upload(`${name}.basis`, Float32Array.from(basis));
   try {
-    await convolveOnDevice(session, visibleCounts, { rows, bins: shape.bins, channels: shape.neurons }, basisBuffer, basis.length, {
-      causal: visibleConv,
-      antiCausal: visibleBackConv,
+    await convolveOnDevice(session, spikes, { rows, bins: shape.bins, channels: shape.neurons }, basisBuffer, basis.length, {
+      causal: conv,
+      antiCausal: backConv,
     });
+    const encoder = context.device.createCommandEncoder({ label: `${name}: convolutions into the dataset` });
+    encoder.copyBufferToBuffer(conv, 0, buffer, regions.conv.offset * 4, cells * 4);
+    encoder.copyBufferToBuffer(backConv, 0, buffer, regions.backConv.offset * 4, cells * 4);
+    context.device.queue.submit([encoder.finish()]);
+  } catch (error) {
+    context.release(buffer);
+    throw error;
   } finally {
-    context.release(basisBuffer);
+    for (const temporary of [spikes, conv, backConv, basisBuffer]) context.release(temporary);
   }
   return {
     rows,
     bins: shape.bins,
     visible: shape.neurons,
-    visibleCounts,
-    visibleConv,
-    visibleBackConv,
-    dataLogFactorial,
+    buffer,
+    regions,
     logFactorials,
-    release: () => [visibleCounts, visibleConv, visibleBackConv, dataLogFactorial].forEach((buffer) => context.release(buffer)),
+    read: (region) => context.readF32(buffer, regions[region].offset, regions[region].count),
+    release: () => context.release(buffer),
   };
 }

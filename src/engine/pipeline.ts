@@ -20,6 +20,7 @@ import {
   type NoiseSource,
 } from './programs.js';
 import type { GpuSession } from './session.js';
+import { controlLayout, offsetUniforms, workspaceCounts, workspaceLayout, type Region } from './workspace.js';
 
 export const NO_SEQUENCE = 0xffffffff;
 export const NO_FAILURE = 0xffffffff;
@@ -69,41 +70,16 @@ export interface PipelineSpec {
   storeRates?: boolean;
 }
 
-/** Element counts of a job's buffers, also used to size chunks before anything is allocated. */
+/** Element counts of a job's workspace regions (used to size chunks before anything is allocated). */
 export function pipelineBufferSizes(spec: PipelineSpec, bins: number): Record<string, number> {
-  const { layout, models: B, slots, samples: M } = spec;
-  const { neurons: N, hidden: H } = layout;
-  const pairs = B * slots;
-  const instances = pairs * M;
-  const training = spec.mode === 'train' || spec.mode === 'gradient';
-  const fsPathwise = layout.scheme === 'FS' && spec.method.info.estimator === 'pathwise';
-  return {
-    schedule: spec.stepsPerEpoch * pairs,
-    modelParams: B * layout.total,
-    gradients: training ? B * layout.total : 0,
-    firstMoment: spec.mode === 'train' ? B * layout.total : 0,
-    secondMoment: spec.mode === 'train' ? B * layout.total : 0,
-    visibleDrive: pairs * bins * N,
-    variationalDrive: pairs * bins * H,
-    externalNoise: spec.noise === 'buffer' ? instances * bins * H * spec.method.noiseWidth : 0,
-    samples: instances * bins * H * spec.method.sampleWidth,
-    hiddenCounts: instances * bins * H,
-    means: instances * bins * H,
-    hiddenConv: instances * bins * H,
-    hiddenRates: instances * bins * H,
-    deltas: training ? instances * bins * N : 0,
-    rates: spec.storeRates ? instances * bins * N : 0,
-    weightTerms: instances * bins,
-    variationalGradient: training ? instances * bins * H : 0,
-    hiddenConvGradient: training && fsPathwise ? instances * bins * H : 0,
-    sampleWeights: instances,
-    elboHistory: spec.stepsPerEpoch * B,
-    evidence: spec.mode === 'evaluate' ? pairs * 4 : 0,
-  };
+  return workspaceCounts(spec, bins);
 }
 
 export class ElboPipeline {
+  /** The buffers stages bind: control, dataset, modelParams, workspace, failureStep. */
   readonly buffers: Record<string, GPUBuffer> = {};
+  readonly regions: Record<string, Region>;
+  private readonly control: Record<string, Region>;
   private kernels: { kernel: BoundKernel; count: number; fixed?: [number, number, number] }[] = [];
   private readonly uniforms: UniformValues;
   readonly instances: number;
@@ -116,7 +92,12 @@ export class ElboPipeline {
     const { layout } = spec;
     this.instances = spec.models * spec.slots * spec.samples;
     const adam = spec.adam ?? PAPER_ADAM;
+    this.regions = workspaceLayout(spec, dataset.bins).regions;
+    this.control = controlLayout(spec).regions;
     this.uniforms = {
+      ...offsetUniforms(this.regions),
+      ...offsetUniforms(this.control),
+      ...offsetUniforms(dataset.regions),
       models: spec.models,
       slots: spec.slots,
       samples: spec.samples,
@@ -163,22 +144,13 @@ export class ElboPipeline {
 
   private allocate(): void {
     const context = this.session.context;
-    const sizes = pipelineBufferSizes(this.spec, this.dataset.bins);
-    // Stages declare every binding they might touch; a binding this job never uses gets a 16-byte placeholder of its
-    // own (one buffer shared by a read-only and a read-write binding would be a usage conflict).
-    for (const [name, count] of Object.entries(sizes)) {
-      this.buffers[name] = context.createStorage(count > 0 ? `job.${name}` : `job.${name} (unused)`, Math.max(count, 4) * 4);
-    }
-    this.buffers.basis = context.upload('job.basis', Float32Array.from(this.spec.basis));
-    this.buffers.stepState = context.upload('job.stepState', new Uint32Array(4));
-    this.buffers.modelSeeds = context.createStorage('job.modelSeeds', this.spec.models * 4);
+    this.buffers.workspace = context.createStorage('job.workspace', workspaceLayout(this.spec, this.dataset.bins).total * 4);
+    this.buffers.control = context.createStorage('job.control', controlLayout(this.spec).total * 4);
+    this.buffers.modelParams = context.createStorage('job.modelParams', this.spec.models * this.spec.layout.total * 4);
     this.buffers.failureStep = context.upload('job.failureStep', new Uint32Array(this.spec.models).fill(NO_FAILURE));
-    Object.assign(this.buffers, {
-      visibleCounts: this.dataset.visibleCounts,
-      visibleConv: this.dataset.visibleConv,
-      visibleBackConv: this.dataset.visibleBackConv,
-      dataLogFactorial: this.dataset.dataLogFactorial,
-    });
+    this.buffers.dataset = this.dataset.buffer;
+    const basisBits = new Uint32Array(Float32Array.from(this.spec.basis).buffer);
+    context.write(this.buffers.control, basisBits, this.control.basis.offset * 4);
   }
 
   private async bindStages(): Promise<void> {
@@ -248,42 +220,47 @@ export class ElboPipeline {
     );
   }
 
-  private write(name: string, data: Float32Array | Uint32Array, expected: number): void {
-    if (data.length !== expected) throw new Error(`${name}: expected ${expected} values, got ${data.length}`);
-    this.session.context.write(this.buffers[name], data);
+  /** Writes a workspace region (f32) or, for seeds and schedule, a control region (u32). */
+  private writeRegion(name: string, data: Float32Array | Uint32Array): void {
+    const inControl = name in this.control;
+    const region = inControl ? this.control[name] : this.regions[name];
+    if (!region) throw new Error(`no region "${name}" in this job`);
+    if (data.length !== region.count) throw new Error(`${name}: expected ${region.count} values, got ${data.length}`);
+    this.session.context.write(inControl ? this.buffers.control : this.buffers.workspace, data, region.offset * 4);
   }
 
   writeParams(flat: Float32Array): void {
-    this.write('modelParams', flat, this.spec.models * this.spec.layout.total);
+    const expected = this.spec.models * this.spec.layout.total;
+    if (flat.length !== expected) throw new Error(`modelParams: expected ${expected} values, got ${flat.length}`);
+    this.session.context.write(this.buffers.modelParams, flat);
   }
 
   writeSeeds(seeds: Uint32Array): void {
-    this.write('modelSeeds', seeds, this.spec.models);
+    this.writeRegion('seeds', seeds);
   }
 
   /** rows[stepInEpoch][model][slot]: dataset row of each slot, or NO_SEQUENCE. */
   writeSchedule(rows: Uint32Array): void {
-    const expected = this.spec.stepsPerEpoch * this.spec.models * this.spec.slots;
     rows.forEach((row, index) => {
       if (row !== NO_SEQUENCE && row >= this.dataset.rows) {
         throw new Error(`schedule entry ${index} points at row ${row} but the data has ${this.dataset.rows} rows`);
       }
     });
-    this.write('schedule', rows, expected);
+    this.writeRegion('schedule', rows);
   }
 
   writeNoise(noise: Float32Array): void {
     if (this.spec.noise !== 'buffer') throw new Error('this job draws its own noise');
-    this.write('externalNoise', noise, this.instances * this.dataset.bins * this.spec.layout.hidden * this.spec.method.noiseWidth);
+    this.writeRegion('externalNoise', noise);
   }
 
   writeSamples(samples: Float32Array): void {
     if (this.spec.noise !== 'given') throw new Error('this job draws its own samples');
-    this.write('samples', samples, this.instances * this.dataset.bins * this.spec.layout.hidden * this.spec.method.sampleWidth);
+    this.writeRegion('samples', samples);
   }
 
   setStep(step: number): void {
-    this.session.context.write(this.buffers.stepState, Uint32Array.of(step, 0, 0, 0));
+    this.session.context.write(this.buffers.control, Uint32Array.of(step, 0, 0, 0));
   }
 
   /**
@@ -298,15 +275,18 @@ export class ElboPipeline {
   }
 
   resetEvidence(): void {
-    this.session.context.write(this.buffers.evidence, new Float32Array(this.spec.models * this.spec.slots * 4));
+    this.writeRegion('evidence', new Float32Array(this.regions.evidence.count));
   }
 
-  resetFailures(): void {
-    this.session.context.write(this.buffers.failureStep, new Uint32Array(this.spec.models).fill(NO_FAILURE));
-  }
-
+  /** Reads a workspace region back. */
   read(name: string): Promise<Float32Array> {
-    return this.session.context.readF32(this.buffers[name]);
+    const region = this.regions[name];
+    if (!region) throw new Error(`no region "${name}" in this job`);
+    return this.session.context.readF32(this.buffers.workspace, region.offset, region.count);
+  }
+
+  readParams(): Promise<Float32Array> {
+    return this.session.context.readF32(this.buffers.modelParams);
   }
 
   async readFailures(): Promise<Uint32Array> {
@@ -314,12 +294,10 @@ export class ElboPipeline {
   }
 
   async readStep(): Promise<number> {
-    return (await this.session.context.readU32(this.buffers.stepState, 0, 1))[0];
+    return (await this.session.context.readU32(this.buffers.control, 0, 1))[0];
   }
 
   destroy(): void {
-    const own = new Set(Object.values(this.buffers));
-    for (const name of ['visibleCounts', 'visibleConv', 'visibleBackConv', 'dataLogFactorial']) own.delete(this.buffers[name]);
-    for (const buffer of own) this.session.context.release(buffer);
+    for (const name of ['workspace', 'control', 'modelParams', 'failureStep']) this.session.context.release(this.buffers[name]);
   }
 }

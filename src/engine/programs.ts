@@ -101,10 +101,10 @@ export const adamProgram = (): KernelProgram => ({
 });
 
 export const advanceStepProgram = (): KernelProgram => ({
-  name: 'adam.advanceStep',
-  shader: 'adam.wgsl',
+  name: 'advanceStep',
+  shader: 'advance.wgsl',
   entryPoint: 'advanceStep',
-  // The entry point fixes @workgroup_size(1); the override is declared but unused there.
+  // A single thread; the shader fixes @workgroup_size(1).
   workgroupSize: 1,
 });
 

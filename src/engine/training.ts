@@ -132,7 +132,7 @@ export async function trainGroup(
       options.onEpoch?.({ epoch: epoch + 1, epochs: spec.epochs, steps: epochsCompleted * steps, elbo, failed: failedAt.filter((f) => f !== undefined).length });
       if (failedAt.every((failure) => failure !== undefined)) break;
     }
-    const finalParams = await pipeline.read('modelParams');
+    const finalParams = await pipeline.readParams();
     // The step counter says how many steps really ran (an interrupt can fall inside an epoch).
     const stepsRun = await pipeline.readStep();
     return {

@@ -50,6 +50,10 @@ export class BoundKernel {
     private readonly context: GpuContext,
   ) {}
 
+  get hasUniforms(): boolean {
+    return this.uniform !== undefined;
+  }
+
   /** Rewrites the uniform values (between submits; the bind group stays). */
   setUniforms(values: UniformValues): void {
     if (!this.uniform) throw new KernelArgumentError('this kernel has no uniform struct', this.program.name);
@@ -151,7 +155,19 @@ export class KernelRuntime {
         program.name,
       );
     }
-    const constants: Record<string, number> = { workgroupSize: program.workgroupSize };
+    // The workgroup size goes to the `workgroupSize` override; a shader that fixes its size must fix this one.
+    const constants: Record<string, number> = {};
+    if (reflection.overrides.has('workgroupSize')) {
+      constants.workgroupSize = program.workgroupSize;
+    } else {
+      const fixed = reflection.entryPoints.get(program.entryPoint)!.workgroupSize;
+      if (fixed.reduce((a, b) => a * b, 1) !== program.workgroupSize) {
+        throw new KernelArgumentError(
+          `${program.shader}:${program.entryPoint} fixes @workgroup_size(${fixed.join(', ')}) but the program asks for ${program.workgroupSize}`,
+          program.name,
+        );
+      }
+    }
     for (const [name, value] of Object.entries(program.constants ?? {})) constants[name] = Number(value);
     for (const name of Object.keys(constants)) {
       if (!reflection.overrides.has(name)) {

@@ -1,0 +1,72 @@
+// Where everything of a job lives. Stages bind few buffers (WebGPU guarantees only 8 storage buffers per stage,
+// and an application's device may have no more), so a job keeps its arrays as named regions of two buffers:
+//   control   (u32): step counter, seeds, basis (f32 bits), minibatch schedule
+//   workspace (f32): drives, noise, samples, rates, deltas, gradients, Adam moments, ELBOs, evidence
+// This is the one place their offsets are computed; stages receive each as the uniform `<region>Offset`.
+import type { PipelineSpec } from './pipeline.js';
+
+export interface Region {
+  offset: number;
+  count: number;
+}
+
+/** Elements (f32) of each workspace region for a job; zero for regions the job does not use. */
+export function workspaceCounts(spec: PipelineSpec, bins: number): Record<string, number> {
+  const { layout, models: B, slots, samples: M } = spec;
+  const { neurons: N, hidden: H } = layout;
+  const pairs = B * slots;
+  const instances = pairs * M;
+  const training = spec.mode === 'train' || spec.mode === 'gradient';
+  const fsPathwise = layout.scheme === 'FS' && spec.method.info.estimator === 'pathwise';
+  return {
+    visibleDrive: pairs * bins * N,
+    variationalDrive: pairs * bins * H,
+    externalNoise: spec.noise === 'buffer' ? instances * bins * H * spec.method.noiseWidth : 0,
+    samples: instances * bins * H * spec.method.sampleWidth,
+    hiddenCounts: instances * bins * H,
+    means: instances * bins * H,
+    hiddenConv: instances * bins * H,
+    hiddenRates: instances * bins * H,
+    deltas: training ? instances * bins * N : 0,
+    rates: spec.storeRates ? instances * bins * N : 0,
+    weightTerms: instances * bins,
+    variationalGradient: training ? instances * bins * H : 0,
+    hiddenConvGradient: training && fsPathwise ? instances * bins * H : 0,
+    sampleWeights: instances,
+    gradients: training ? B * layout.total : 0,
+    firstMoment: spec.mode === 'train' ? B * layout.total : 0,
+    secondMoment: spec.mode === 'train' ? B * layout.total : 0,
+    elboHistory: spec.stepsPerEpoch * B,
+    evidence: spec.mode === 'evaluate' ? pairs * 4 : 0,
+  };
+}
+
+/** Regions laid end to end, each starting on a 16-byte boundary. */
+export function packRegions<Name extends string>(counts: Record<Name, number>): { regions: Record<Name, Region>; total: number } {
+  const regions = {} as Record<Name, Region>;
+  let offset = 0;
+  for (const [name, count] of Object.entries(counts) as [Name, number][]) {
+    regions[name] = { offset, count };
+    offset += Math.ceil(count / 4) * 4;
+  }
+  return { regions, total: Math.max(offset, 4) };
+}
+
+export function workspaceLayout(spec: PipelineSpec, bins: number): { regions: Record<string, Region>; total: number } {
+  return packRegions(workspaceCounts(spec, bins));
+}
+
+/** The control buffer: word 0 the step counter, then seeds, basis and schedule. */
+export function controlLayout(spec: PipelineSpec): { regions: Record<string, Region>; total: number } {
+  return packRegions({
+    step: 4,
+    seeds: spec.models,
+    basis: spec.basis.length,
+    schedule: spec.stepsPerEpoch * spec.models * spec.slots,
+  });
+}
+
+/** The uniform fields `<region>Offset` for every region. */
+export function offsetUniforms(regions: Record<string, Region>): Record<string, number> {
+  return Object.fromEntries(Object.entries(regions).map(([name, region]) => [`${name}Offset`, region.offset]));
+}
