@@ -1,0 +1,194 @@
+// Browser smoke test: the same kernels, through the same library build (dist/browser/poglm-gpu.js), in Debian's
+// Chromium with WebGPU on SwiftShader. The page simulates a fixed model and computes one ELBO gradient; Node checks
+// both against the float64 reference. A missing Chromium fails the test with the setup command; it never skips.
+import { execFileSync } from 'node:child_process';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { NoisePurpose } from '../src/reference/philox.js';
+import { elboAndGradient } from '../src/reference/model.js';
+import { philoxUniforms, simulateReference } from '../src/reference/simulate.js';
+import { exponentialBasis } from '../src/reference/basis.js';
+import { reflectShader } from '../src/gpu/reflect.js';
+import { listShaderFiles, resolveShader } from '../src/shaders/include.js';
+import { bundlePath, openBrowserHarness, repositoryRoot, type BrowserHarness } from './browser/harness.js';
+import { makeProblem, relativeError } from './helpers/problems.js';
+
+/** The library as the page sees it: window.poglm, the bundle's exports. */
+type PageWindow = Window & { poglm: typeof import('../src/index.js') };
+
+/** Newest modification time of the files the bundle is built from. */
+function newestSourceTime(): number {
+  let newest = 0;
+  const visit = (directory: string, suffixes: string[]) => {
+    for (const entry of readdirSync(directory, { withFileTypes: true })) {
+      const path = join(directory, entry.name);
+      if (entry.isDirectory()) visit(path, suffixes);
+      else if (suffixes.some((suffix) => entry.name.endsWith(suffix))) newest = Math.max(newest, statSync(path).mtimeMs);
+    }
+  };
+  visit(join(repositoryRoot, 'src'), ['.ts']);
+  visit(join(repositoryRoot, 'shaders'), ['.wgsl']);
+  for (const script of ['embed-shaders.mjs', 'build-browser.mjs']) newest = Math.max(newest, statSync(join(repositoryRoot, 'scripts', script)).mtimeMs);
+  return newest;
+}
+
+/** Builds dist/browser/poglm-gpu.js when it is missing or older than its sources (about a quarter of a second). */
+function ensureBundle(): void {
+  if (existsSync(bundlePath) && statSync(bundlePath).mtimeMs >= newestSourceTime()) return;
+  console.log(`browser test: ${existsSync(bundlePath) ? 'rebuilding the stale' : 'building the missing'} bundle ${bundlePath}`);
+  for (const script of ['embed-shaders.mjs', 'build-browser.mjs']) {
+    execFileSync(process.execPath, [join(repositoryRoot, 'scripts', script)], { cwd: repositoryRoot, stdio: 'inherit' });
+  }
+}
+
+// A fixed 5-neuron model with mixed excitation and inhibition: 613 spikes in its 4 x 60 x 5 neuron-bins at seed 7.
+const WEIGHT = [
+  [1.0, -0.6, 0.4, 0.0, -0.3],
+  [0.5, 0.8, -0.7, 0.2, 0.0],
+  [-0.4, 0.3, 0.9, -0.5, 0.6],
+  [0.0, -0.8, 0.5, 1.1, -0.2],
+  [0.7, 0.1, -0.3, -0.6, 0.5],
+];
+const BIAS = [-0.5, 0.2, -1.0, 0.0, 0.4];
+const SEQUENCES = 4;
+const BINS = 60;
+const SEED = 7;
+
+/**
+ * Every compute entry point of the library's shaders that binds more storage buffers than `limit` (layout "auto"
+ * counts the buffers an entry point statically uses), for a failure message that names them all at once.
+ */
+function kernelsOverStorageLimit(limit: number): string[] {
+  const over: string[] = [];
+  for (const file of listShaderFiles()) {
+    const reflection = reflectShader(resolveShader(file).code);
+    for (const [name, entry] of reflection.entryPoints) {
+      const storage = [...reflection.bindings.values()].filter((binding) => binding.kind === 'storage' && entry.resources.has(binding.name));
+      if (storage.length > limit) over.push(`${file}:${name} (${storage.length})`);
+    }
+  }
+  return over;
+}
+
+describe('the library in a browser (Chromium, WebGPU on SwiftShader)', () => {
+  let harness: BrowserHarness | undefined;
+  const browser = (): BrowserHarness => {
+    if (!harness) throw new Error('the browser harness did not open (see the error in beforeAll)');
+    return harness;
+  };
+
+  beforeAll(async () => {
+    ensureBundle();
+    harness = await openBrowserHarness();
+    console.log(`browser test: ${harness.version} at ${harness.url}`);
+  });
+
+  afterAll(async () => {
+    await harness?.close();
+  });
+
+  it('simulates the same spikes as the float64 reference from the same Philox stream', async () => {
+    const page = await browser().run(
+      async ({ weight, bias, sequences, bins, seed }) => {
+        const lib = (window as unknown as PageWindow).poglm;
+        const session = await lib.GpuSession.open();
+        try {
+          const limits = session.context.limits;
+          const result = await lib.simulateOnDevice(session, {
+            models: [{ weight, bias }],
+            basis: lib.exponentialBasis(5),
+            sequences,
+            bins,
+            seeds: seed,
+          });
+          return {
+            adapter: session.adapter,
+            secure: window.isSecureContext,
+            maxStorageBuffersPerShaderStage: limits.maxStorageBuffersPerShaderStage,
+            maxStorageBufferBindingSize: limits.maxStorageBufferBindingSize,
+            chunks: result.chunks,
+            spikes: Array.from(result.spikes),
+          };
+        } finally {
+          session.destroy();
+        }
+      },
+      { weight: WEIGHT, bias: BIAS, sequences: SEQUENCES, bins: BINS, seed: SEED },
+    );
+    // The CI log must show which adapter ran the browser test.
+    console.log(
+      `browser test on: ${page.adapter} (secure context ${page.secure}; maxStorageBuffersPerShaderStage ` +
+        `${page.maxStorageBuffersPerShaderStage}, maxStorageBufferBindingSize ${page.maxStorageBufferBindingSize})`,
+    );
+
+    const expected = simulateReference(WEIGHT, BIAS, exponentialBasis(5), BINS, SEQUENCES, philoxUniforms(SEED, NoisePurpose.simulate)).flat(2);
+    expect(page.spikes).toHaveLength(SEQUENCES * BINS * 5);
+    const differing = page.spikes.filter((count, index) => count !== expected[index]).length;
+    const total = page.spikes.reduce((sum, count) => sum + count, 0);
+    console.log(
+      `browser simulation: ${total} spikes in ${page.spikes.length} neuron-bins (reference ${expected.reduce((a, b) => a + b, 0)}); ` +
+        `${differing} counts differ from the float64 reference`,
+    );
+    // Same Philox words and the same inversion: exact equality (an f32 rate could in principle flip a count at a
+    // CDF boundary; for this fixed case none does, so any difference is a real divergence).
+    expect(page.spikes).toEqual(expected);
+    expect(total).toBeGreaterThan(200);
+    expect(Math.max(...page.spikes)).toBeLessThan(10);
+  });
+
+  it('computes the ELBO and its gradient (FB, exponential) like the float64 reference', async () => {
+    const problem = makeProblem('FB', 'exponential', { bins: 20, sequences: 3, samples: 3 });
+    const expected = elboAndGradient(problem.model, problem.params, problem.sequences, problem.noise);
+    const outcome = await browser().run(
+      async ({ layout, method, basis, params, sequences, noise }) => {
+        const lib = (window as unknown as PageWindow).poglm;
+        const session = await lib.GpuSession.open();
+        const limit = session.context.limits.maxStorageBuffersPerShaderStage;
+        try {
+          const result = await lib.computeElboGradient(session, { layout, method, basis, params, sequences, noise });
+          return { limit, elbo: result.elbo, weights: result.weights, gradient: Array.from(result.gradient) };
+        } catch (error) {
+          return { limit, error: error instanceof Error ? `${error.name}: ${error.message}` : String(error) };
+        } finally {
+          session.destroy();
+        }
+      },
+      {
+        layout: problem.layout,
+        method: problem.method,
+        basis: problem.model.basis,
+        params: Array.from(problem.params),
+        sequences: problem.sequences,
+        noise: problem.noise,
+      },
+    );
+    if ('error' in outcome) {
+      // Name every kernel this adapter cannot run, not just the first pipeline that failed.
+      const over = kernelsOverStorageLimit(outcome.limit);
+      throw new Error(
+        `computeElboGradient failed in the browser: ${outcome.error}\n` +
+          `Kernels binding more storage buffers than this adapter's maxStorageBuffersPerShaderStage (${outcome.limit}): ` +
+          `${over.join(', ') || 'none'}`,
+      );
+    }
+    const actual = outcome;
+    const gradientError = relativeError(actual.gradient, expected.gradient);
+    console.log(
+      `browser gradient: ELBO ${actual.elbo} vs ${expected.elbo} (difference ${Math.abs(actual.elbo - expected.elbo).toExponential(2)}); ` +
+        `gradient relative error ${gradientError.toExponential(2)}`,
+    );
+    // The tolerances of test/gradients.test.ts: ELBO to 1e-5 relative, sample weights to 1e-4 relative + 1e-3,
+    // the gradient vector to 1e-4 relative.
+    expect(Math.abs(actual.elbo - expected.elbo)).toBeLessThan(1e-5 * Math.abs(expected.elbo) + 1e-4);
+    actual.weights.flat().forEach((weight, index) => {
+      const reference = expected.weights.flat()[index];
+      expect(Math.abs(weight - reference)).toBeLessThan(1e-4 * Math.abs(reference) + 1e-3);
+    });
+    expect(gradientError).toBeLessThan(1e-4);
+  });
+
+  it('reported no console errors or failed requests', () => {
+    expect(browser().errors).toEqual([]);
+  });
+});
