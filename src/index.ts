@@ -24,3 +24,4 @@ export { evaluate, evaluateMany, type Metrics, type EvaluateOptions, type Ground
 export { syntheticDataset, syntheticTruth, type SyntheticDataset, type SyntheticOptions } from './api/synthetic.js';
 export { parseModel, flattenModel, buildModel, ModelFormatError, type PoglmModelJson, type TrainingRecord } from './model/json.js';
 export { parameterErrors } from './model/metrics.js';
+export { runGrid, summarise, summaryToMarkdown, summaryToCsv, rowsToCsv, type GridSpec, type GridRow, type SummaryRow } from './api/grid.js';

@@ -1,6 +1,7 @@
 // A GPU session: the context (device, errors, buffers) and the kernel runtime (pipeline cache) that every job of the
 // library shares. Functions that take an optional session create a temporary one and destroy it when done.
 import { GpuContext, type GpuContextOptions } from '../gpu/device.js';
+export type { GpuContextOptions };
 import { KernelRuntime } from '../gpu/kernel.js';
 
 export class GpuSession {

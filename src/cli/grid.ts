@@ -1,0 +1,123 @@
+// `poglm grid`: the paper's whole synthetic grid (trials x seeds x schemes x methods) in one process, or a sweep over
+// the number of hidden neurons on one dataset; every model JSON plus per-fit and per-combination tables.
+import { join } from 'node:path';
+import type { Command } from 'commander';
+import { rowsToCsv, runGrid, summarise, summaryToCsv, summaryToMarkdown, type GridDataset } from '../api/grid.js';
+import { syntheticDataset } from '../api/synthetic.js';
+import { METHODS, SCHEMES } from '../model/types.js';
+import { readCounts, UsageError, writeAtomically, writeJson } from './io.js';
+import { InterruptedExit, runner, type CliContext } from './main.js';
+import { integer, integerList, method, nameList, scheme } from './options.js';
+import { formatSeconds, StatusLine } from './progress.js';
+
+interface GridOptions {
+  trials?: string;
+  train?: string;
+  test?: string;
+  seeds: string;
+  schemes: string;
+  methods: string;
+  hidden: string;
+  epochs: string;
+  batch: string;
+  mc: string;
+  evalMc: string;
+  out: string;
+  progress?: boolean;
+  json?: boolean;
+}
+
+async function gridCommand(context: CliContext, options: GridOptions): Promise<void> {
+  if (Boolean(options.trials) === Boolean(options.train)) {
+    throw new UsageError('give either --trials (synthetic trials of the paper) or --train with --test (your data)');
+  }
+  if (options.train && !options.test) throw new UsageError('--train needs --test: the grid reports test likelihoods');
+  const spec = {
+    seeds: integerList('--seeds', options.seeds),
+    schemes: nameList('--schemes', options.schemes, SCHEMES, (name) => scheme('--schemes', name)),
+    methods: nameList('--methods', options.methods, METHODS, (name) => method('--methods', name)),
+    hidden: integerList('--hidden', options.hidden),
+    epochs: integer('--epochs', options.epochs, { min: 1 }),
+    batchSize: integer('--batch', options.batch, { min: 1 }),
+    samples: integer('--mc', options.mc, { min: 1 }),
+    evalSamples: integer('--eval-mc', options.evalMc, { min: 1 }),
+  };
+  if (spec.hidden.some((h) => h < 1)) throw new UsageError('--hidden must list counts of at least 1');
+  const session = await context.session();
+  const status = new StatusLine(process.stderr, Boolean(options.progress ?? process.stderr.isTTY));
+  const datasets: GridDataset[] = [];
+  if (options.trials) {
+    for (const trial of integerList('--trials', options.trials)) {
+      status.update(`simulating synthetic trial ${trial}`);
+      const data = await syntheticDataset(trial, {}, session);
+      datasets.push({ name: `trial ${trial}`, train: data.train.visible, test: data.test.visible, testHidden: data.test.hidden, truth: data.truth.generative });
+    }
+  } else {
+    const train = readCounts(options.train!, 'train', '--train');
+    const test = readCounts(options.test!, 'test', '--test');
+    datasets.push({ name: options.train!, train: train.visible, test: test.visible, testHidden: test.hidden, truth: test.truth });
+  }
+  const total = datasets.length * spec.seeds.length * spec.schemes.length * spec.methods.length * spec.hidden.length;
+  const started = performance.now();
+  const notes = new Set<string>();
+  const rows = await runGrid(
+    { datasets, ...spec },
+    {
+      session,
+      signal: context.signal,
+      onProgress: (progress) => {
+        if (progress.note && !notes.has(progress.note)) {
+          notes.add(progress.note);
+          status.done();
+          context.err(`poglm: ${progress.note}`);
+        }
+        status.update(
+          `fits ${progress.fitsDone}/${total} (${progress.fitsPerSecond.toFixed(2)} fits/s, ${formatSeconds(progress.elapsedSeconds)})  ` +
+            `${progress.group}: epoch ${progress.epoch}/${progress.epochs}${Number.isNaN(progress.meanElbo) ? '' : ` ELBO ${progress.meanElbo.toFixed(2)}`}`,
+        );
+      },
+    },
+  );
+  const fitSeconds = (performance.now() - started) / 1000;
+  status.done(`fitted ${rows.filter((row) => row.fit).length}/${total} in ${formatSeconds(fitSeconds)}; evaluated`);
+  const safe = (text: string): string => text.replace(/[^A-Za-z0-9.-]+/g, '-');
+  for (const row of rows) {
+    if (row.fit) writeJson(join(options.out, 'models', `${safe(row.dataset)}_seed${row.seed}_${row.scheme}_${row.method}_H${row.hidden}.json`), row.fit.model);
+  }
+  const summary = summarise(rows);
+  writeAtomically(join(options.out, 'fits.csv'), `${rowsToCsv(rows)}\n`);
+  writeAtomically(join(options.out, 'summary.csv'), `${summaryToCsv(summary)}\n`);
+  const seconds = (performance.now() - started) / 1000;
+  const heading =
+    `Grid of ${total} fits (${datasets.length} dataset(s) x ${spec.seeds.length} seeds x ${spec.schemes.length} schemes x ` +
+    `${spec.methods.length} methods x ${spec.hidden.length} hidden counts), ${spec.epochs} epochs, batch ${spec.batchSize}, ` +
+    `M = ${spec.samples}; metrics with ${spec.evalSamples} samples per test sequence; ${formatSeconds(seconds)} on ${session.adapter}.`;
+  writeAtomically(join(options.out, 'summary.md'), `${heading}\n\nMean ± standard deviation over datasets and seeds.\n\n${summaryToMarkdown(summary)}\n`);
+  if (options.json) {
+    context.out(JSON.stringify({ out: options.out, fits: total, seconds, fitsPerSecond: total / fitSeconds, summary }));
+  } else {
+    context.out(`${heading}\nwrote ${options.out}/models/*.json, fits.csv, summary.csv, summary.md\n\n${summaryToMarkdown(summary)}`);
+  }
+  if (context.signal.aborted) throw new InterruptedExit(`interrupted: wrote the ${rows.filter((row) => row.fit).length} fits that finished`);
+}
+
+export function registerGridCommand(program: Command): void {
+  program
+    .command('grid')
+    .description('fit and evaluate a grid of models in one job: synthetic trials of the paper, or a hidden-count sweep on your data')
+    .option('--trials <list>', 'synthetic trials, e.g. 0-9')
+    .option('--train <file.json>', 'training counts (instead of --trials)')
+    .option('--test <file.json>', 'test counts (with --train)')
+    .option('--seeds <list>', 'seeds, e.g. 0-9', '0')
+    .option('--schemes <list>', 'F,FS,FB or all', 'all')
+    .option('--methods <list>', 'method names or all', 'all')
+    .option('--hidden <list>', 'hidden counts, e.g. 1-9 (synthetic trials have 2)', '2')
+    .option('--epochs <n>', 'epochs per fit', '20')
+    .option('--batch <n>', 'sequences per minibatch', '10')
+    .option('--mc <m>', 'Monte Carlo samples per sequence in training', '5')
+    .option('--eval-mc <m>', 'samples per test sequence in evaluation', '2000')
+    .requiredOption('--out <dir>', 'output folder')
+    .option('--progress', 'show progress even when stderr is not a terminal')
+    .option('--json', 'print a JSON summary')
+    .action(runner(gridCommand as never));
+}

@@ -1,0 +1,103 @@
+// The `poglm` command line. Each command opens one GPU session, reports what it did on stdout (JSON with --json),
+// writes its files atomically, and exits: 0 done, 1 failed, 2 bad usage, 130 interrupted (what was learned is kept).
+import { Command, CommanderError, Option } from 'commander';
+import { DataError } from '../model/data.js';
+import { ModelFormatError } from '../model/json.js';
+import { GpuError } from '../gpu/errors.js';
+import { GpuSession } from '../engine/session.js';
+import { UsageError } from './io.js';
+import { registerCommands } from './commands.js';
+
+export interface CliContext {
+  /** Opens the session on first use; the runner destroys it. */
+  session(): Promise<GpuSession>;
+  /** Aborted on the first Ctrl-C; a second one exits at once. */
+  signal: AbortSignal;
+  out: (text: string) => void;
+  err: (text: string) => void;
+}
+
+export const EXIT = { ok: 0, failed: 1, usage: 2, interrupted: 130 } as const;
+
+export class InterruptedExit extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'InterruptedExit';
+  }
+}
+
+/** Runs `action` with a session and an interrupt signal, mapping errors to exit codes. */
+export function runner(action: (context: CliContext, ...args: never[]) => Promise<void>) {
+  return async (...args: unknown[]): Promise<void> => {
+    const controller = new AbortController();
+    let session: GpuSession | undefined;
+    const onInterrupt = (): void => {
+      if (controller.signal.aborted) {
+        process.stderr.write('\npoglm: interrupted again, exiting now\n');
+        process.exit(EXIT.interrupted);
+      }
+      process.stderr.write('\npoglm: interrupting — finishing the current step and saving what was learned (Ctrl-C again to quit now)\n');
+      controller.abort();
+    };
+    process.on('SIGINT', onInterrupt);
+    // Commander passes the command last; its global options include --debug.
+    const command = args[args.length - 1] as Command | undefined;
+    const debug = Boolean(command?.optsWithGlobals?.().debug);
+    const context: CliContext = {
+      session: async () => (session ??= await GpuSession.open({ debug })),
+      signal: controller.signal,
+      out: (text) => process.stdout.write(`${text}\n`),
+      err: (text) => process.stderr.write(`${text}\n`),
+    };
+    try {
+      await (action as (context: CliContext, ...rest: unknown[]) => Promise<void>)(context, ...args);
+      process.exitCode = controller.signal.aborted ? EXIT.interrupted : EXIT.ok;
+    } catch (error) {
+      process.exitCode = reportError(error);
+    } finally {
+      process.off('SIGINT', onInterrupt);
+      session?.destroy();
+    }
+  };
+}
+
+function reportError(error: unknown): number {
+  if (error instanceof InterruptedExit) {
+    process.stderr.write(`poglm: ${error.message}\n`);
+    return EXIT.interrupted;
+  }
+  const usage = error instanceof UsageError || error instanceof DataError || error instanceof ModelFormatError;
+  const message = error instanceof Error ? error.message : String(error);
+  process.stderr.write(`poglm: error: ${message}\n`);
+  if (!usage && !(error instanceof GpuError) && process.env.POGLM_DEBUG && error instanceof Error) process.stderr.write(`${error.stack}\n`);
+  return usage ? EXIT.usage : EXIT.failed;
+}
+
+export function buildProgram(): Command {
+  const program = new Command()
+    .name('poglm')
+    .description(
+      'Partially observable GLMs of spike trains, fitted with differentiable variational inference in WGSL (WebGPU).\n' +
+        'Math and file formats: the spec (POGLM-SPEC.md) and docs/ in the package.',
+    )
+    .showHelpAfterError('(run with --help for usage)')
+    .configureOutput({ outputError: (text, write) => write(`poglm: ${text.replace(/^error: /, 'error: ')}`) });
+  program.addOption(new Option('--debug', 'run every GPU step inside error scopes (slower; names failing kernels)').hideHelp());
+  registerCommands(program);
+  return program;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const program = buildProgram();
+  program.exitOverride();
+  try {
+    await program.parseAsync(argv);
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // Help and version exit 0; parsing errors were already printed by commander.
+      process.exitCode = error.exitCode === 0 ? EXIT.ok : EXIT.usage;
+      return;
+    }
+    throw error;
+  }
+}
