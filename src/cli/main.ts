@@ -83,13 +83,14 @@ export function buildProgram(): Command {
     .showHelpAfterError('(run with --help for usage)')
     .configureOutput({ outputError: (text, write) => write(`poglm: ${text.replace(/^error: /, 'error: ')}`) });
   program.addOption(new Option('--debug', 'run every GPU step inside error scopes (slower; names failing kernels)').hideHelp());
+  // Before the commands are added, so that they inherit it: parse errors then reach main() as exceptions.
+  program.exitOverride();
   registerCommands(program);
   return program;
 }
 
 export async function main(argv: string[]): Promise<void> {
   const program = buildProgram();
-  program.exitOverride();
   try {
     await program.parseAsync(argv);
   } catch (error) {

@@ -1,7 +1,7 @@
 // Visible spike counts on the device: the counts, their causal and anti-causal convolutions with the basis
 // (computed once by the convolve kernels), and each sequence's sum of ln x!. Rows are sequences; several datasets
 // of the same shape (trials) are stacked as consecutive blocks of rows.
-import { flattenCounts, sequenceLogFactorials, validateCounts } from '../model/data.js';
+import { DataError, flattenCounts, sequenceLogFactorials, validateCounts } from '../model/data.js';
 import { convolveProgram } from './programs.js';
 import type { GpuSession } from './session.js';
 import { packRegions, type Region } from './workspace.js';
@@ -45,12 +45,12 @@ export async function convolveOnDevice(
 }
 
 export function checkBasis(basis: number[], bins: number): void {
-  if (!Array.isArray(basis) || basis.length === 0) throw new Error('basis must be a non-empty array of weights psi[0..L-1]');
+  if (!Array.isArray(basis) || basis.length === 0) throw new DataError('basis must be a non-empty array of weights psi[0..L-1]');
   basis.forEach((value, index) => {
-    if (typeof value !== 'number' || !Number.isFinite(value)) throw new Error(`basis[${index}] must be a finite number, got ${String(value)}`);
+    if (typeof value !== 'number' || !Number.isFinite(value)) throw new DataError(`basis[${index}] must be a finite number, got ${String(value)}`);
   });
   if (basis.length >= bins) {
-    throw new Error(
+    throw new DataError(
       `the basis has ${basis.length} lags but sequences have only ${bins} bins: use a shorter basis (L < T) or longer sequences`,
     );
   }

@@ -1,0 +1,213 @@
+// The poglm command line, run as users run it: the built binary in a child process. Checks files, numbers, exit
+// codes and messages; the numbers against the float64 reference where there is one.
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { flattenModel, parseModel } from '../src/model/json.js';
+import { elboAndGradient } from '../src/reference/model.js';
+import { flattenParams } from '../src/model/params.js';
+import { relativeError } from './helpers/problems.js';
+
+const BIN = new URL('../bin/poglm.js', import.meta.url).pathname;
+let folder = '';
+const at = (name: string): string => join(folder, name);
+
+function poglm(...args: string[]): { status: number; stdout: string; stderr: string } {
+  const result = spawnSync(process.execPath, [BIN, ...args], { cwd: folder, encoding: 'utf8', timeout: 120_000 });
+  return { status: result.status ?? -1, stdout: result.stdout, stderr: result.stderr };
+}
+
+const json = (name: string): any => JSON.parse(readFileSync(at(name), 'utf8'));
+
+beforeAll(() => {
+  expect(existsSync(new URL('../dist/cli/main.js', import.meta.url)), 'run `npm run build` first (npm test does)').toBe(true);
+  folder = mkdtempSync(join(tmpdir(), 'poglm-cli-'));
+  const synth = poglm('synth', '--trial', '3', '--out', 'synth.json');
+  expect(synth.status, synth.stderr).toBe(0);
+});
+afterAll(() => rmSync(folder, { recursive: true, force: true }));
+
+describe('poglm synth and simulate', () => {
+  it('writes the paper-shaped synthetic trial, the same every time', () => {
+    const data = json('synth.json');
+    expect(data.train.visible).toHaveLength(40);
+    expect(data.test.visible).toHaveLength(20);
+    expect(data.train.visible[0]).toHaveLength(100);
+    expect(data.train.visible[0][0]).toHaveLength(3);
+    expect(data.train.hidden[0][0]).toHaveLength(2);
+    expect(data.truth.generative.weight.flat().every((w: number) => Math.abs(w) <= 2)).toBe(true);
+    expect(data.truth.generative.bias.every((b: number) => Math.abs(b) <= 0.5)).toBe(true);
+    expect(poglm('synth', '--trial', '3', '--out', 'again.json').status).toBe(0);
+    expect(readFileSync(at('again.json'), 'utf8')).toBe(readFileSync(at('synth.json'), 'utf8'));
+    expect(poglm('synth', '--trial', '4', '--out', 'other.json').status).toBe(0);
+    expect(json('other.json').truth).not.toEqual(data.truth);
+  });
+
+  it('simulates counts for all N neurons from a model JSON', () => {
+    const data = json('synth.json');
+    writeFileSync(at('truth-model.json'), JSON.stringify({ visible: 3, hidden: 2, basis: data.basis, generative: data.truth.generative }));
+    const run = poglm('simulate', '--model', 'truth-model.json', '--sequences', '4', '--bins', '30', '--seed', '9', '--out', 'sim.json', '--json');
+    expect(run.status, run.stderr).toBe(0);
+    expect(JSON.parse(run.stdout)).toMatchObject({ sequences: 4, bins: 30, neurons: 5 });
+    const counts = json('sim.json');
+    expect(counts).toHaveLength(4);
+    expect(counts[0]).toHaveLength(30);
+    expect(counts[0][0]).toHaveLength(5);
+    expect(counts.flat(2).reduce((a: number, b: number) => a + b, 0)).toBeGreaterThan(20);
+  });
+});
+
+describe('poglm bin', () => {
+  it('bins spike times into [sequence][time][neuron] counts', () => {
+    writeFileSync(at('times.csv'), 'neuron,time\n0,0.01\n1,0.05\n0,0.099\n2,0.31\n1,0.55\n');
+    const run = poglm('bin', '--spikes', 'times.csv', '--bin-width', '0.1', '--sequence-bins', '3', '--out', 'binned.json');
+    expect(run.status, run.stderr).toBe(0);
+    expect(json('binned.json')).toEqual([
+      [[2, 1, 0], [0, 0, 0], [0, 0, 0]],
+      [[0, 0, 1], [0, 0, 0], [0, 1, 0]],
+    ]);
+  });
+
+  it('names the line of a malformed spike time', () => {
+    writeFileSync(at('bad.csv'), 'neuron,time\n0,0.1\n1,-3\n');
+    const run = poglm('bin', '--spikes', 'bad.csv', '--bin-width', '0.1', '--out', 'x.json');
+    expect(run.status).toBe(2);
+    expect(run.stderr).toMatch(/bad\.csv:3: time "-3" must be a non-negative number of seconds/);
+  });
+});
+
+describe('poglm fit, eval and grad', () => {
+  it('fits, writes the model in the spec format, and reports metrics on a synth file', () => {
+    const run = poglm('fit', '--train', 'synth.json', '--test', 'synth.json', '--hidden', '2', '--scheme', 'FB', '--method', 'exponential', '--epochs', '8', '--eval-mc', '300', '--out', 'model.json', '--json');
+    expect(run.status, run.stderr).toBe(0);
+    const summary = JSON.parse(run.stdout);
+    expect(summary.elboHistory).toHaveLength(8);
+    expect(summary.elboHistory.at(-1)).toBeGreaterThan(summary.elboHistory[0] + 5);
+    expect(summary.metrics.testMarginalLogLikelihood).toBeGreaterThanOrEqual(summary.metrics.testElbo);
+    for (const key of ['predictedCompleteLogLikelihood', 'hiddenLogLikelihood', 'weightError', 'biasError']) {
+      expect(Number.isFinite(summary.metrics[key]), key).toBe(true);
+    }
+    const model = json('model.json');
+    expect(Object.keys(model)).toEqual(expect.arrayContaining(['basis', 'generative', 'variational', 'visible', 'hidden', 'method', 'training']));
+    expect(model.variational.scheme).toBe('FB');
+    expect(model.variational.forwardWeight).toHaveLength(2);
+    expect(model.variational.backwardWeight[0]).toHaveLength(3);
+    expect(model.training).toMatchObject({ epochs: 8, batchSize: 10, samples: 5, learningRateGenerative: 0.05, learningRateVariational: 0.1 });
+  });
+
+  it('grad prints the ELBO and gradient the float64 reference computes for the given noise', () => {
+    const data = json('synth.json');
+    const sequences = data.train.visible.slice(0, 2);
+    const noise = sequences.map((sequence: number[][], s: number) =>
+      [0, 1, 2].map((m) => sequence.map((_, t) => [0, 1].map((h) => ((s * 31 + m * 17 + t * 7 + h * 3) % 97 + 0.5) / 98))),
+    );
+    writeFileSync(at('x.json'), JSON.stringify(sequences));
+    writeFileSync(at('noise.json'), JSON.stringify(noise));
+    const run = poglm('grad', '--model', 'model.json', '--train', 'x.json', '--noise', 'noise.json', '--json');
+    expect(run.status, run.stderr).toBe(0);
+    const output = JSON.parse(run.stdout);
+    expect(Object.keys(output.grad.variational)).toEqual(['forwardWeight', 'backwardWeight', 'bias']);
+    const flat = flattenModel(parseModel(json('model.json')));
+    const expected = elboAndGradient(
+      { layout: flat.layout, basis: flat.basis, method: flat.method },
+      Float32Array.from(flat.params),
+      sequences,
+      noise.map((sample: number[][][][]) => sample.map((bins) => bins.map((bin) => bin.map((u) => [u])))),
+    );
+    expect(Math.abs(output.elbo - expected.elbo)).toBeLessThan(1e-5 * Math.abs(expected.elbo));
+    const actual = flattenParams(flat.layout, output.grad.generative, { scheme: 'FB', ...output.grad.variational });
+    expect(relativeError(actual, expected.gradient)).toBeLessThan(1e-4);
+  });
+
+  it('eval prints the metrics as one JSON object, and uses --truth and --test-hidden', () => {
+    const data = json('synth.json');
+    writeFileSync(at('test-x.json'), JSON.stringify(data.test.visible));
+    writeFileSync(at('test-z.json'), JSON.stringify(data.test.hidden));
+    const plain = poglm('eval', '--model', 'model.json', '--test', 'test-x.json', '--mc', '200', '--json');
+    expect(plain.status, plain.stderr).toBe(0);
+    expect(Object.keys(JSON.parse(plain.stdout)).sort()).toEqual(['samples', 'sequences', 'testElbo', 'testMarginalLogLikelihood']);
+    const full = poglm('eval', '--model', 'model.json', '--test', 'test-x.json', '--test-hidden', 'test-z.json', '--truth', 'synth.json', '--mc', '200', '--json');
+    expect(full.status, full.stderr).toBe(0);
+    const metrics = JSON.parse(full.stdout);
+    expect(metrics.weightError).toBeGreaterThan(0);
+    expect(metrics.hiddenLogLikelihood).toBeLessThan(0);
+    expect(metrics.testMarginalLogLikelihood).toBeCloseTo(JSON.parse(plain.stdout).testMarginalLogLikelihood, 6);
+  });
+});
+
+describe('bad usage', () => {
+  it.each([
+    { args: ['fit', '--train', 'synth.json', '--hidden', '0', '--scheme', 'FB', '--method', 'exponential', '--out', 'm.json'], message: /--hidden must be an integer of at least 1, got "0"/ },
+    { args: ['fit', '--train', 'synth.json', '--hidden', '2', '--scheme', 'FX', '--method', 'exponential', '--out', 'm.json'], message: /--scheme "FX" is not a scheme; use one of F, FS, FB/ },
+    { args: ['fit', '--train', 'synth.json', '--hidden', '2', '--scheme', 'FB', '--method', 'gamma', '--out', 'm.json'], message: /--method "gamma" is not a method/ },
+    { args: ['fit', '--train', 'missing.json', '--hidden', '2', '--scheme', 'FB', '--method', 'poisson', '--out', 'm.json'], message: /cannot read --train file missing\.json: ENOENT/ },
+    { args: ['eval', '--model', 'model.json', '--test', 'binned.json'], message: /the basis has 5 lags but sequences have only 3 bins: use a shorter basis/ },
+    { args: ['eval', '--model', 'times.csv', '--test', 'synth.json'], message: /--model file times\.csv is not valid JSON/ },
+    { args: ['fit', '--train', 'synth.json'], message: /required option '--hidden <h>' not specified/ },
+  ])('poglm $args.0 … exits 2 with a message that names the problem', ({ args, message }) => {
+    const run = poglm(...args);
+    expect(run.status).toBe(2);
+    expect(run.stderr).toMatch(message);
+    expect(existsSync(at('m.json'))).toBe(false);
+  });
+
+  it('rejects data whose neuron count disagrees with the model', () => {
+    writeFileSync(at('four.json'), JSON.stringify([[[0, 1, 0, 2], [1, 0, 0, 0], [0, 0, 1, 0], [0, 0, 0, 0], [1, 1, 1, 1], [0, 0, 0, 0]]]));
+    const run = poglm('eval', '--model', 'model.json', '--test', 'four.json', '--mc', '10');
+    expect(run.status).toBe(2);
+    expect(run.stderr).toMatch(/four\.json\[0\]\[0\] has 4 neurons but the model expects 3 visible neurons/);
+  });
+
+  it('writes the last finite parameters and exits 1 when the ELBO goes non-finite', () => {
+    const model = json('model.json');
+    model.generative.weight[0][0] = 3e38;
+    model.generative.weight[0][1] = -3e38;
+    writeFileSync(at('explosive.json'), JSON.stringify(model));
+    const run = poglm('fit', '--train', 'synth.json', '--hidden', '2', '--scheme', 'FB', '--method', 'exponential', '--init', 'explosive.json', '--out', 'after.json');
+    expect(run.status).toBe(1);
+    expect(run.stderr).toMatch(/non-finite at step 0 \(epoch 1\)/);
+    expect(run.stderr).toMatch(/wrote the last finite parameters to after\.json/);
+    expect(json('after.json').training.stoppedEarly.reason).toBe('non-finite');
+  });
+});
+
+describe('interrupting a fit', () => {
+  it('saves the model and exits 130 on Ctrl-C', async () => {
+    const child = spawn(process.execPath, [BIN, 'fit', '--train', 'synth.json', '--hidden', '2', '--scheme', 'FB', '--method', 'exponential', '--epochs', '100000', '--progress', '--out', 'long.json'], { cwd: folder });
+    let stderr = '';
+    child.stderr.on('data', (chunk) => (stderr += chunk));
+    await new Promise<void>((resolve) => {
+      const poll = setInterval(() => {
+        if (/epoch [3-9]/.test(stderr)) {
+          clearInterval(poll);
+          resolve();
+        }
+      }, 50);
+    });
+    child.kill('SIGINT');
+    const status = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    expect(status).toBe(130);
+    expect(stderr).toMatch(/saved the model after \d+ steps to long\.json/);
+    const model = json('long.json');
+    expect(model.training.stoppedEarly.reason).toBe('interrupted');
+    expect(model.training.epochsCompleted).toBeGreaterThanOrEqual(3);
+  });
+});
+
+describe('poglm grid', () => {
+  it('fits a small grid in one job and writes every model and the tables', () => {
+    const run = poglm('grid', '--trials', '0-1', '--seeds', '0,1', '--schemes', 'FB,FS', '--methods', 'exponential,categorical', '--epochs', '2', '--eval-mc', '50', '--out', 'grid', '--json');
+    expect(run.status, run.stderr).toBe(0);
+    const summary = JSON.parse(run.stdout);
+    expect(summary.fits).toBe(16);
+    expect(readdirSync(at('grid/models'))).toHaveLength(16);
+    const fits = readFileSync(at('grid/fits.csv'), 'utf8').trim().split('\n');
+    expect(fits).toHaveLength(17);
+    expect(fits[0]).toMatch(/^dataset,seed,scheme,method,hidden,testMarginalLogLikelihood/);
+    const table = readFileSync(at('grid/summary.md'), 'utf8');
+    expect(table).toMatch(/\| FB \| exponential \| 2 \| 4 \| -\d+\.\d+ ± \d+\.\d+/);
+    expect(summary.summary).toHaveLength(4);
+  });
+});
