@@ -1,5 +1,5 @@
-// One GPU session per test file, opened in beforeAll and destroyed in afterAll. In CI a missing adapter is a
-// failure, never a skip: POGLM_REQUIRE_GPU=1 (set by .ci/run) turns "no adapter" into a thrown error.
+// One GPU session per test file, opened in beforeAll and destroyed in afterAll. There is no skip path: without a
+// WebGPU adapter, opening the session throws and every GPU test of the file fails, naming the missing adapter.
 import { afterAll, beforeAll } from 'vitest';
 import { GpuSession } from '../../src/engine/session.js';
 

@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+# Sets poglm-gpu up on a fresh Debian machine: npm dependencies (which build the package), and — only when Node finds
+# no WebGPU adapter — a Vulkan driver on the CPU (Mesa lavapipe) from the bookworm-backports suite, because Dawn
+# rejects bookworm's own Mesa 22.3 while Mesa 25 works. The backports suite is added to the Debian source the machine
+# already has (its URIs line is reused; no host name is written here).
+#   bash scripts/setup.sh              dependencies + GPU driver if needed
+#   bash scripts/setup.sh --browser    also Chromium, for the browser tests (CI does this)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+with_browser=0
+for arg in "$@"; do
+  case "$arg" in
+    --browser) with_browser=1 ;;
+    -h|--help) sed -n '2,8p' "$0"; exit 0 ;;
+    *) echo "setup: unknown option $arg" >&2; exit 2 ;;
+  esac
+done
+
+say() { printf 'setup: %s\n' "$*"; }
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else
+    echo "setup: need root for: $* (run as root or install sudo)" >&2; exit 1
+  fi
+}
+
+node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
+if [ "$node_major" -lt 20 ]; then
+  echo "setup: Node.js 20 or newer is required (found: $(node --version 2>/dev/null || echo none))" >&2
+  exit 1
+fi
+
+say "installing npm dependencies (this also builds the package)"
+if [ -f package-lock.json ]; then npm ci --no-audit --no-fund; else npm install --no-audit --no-fund; fi
+
+apt_updated=0
+apt_update() {
+  if [ "$apt_updated" -eq 0 ]; then as_root apt-get update -q; apt_updated=1; fi
+}
+
+# Adds "<codename>-backports" next to the machine's Debian source, reusing its URIs (and Signed-By) lines.
+add_backports() {
+  local codename=$1 suite="$1-backports" uris="" signed=""
+  if grep -rqs "^Suites:.*\b$suite\b\|^deb .* $suite " /etc/apt/sources.list /etc/apt/sources.list.d/ 2>/dev/null; then
+    say "$suite is already configured"
+    return
+  fi
+  local sources=/etc/apt/sources.list.d/debian.sources
+  if [ -f "$sources" ]; then
+    uris=$(awk '/^URIs:/ && !done { sub(/^URIs:[ \t]*/, ""); print; done = 1 }' "$sources")
+    signed=$(awk '/^Signed-By:/ && !done { print; done = 1 }' "$sources")
+  fi
+  if [ -z "$uris" ] && [ -f /etc/apt/sources.list ]; then
+    uris=$(awk -v c="$codename" '$1 == "deb" && $3 == c { print $2; exit }' /etc/apt/sources.list)
+  fi
+  if [ -z "$uris" ]; then
+    echo "setup: found no Debian source to extend with $suite; add that suite to your apt sources and rerun" >&2
+    exit 1
+  fi
+  say "adding $suite to the Debian source ($uris)"
+  {
+    echo "Types: deb"
+    echo "URIs: $uris"
+    echo "Suites: $suite"
+    echo "Components: main"
+    [ -n "$signed" ] && echo "$signed"
+  } | as_root tee /etc/apt/sources.list.d/poglm-backports.sources >/dev/null
+  apt_updated=0
+}
+
+if node scripts/check-gpu.mjs; then
+  say "a WebGPU adapter is available; no driver to install"
+else
+  if ! command -v apt-get >/dev/null || [ ! -f /etc/os-release ]; then
+    echo "setup: no WebGPU adapter, and this is not a Debian machine: install a Vulkan driver (e.g. Mesa lavapipe >= 24) yourself" >&2
+    exit 1
+  fi
+  . /etc/os-release
+  if [ "${ID:-}" != "debian" ]; then
+    echo "setup: no WebGPU adapter on ${PRETTY_NAME:-this system}: install libvulkan1 and Mesa's Vulkan drivers (lavapipe, Mesa >= 24)" >&2
+    exit 1
+  fi
+  codename=${VERSION_CODENAME:-bookworm}
+  if [ "$codename" = "bookworm" ]; then
+    add_backports "$codename"
+    apt_update
+    say "installing libvulkan1 and mesa-vulkan-drivers from $codename-backports"
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q -t "$codename-backports" libvulkan1 mesa-vulkan-drivers
+  else
+    apt_update
+    say "installing libvulkan1 and mesa-vulkan-drivers"
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q libvulkan1 mesa-vulkan-drivers
+  fi
+  node scripts/check-gpu.mjs || { echo "setup: still no WebGPU adapter after installing the Vulkan driver" >&2; exit 1; }
+fi
+
+if [ "$with_browser" -eq 1 ]; then
+  if command -v chromium >/dev/null; then
+    say "chromium is installed ($(chromium --version 2>/dev/null | head -1))"
+  else
+    apt_update
+    say "installing chromium for the browser tests"
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium
+  fi
+fi
+say "done. Try: npx poglm demo    Tests: npm test"
