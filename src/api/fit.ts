@@ -3,7 +3,8 @@
 // per step; each keeps its own seed, Adam state and failure flag. Groups larger than the device allows are split
 // into chunks, and the split is reported.
 import { uploadDataset, type DeviceDataset } from '../engine/dataset.js';
-import { pipelineBufferSizes, PAPER_ADAM } from '../engine/pipeline.js';
+import { PAPER_ADAM } from '../engine/pipeline.js';
+import { workspaceBytes } from '../engine/workspace.js';
 import type { GpuSession } from '../engine/session.js';
 import { withSession } from '../engine/session.js';
 import { initialParams } from '../engine/schedule.js';
@@ -174,11 +175,11 @@ function groupKey(job: ResolvedJob): string {
   ]);
 }
 
-/** How many models of a group one job can hold under `bytes` per buffer. */
+/** How many models of a group one job can hold with its workspace under `bytes`. */
 function modelsPerJob(jobs: ResolvedJob[], bytes: number): number {
   const first = jobs[0];
   const layout = paramLayout(first.job.train[0][0].length, first.job.hidden, first.scheme);
-  const sizes = pipelineBufferSizes(
+  const perModel = workspaceBytes(
     {
       layout,
       basis: first.basis,
@@ -193,14 +194,13 @@ function modelsPerJob(jobs: ResolvedJob[], bytes: number): number {
     },
     first.bins,
   );
-  const largest = Math.max(...Object.values(sizes)) * 4;
-  if (largest > bytes) {
+  if (perModel > bytes) {
     throw new Error(
-      `one ${first.scheme}/${first.method.method} fit needs a ${largest}-byte buffer, over the device's limit of ${bytes}: ` +
+      `one ${first.scheme}/${first.method.method} fit needs ${perModel} bytes of workspace, over the device's limit of ${bytes}: ` +
         'use fewer Monte Carlo samples, a smaller batch or shorter sequences',
     );
   }
-  return Math.max(1, Math.floor(bytes / largest));
+  return Math.max(1, Math.floor(bytes / perModel));
 }
 
 function trainingRecord(job: ResolvedJob, outcome: TrainingOutcome, member: number, adapter: string): TrainingRecord {

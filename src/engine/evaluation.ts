@@ -5,7 +5,8 @@ import { paramLayout, type ParamLayout } from '../model/params.js';
 import { resolveMethod } from '../model/types.js';
 import { NoisePurpose } from '../reference/philox.js';
 import type { DeviceDataset } from './dataset.js';
-import { ElboPipeline, pipelineBufferSizes, type PipelineSpec } from './pipeline.js';
+import { ElboPipeline, type PipelineSpec } from './pipeline.js';
+import { workspaceBytes } from './workspace.js';
 import type { GpuSession } from './session.js';
 
 export interface EvaluationMember {
@@ -36,10 +37,17 @@ export interface EvaluationOutcome {
 
 export const POISSON = resolveMethod('poisson');
 
-/** The most samples per chunk whose largest buffer stays within `bytes`. */
+/** The most samples per chunk whose workspace stays within `bytes` (its size is affine in the samples). */
 export function samplesPerChunk(spec: Omit<PipelineSpec, 'samples'>, bins: number, bytes: number, samples: number): number {
-  const perSample = Math.max(...Object.values(pipelineBufferSizes({ ...spec, samples: 1 } as PipelineSpec, bins))) * 4;
-  return Math.max(1, Math.min(samples, Math.floor(bytes / perSample)));
+  const one = workspaceBytes({ ...spec, samples: 1 }, bins);
+  const perSample = workspaceBytes({ ...spec, samples: 2 }, bins) - one;
+  if (one > bytes) {
+    throw new Error(
+      `evaluating ${spec.models} models on ${spec.slots} sequences needs ${one} bytes for a single sample, over the limit of ${bytes}: ` +
+        'evaluate fewer models or sequences at a time',
+    );
+  }
+  return Math.max(1, Math.min(samples, 1 + Math.floor((bytes - one) / Math.max(perSample, 1))));
 }
 
 export async function evaluateGroup(session: GpuSession, dataset: DeviceDataset, spec: EvaluationSpec): Promise<EvaluationOutcome> {

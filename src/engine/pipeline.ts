@@ -20,7 +20,7 @@ import {
   type NoiseSource,
 } from './programs.js';
 import type { GpuSession } from './session.js';
-import { controlLayout, offsetUniforms, workspaceCounts, workspaceLayout, type Region } from './workspace.js';
+import { controlLayout, offsetUniforms, workspaceLayout, type Region } from './workspace.js';
 
 export const NO_SEQUENCE = 0xffffffff;
 export const NO_FAILURE = 0xffffffff;
@@ -70,17 +70,12 @@ export interface PipelineSpec {
   storeRates?: boolean;
 }
 
-/** Element counts of a job's workspace regions (used to size chunks before anything is allocated). */
-export function pipelineBufferSizes(spec: PipelineSpec, bins: number): Record<string, number> {
-  return workspaceCounts(spec, bins);
-}
-
 export class ElboPipeline {
   /** The buffers stages bind: control, dataset, modelParams, workspace, failureStep. */
   readonly buffers: Record<string, GPUBuffer> = {};
   readonly regions: Record<string, Region>;
   private readonly control: Record<string, Region>;
-  private kernels: { kernel: BoundKernel; count: number; fixed?: [number, number, number] }[] = [];
+  kernels: { kernel: BoundKernel; count: number; fixed?: [number, number, number] }[] = [];
   private readonly uniforms: UniformValues;
   readonly instances: number;
 

@@ -70,3 +70,8 @@ export function controlLayout(spec: PipelineSpec): { regions: Record<string, Reg
 export function offsetUniforms(regions: Record<string, Region>): Record<string, number> {
   return Object.fromEntries(Object.entries(regions).map(([name, region]) => [`${name}Offset`, region.offset]));
 }
+
+/** Bytes of a job's workspace buffer: the binding that grows with models, sequences, samples and bins. */
+export function workspaceBytes(spec: PipelineSpec, bins: number): number {
+  return workspaceLayout(spec, bins).total * 4;
+}
