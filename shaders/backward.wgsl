@@ -3,11 +3,11 @@
 //   pathwise: dJ/dz = sum_l psi[l-1] dJ/dcz[t+l] + d LL_D(z; lambda)/dz - d LL_D(z; mu)/dz
 //             dJ/dmu = dJ/dz * dz/dmu - d LL_D(z; mu)/d mu,   dJ/dg = dJ/dmu * mu(1-mu)
 //   where dJ/dcz[t][k] = sum_n delta[t][n] W[n][V+k], plus (FS) sum_h dJ/dg[t][h] A[h][V+k].
-// F, FB and every score method: one thread per (instance, bin). FS pathwise: one thread per instance sweeping time
-// backwards, because dJ/dcz of a bin depends on dJ/dg of the same bin.
+// dz/dmu comes from the sampling stage (sampleSlope: continuous methods) or from the sample itself (Gumbel-Softmax), so
+// no noise is redrawn here. F, FB and every score method: a row per instance, a thread per bin. FS pathwise: one
+// thread per instance sweeping time backwards, because dJ/dcz of a bin depends on dJ/dg of the same bin.
 //#include "grid.wgsl"
 //#include "layout.wgsl"
-//#include "noise.wgsl"
 //#include "distributions.wgsl"
 
 struct Params {
@@ -25,15 +25,10 @@ struct Params {
   forwardColumns: u32,
   stepsPerEpoch: u32,
   categories: u32,
-  noiseWidth: u32,
   tau: f32,
-  purpose: u32,
-  sampleOffset: u32,
-  sequenceOffset: u32,
-  seedsOffset: u32,
   basisOffset: u32,
   scheduleOffset: u32,
-  externalNoiseOffset: u32,
+  sampleSlopeOffset: u32,
   samplesOffset: u32,
   meansOffset: u32,
   hiddenRatesOffset: u32,
@@ -49,9 +44,6 @@ struct Params {
 
 override workgroupSize: u32 = 64u;
 override method: u32 = 4u;
-override noiseKind: u32 = 0u;
-// As in sample_q.wgsl: 0 Philox, 1 external buffer, 2 samples given (no noise: score methods only).
-override noiseSource: u32 = 0u;
 override pathwise: bool = true;
 
 fn unitIndex(instance: u32, time: u32, h: u32) -> u32 {
@@ -71,23 +63,8 @@ fn readSample(unit: u32) -> Categories {
   return draw;
 }
 
-// The same base noise the sampling stage used: redrawn from Philox rather than stored.
-fn baseNoise(at: Instance, instance: u32, time: u32, h: u32) -> Categories {
-  if (noiseSource == 1u) {
-    var noise: Categories;
-    let start = params.externalNoiseOffset + unitIndex(instance, time, h) * params.noiseWidth;
-    for (var k = 0u; k < params.noiseWidth; k++) {
-      noise[k] = workspace[start + k];
-    }
-    return noise;
-  }
-  let key = noiseKey(control[params.seedsOffset + at.model], params.purpose, control[0]);
-  return drawBaseNoise(noiseKind, key, time, h, at.sampleIndex + params.sampleOffset, at.slot + params.sequenceOffset,
-                       params.noiseWidth);
-}
-
 // dJ/dg of one unit given dJ/dcz summed over the later bins it feeds (`throughHistory`).
-fn unitGradient(at: Instance, instance: u32, time: u32, h: u32, throughHistory: f32) -> f32 {
+fn unitGradient(instance: u32, time: u32, h: u32, throughHistory: f32) -> f32 {
   let unit = unitIndex(instance, time, h);
   let draw = readSample(unit);
   let mean = workspace[params.meansOffset + unit];
@@ -104,8 +81,12 @@ fn unitGradient(at: Instance, instance: u32, time: u32, h: u32, throughHistory: 
   for (var k = 0u; k < MAX_CATEGORIES; k++) {
     upstream[k] = throughHistory * countSlope[k] + pGradient[k] - qGradient[k];
   }
-  let noise = baseNoise(at, instance, time, h);
-  let throughSample = sampleMeanVjp(method, mean, noise, draw, upstream, params.categories, params.tau);
+  var throughSample: f32;
+  if (isGumbelSoftmax(method)) {
+    throughSample = gumbelSoftmaxMeanVjp(mean, draw, upstream, params.categories, params.tau);
+  } else {
+    throughSample = upstream[0] * workspace[params.sampleSlopeOffset + unit];
+  }
   return (throughSample - meanDerivative) * slope;
 }
 
@@ -115,13 +96,12 @@ fn slotRow(at: Instance) -> u32 {
 
 @compute @workgroup_size(workgroupSize)
 fn backwardParallel(@builtin(workgroup_id) group: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>,
-                    @builtin(local_invocation_index) lane: u32) {
-  let index = linearWorkgroup(group, groups) * workgroupSize + lane;
-  if (index >= params.models * params.slots * params.samples * params.bins) {
+                    @builtin(global_invocation_id) thread: vec3<u32>) {
+  let instance = rowOfWorkgroup(group, groups);
+  let time = thread.x;
+  if (instance >= params.models * params.slots * params.samples || time >= params.bins) {
     return;
   }
-  let time = index % params.bins;
-  let instance = index / params.bins;
   let at = decodeInstance(instance, params.slots, params.samples);
   if (slotRow(at) == NO_SEQUENCE) {
     return;
@@ -140,7 +120,7 @@ fn backwardParallel(@builtin(workgroup_id) group: vec3<u32>, @builtin(num_workgr
         throughHistory += basisWeight(lag) * czGradient;
       }
     }
-    workspace[params.variationalGradientOffset + unitIndex(instance, time, h)] = unitGradient(at, instance, time, h, throughHistory);
+    workspace[params.variationalGradientOffset + unitIndex(instance, time, h)] = unitGradient(instance, time, h, throughHistory);
   }
 }
 
@@ -166,7 +146,7 @@ fn backwardSequential(@builtin(workgroup_id) group: vec3<u32>, @builtin(num_work
       for (var lag = 1u; lag <= params.basisLength && time + lag < params.bins; lag++) {
         throughHistory += basisWeight(lag) * workspace[params.hiddenConvGradientOffset + unitIndex(instance, time + lag, h)];
       }
-      workspace[params.variationalGradientOffset + unitIndex(instance, time, h)] = unitGradient(at, instance, time, h, throughHistory);
+      workspace[params.variationalGradientOffset + unitIndex(instance, time, h)] = unitGradient(instance, time, h, throughHistory);
     }
     let here = params.deltasOffset + (instance * params.bins + time) * N;
     for (var k = 0u; k < H; k++) {

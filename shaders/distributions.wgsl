@@ -278,24 +278,28 @@ fn countGradient(method: u32, draw: Categories, categories: u32) -> Categories {
   return gradient;
 }
 
-// sum_k upstream[k] d sample[k] / d mean with the base noise held fixed (the reparameterisation's VJP).
-fn sampleMeanVjp(method: u32, mean: f32, noise: Categories, draw: Categories, upstream: Categories, categories: u32, tau: f32) -> f32 {
+// dz/dmean of a continuous pathwise sample, the base noise held fixed: the sample is mean * slope. The sampling stage
+// stores it, so the backward pass needs neither the noise nor a logarithm.
+fn reparameterisationSlope(method: u32, noise: Categories) -> f32 {
   switch (method) {
-    case METHOD_GS_SCORE, METHOD_GS_PATHWISE: {
-      let map = meanMap(method, mean, categories);
-      var total = 0.0;
-      for (var k = 0u; k < categories; k++) {
-        total += upstream[k];
-      }
-      var result = 0.0;
-      for (var i = 0u; i < categories; i++) {
-        result += (upstream[i] - exp(draw[i]) * total) / tau * map.logProbsDerivative[i];
-      }
-      return result;
-    }
-    case METHOD_EXPONENTIAL: { return upstream[0] * -log(1.0 - noise[0]); }
-    case METHOD_RAYLEIGH: { return upstream[0] * SQRT_2_OVER_PI * sqrt(-2.0 * log(1.0 - noise[0])); }
-    case METHOD_HALF_NORMAL: { return upstream[0] * SQRT_PI_OVER_2 * abs(noise[0]); }
+    case METHOD_EXPONENTIAL: { return -log(1.0 - noise[0]); }
+    case METHOD_RAYLEIGH: { return SQRT_2_OVER_PI * sqrt(-2.0 * log(1.0 - noise[0])); }
+    case METHOD_HALF_NORMAL: { return SQRT_PI_OVER_2 * abs(noise[0]); }
     default: { return 0.0; }
   }
+}
+
+// sum_k upstream[k] d ln y[k] / d mean for a Gumbel-Softmax sample, the Gumbels held fixed:
+// d ln y[j] / d ln pi[i] = (delta_ij - y[i]) / tau, then d ln pi / d mean.
+fn gumbelSoftmaxMeanVjp(mean: f32, logY: Categories, upstream: Categories, categories: u32, tau: f32) -> f32 {
+  let map = meanMap(METHOD_GS_PATHWISE, mean, categories);
+  var total = 0.0;
+  for (var k = 0u; k < categories; k++) {
+    total += upstream[k];
+  }
+  var result = 0.0;
+  for (var i = 0u; i < categories; i++) {
+    result += (upstream[i] - exp(logY[i]) * total) / tau * map.logProbsDerivative[i];
+  }
+  return result;
 }

@@ -2,7 +2,7 @@
 // all Monte Carlo samples:
 //   generative:  visibleDrive[t][n]      = b[n] + sum_v W[n][v] cx[t][v]
 //   variational: variationalDrive[t][h]  = bq[h] + sum_v Af[h][v] cx[t][v] (+ sum_v Ab[h][v] rx[t][v] for FB)
-// One thread per (model, slot, bin, output column), columns 0..N-1 generative and N..N+H-1 variational.
+// A row per (model, slot) pair, a thread per bin computing every column, so cx[t] and rx[t] are read once per bin.
 //#include "grid.wgsl"
 //#include "layout.wgsl"
 
@@ -40,33 +40,33 @@ override scheme: u32 = 0u;
 
 @compute @workgroup_size(workgroupSize)
 fn drive(@builtin(workgroup_id) group: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>,
-         @builtin(local_invocation_index) lane: u32) {
-  let columns = params.neurons + params.hidden;
-  let index = linearWorkgroup(group, groups) * workgroupSize + lane;
-  if (index >= params.models * params.slots * params.bins * columns) {
+         @builtin(global_invocation_id) thread: vec3<u32>) {
+  let pair = rowOfWorkgroup(group, groups);
+  let time = thread.x;
+  if (pair >= params.models * params.slots || time >= params.bins) {
     return;
   }
-  let column = index % columns;
-  let time = (index / columns) % params.bins;
-  let pair = index / (columns * params.bins);
   let model = pair / params.slots;
-  let slot = pair % params.slots;
-  let row = control[params.scheduleOffset + scheduleIndex(control[0], params.stepsPerEpoch, params.models, params.slots, model, slot)];
+  let row = control[params.scheduleOffset + scheduleIndex(control[0], params.stepsPerEpoch, params.models, params.slots, model, pair % params.slots)];
   if (row == NO_SEQUENCE) {
     return;
   }
   let V = params.visible;
+  let N = params.neurons;
+  let H = params.hidden;
   let data = (row * params.bins + time) * V;
   let base = model * params.paramCount;
-  if (column < params.neurons) {
-    let weights = base + params.weightOffset + column * params.neurons;
-    var sum = modelParams[base + params.biasOffset + column];
+  let generativeOut = params.visibleDriveOffset + (pair * params.bins + time) * N;
+  for (var n = 0u; n < N; n++) {
+    let weights = base + params.weightOffset + n * N;
+    var sum = modelParams[base + params.biasOffset + n];
     for (var v = 0u; v < V; v++) {
       sum += modelParams[weights + v] * dataset[params.convOffset + data + v];
     }
-    workspace[params.visibleDriveOffset + (pair * params.bins + time) * params.neurons + column] = sum;
-  } else {
-    let h = column - params.neurons;
+    workspace[generativeOut + n] = sum;
+  }
+  let variationalOut = params.variationalDriveOffset + (pair * params.bins + time) * H;
+  for (var h = 0u; h < H; h++) {
     let forward = base + params.forwardOffset + h * params.forwardColumns;
     var sum = modelParams[base + params.variationalBiasOffset + h];
     for (var v = 0u; v < V; v++) {
@@ -78,6 +78,6 @@ fn drive(@builtin(workgroup_id) group: vec3<u32>, @builtin(num_workgroups) group
         sum += modelParams[backward + v] * dataset[params.backConvOffset + data + v];
       }
     }
-    workspace[params.variationalDriveOffset + (pair * params.bins + time) * params.hidden + h] = sum;
+    workspace[variationalOut + h] = sum;
   }
 }

@@ -4,7 +4,7 @@
 //   ln p_t    = sum_v (x ln(lambda+EPS) - lambda) + sum_h LL_D(z[t][h]; lambda[t][V+h])
 //   delta[t][n] = d ln p / d a[t][n]  (written when `withGradient`)
 // The data's -ln x! terms are constant per sequence and are added by the reduce stage.
-// One thread per (instance, bin): given the samples, every bin is independent.
+// A row per instance, a thread per bin: given the samples, every bin is independent.
 //#include "grid.wgsl"
 //#include "layout.wgsl"
 //#include "distributions.wgsl"
@@ -57,13 +57,12 @@ fn unitIndex(instance: u32, time: u32, h: u32) -> u32 {
 
 @compute @workgroup_size(workgroupSize)
 fn logJointPerBin(@builtin(workgroup_id) group: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>,
-                  @builtin(local_invocation_index) lane: u32) {
-  let index = linearWorkgroup(group, groups) * workgroupSize + lane;
-  if (index >= params.models * params.slots * params.samples * params.bins) {
+                  @builtin(global_invocation_id) thread: vec3<u32>) {
+  let instance = rowOfWorkgroup(group, groups);
+  let time = thread.x;
+  if (instance >= params.models * params.slots * params.samples || time >= params.bins) {
     return;
   }
-  let time = index % params.bins;
-  let instance = index / params.bins;
   let at = decodeInstance(instance, params.slots, params.samples);
   let row = control[params.scheduleOffset + scheduleIndex(control[0], params.stepsPerEpoch, params.models, params.slots, at.model, at.slot)];
   if (row == NO_SEQUENCE) {

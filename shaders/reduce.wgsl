@@ -70,53 +70,54 @@ fn sumWeights(@builtin(workgroup_id) group: vec3<u32>, @builtin(num_workgroups) 
   workspace[params.sampleWeightsOffset + instance] = total;
 }
 
-// What one parameter's gradient sums: the per-bin factor (delta or g'), which of its columns, and the input.
+// What one parameter's gradient sums: factor[t][unit] * input[t][column] over bins, samples and sequences, where the
+// factor is delta (theta) or dJ/dg (phi) and the input is 1 (biases), cx, cz (FS and W's hidden columns) or rx (FB).
 struct Term {
+  parameter: u32,
   // 0: delta (theta), 1: variational gradient (phi).
   factor: u32,
-  // Neuron n of delta, or hidden unit h of g'.
   unit: u32,
   // 0: bias (input 1), 1: cx[column], 2: cz[column], 3: rx[column].
   input: u32,
   column: u32,
 }
 
-fn termOf(parameter: u32) -> Term {
+// Threads of a model's row take its parameters grouped by the kind of input they sum against, so that neighbouring
+// threads run the same loop: W's visible columns, W's hidden columns, b, the forward weights' visible columns, (FS)
+// their hidden columns, (FB) the backward weights, the variational bias. Index paramCount is the ELBO.
+fn termOf(index: u32) -> Term {
   let N = params.neurons;
   let V = params.visible;
-  if (parameter < params.biasOffset) {
-    let column = parameter % N;
-    return Term(0u, parameter / N, select(2u, 1u, column < V), select(column - V, column, column < V));
+  let H = params.hidden;
+  let Fc = params.forwardColumns;
+  var j = index;
+  if (j < N * V) {
+    return Term(j / V * N + j % V, 0u, j / V, 1u, j % V);
   }
-  if (parameter < params.forwardOffset) {
-    return Term(0u, parameter - params.biasOffset, 0u, 0u);
+  j -= N * V;
+  if (j < N * H) {
+    return Term(j / H * N + V + j % H, 0u, j / H, 2u, j % H);
   }
-  if (parameter < params.backwardOffset) {
-    let local = parameter - params.forwardOffset;
-    let column = local % params.forwardColumns;
-    return Term(1u, local / params.forwardColumns, select(2u, 1u, column < V), select(column - V, column, column < V));
+  j -= N * H;
+  if (j < N) {
+    return Term(params.biasOffset + j, 0u, j, 0u, 0u);
   }
-  if (parameter < params.variationalBiasOffset) {
-    let local = parameter - params.backwardOffset;
-    return Term(1u, local / V, 3u, local % V);
+  j -= N;
+  if (j < H * V) {
+    return Term(params.forwardOffset + j / V * Fc + j % V, 1u, j / V, 1u, j % V);
   }
-  return Term(1u, parameter - params.variationalBiasOffset, 0u, 0u);
-}
-
-fn inputValue(term: Term, row: u32, instance: u32, time: u32) -> f32 {
-  switch (term.input) {
-    case 0u: { return 1.0; }
-    case 1u: { return dataset[params.convOffset + (row * params.bins + time) * params.visible + term.column]; }
-    case 2u: { return workspace[params.hiddenConvOffset + (instance * params.bins + time) * params.hidden + term.column]; }
-    default: { return dataset[params.backConvOffset + (row * params.bins + time) * params.visible + term.column]; }
+  j -= H * V;
+  let selfColumns = Fc - V;
+  if (j < H * selfColumns) {
+    return Term(params.forwardOffset + j / selfColumns * Fc + V + j % selfColumns, 1u, j / selfColumns, 2u, j % selfColumns);
   }
-}
-
-fn factorValue(term: Term, instance: u32, time: u32) -> f32 {
-  if (term.factor == 0u) {
-    return workspace[params.deltasOffset + (instance * params.bins + time) * params.neurons + term.unit];
+  j -= H * selfColumns;
+  let backward = params.variationalBiasOffset - params.backwardOffset;
+  if (j < backward) {
+    return Term(params.backwardOffset + j, 1u, j / V, 3u, j % V);
   }
-  return workspace[params.variationalGradientOffset + (instance * params.bins + time) * params.hidden + term.unit];
+  j -= backward;
+  return Term(params.variationalBiasOffset + j, 1u, j, 0u, 0u);
 }
 
 // Inf or NaN, tested on the bits: WGSL lets compilers assume finite arithmetic, so a float comparison could be folded.
@@ -128,22 +129,21 @@ fn recordFailure(model: u32) {
   atomicMin(&failureStep[model], control[0]);
 }
 
+// A row per model, a thread per parameter (plus one for the ELBO).
 @compute @workgroup_size(workgroupSize)
 fn sumGradient(@builtin(workgroup_id) group: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>,
-               @builtin(local_invocation_index) lane: u32) {
-  let slotsPerModel = params.paramCount + 1u;
-  let index = linearWorkgroup(group, groups) * workgroupSize + lane;
-  if (index >= params.models * slotsPerModel) {
+               @builtin(global_invocation_id) thread: vec3<u32>) {
+  let model = rowOfWorkgroup(group, groups);
+  let index = thread.x;
+  if (model >= params.models || index > params.paramCount) {
     return;
   }
-  let model = index / slotsPerModel;
-  let parameter = index % slotsPerModel;
   var used = 0u;
   for (var slot = 0u; slot < params.slots; slot++) {
     used += select(0u, 1u, rowOf(model, slot) != NO_SEQUENCE);
   }
   let scale = 1.0 / f32(max(used, 1u) * params.samples);
-  if (parameter == params.paramCount) {
+  if (index == params.paramCount) {
     var elbo = 0.0;
     for (var slot = 0u; slot < params.slots; slot++) {
       if (rowOf(model, slot) == NO_SEQUENCE) {
@@ -160,7 +160,13 @@ fn sumGradient(@builtin(workgroup_id) group: vec3<u32>, @builtin(num_workgroups)
     }
     return;
   }
-  let term = termOf(parameter);
+  let term = termOf(index);
+  let T = params.bins;
+  let H = params.hidden;
+  let V = params.visible;
+  let units = select(H, params.neurons, term.factor == 0u);
+  let factorBase = select(params.variationalGradientOffset, params.deltasOffset, term.factor == 0u) + term.unit;
+  let dataBase = select(params.backConvOffset, params.convOffset, term.input == 1u) + term.column;
   let weighted = scoreFunction && term.factor == 1u;
   var total = 0.0;
   for (var slot = 0u; slot < params.slots; slot++) {
@@ -170,15 +176,32 @@ fn sumGradient(@builtin(workgroup_id) group: vec3<u32>, @builtin(num_workgroups)
     }
     for (var draw = 0u; draw < params.samples; draw++) {
       let instance = (model * params.slots + slot) * params.samples + draw;
+      let factorAt = factorBase + instance * T * units;
       var sum = 0.0;
-      for (var time = 0u; time < params.bins; time++) {
-        sum += factorValue(term, instance, time) * inputValue(term, row, instance, time);
+      switch (term.input) {
+        case 0u: {
+          for (var t = 0u; t < T; t++) {
+            sum += workspace[factorAt + t * units];
+          }
+        }
+        case 2u: {
+          let inputAt = params.hiddenConvOffset + instance * T * H + term.column;
+          for (var t = 0u; t < T; t++) {
+            sum += workspace[factorAt + t * units] * workspace[inputAt + t * H];
+          }
+        }
+        default: {
+          let inputAt = dataBase + row * T * V;
+          for (var t = 0u; t < T; t++) {
+            sum += workspace[factorAt + t * units] * dataset[inputAt + t * V];
+          }
+        }
       }
       total += select(sum, sum * workspace[params.sampleWeightsOffset + instance], weighted);
     }
   }
   let gradient = total * scale;
-  workspace[params.gradientsOffset + model * params.paramCount + parameter] = gradient;
+  workspace[params.gradientsOffset + model * params.paramCount + term.parameter] = gradient;
   if (isNonFinite(gradient)) {
     recordFailure(model);
   }

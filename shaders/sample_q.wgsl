@@ -3,7 +3,8 @@
 //   F, FB: g depends on the visible data only, so every bin is independent — one thread per (instance, bin).
 //   FS:    g[t] reads the convolved history of the samples already drawn — one thread per instance, in time order.
 // The noise comes from the instance's Philox stream, or from a caller's buffer, or the samples themselves are given
-// (then only ln q is computed), as the `noiseSource` override says.
+// (then only ln q is computed), as the `noiseSource` override says. For the continuous pathwise methods the stage also
+// stores dz/dmu (`storeSlope`), all that the backward pass needs of the noise.
 //#include "grid.wgsl"
 //#include "layout.wgsl"
 //#include "noise.wgsl"
@@ -38,6 +39,7 @@ struct Params {
   meansOffset: u32,
   hiddenConvOffset: u32,
   weightTermsOffset: u32,
+  sampleSlopeOffset: u32,
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
@@ -52,6 +54,8 @@ override noiseKind: u32 = 0u;
 override noiseSource: u32 = 0u;
 const NOISE_FROM_BUFFER: u32 = 1u;
 const SAMPLES_GIVEN: u32 = 2u;
+// Keep dz/dmu of each sample for the backward pass (training with exponential, Rayleigh or half-normal).
+override storeSlope: bool = false;
 
 fn sampleWidth() -> u32 {
   return select(1u, params.categories, isGumbelSoftmax(method));
@@ -94,9 +98,13 @@ fn sampleUnit(at: Instance, instance: u32, time: u32, h: u32, mean: f32) -> f32 
       draw[k] = workspace[start + k];
     }
   } else {
-    draw = sampleFromNoise(method, mean, baseNoise(at, instance, time, h), params.categories, params.tau);
+    let noise = baseNoise(at, instance, time, h);
+    draw = sampleFromNoise(method, mean, noise, params.categories, params.tau);
     for (var k = 0u; k < width; k++) {
       workspace[start + k] = draw[k];
+    }
+    if (storeSlope) {
+      workspace[params.sampleSlopeOffset + unit] = reparameterisationSlope(method, noise);
     }
   }
   workspace[params.hiddenCountsOffset + unit] = sampleCount(method, draw, params.categories);
@@ -104,16 +112,15 @@ fn sampleUnit(at: Instance, instance: u32, time: u32, h: u32, mean: f32) -> f32 
   return logLikelihood(method, draw, mean, params.categories, params.tau);
 }
 
-// F and FB: one thread per (instance, bin).
+// F and FB: a row per instance, a thread per bin.
 @compute @workgroup_size(workgroupSize)
 fn sampleParallel(@builtin(workgroup_id) group: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>,
-                  @builtin(local_invocation_index) lane: u32) {
-  let index = linearWorkgroup(group, groups) * workgroupSize + lane;
-  if (index >= params.models * params.slots * params.samples * params.bins) {
+                  @builtin(global_invocation_id) thread: vec3<u32>) {
+  let instance = rowOfWorkgroup(group, groups);
+  let time = thread.x;
+  if (instance >= params.models * params.slots * params.samples || time >= params.bins) {
     return;
   }
-  let time = index % params.bins;
-  let instance = index / params.bins;
   let at = decodeInstance(instance, params.slots, params.samples);
   if (slotRow(at) == NO_SEQUENCE) {
     return;

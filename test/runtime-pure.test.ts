@@ -84,7 +84,7 @@ describe('uniform packing', () => {
 
 describe('the include step', () => {
   it('inlines each helper once, in dependency order, and maps lines back to their files', () => {
-    const resolved = resolveShader('backward.wgsl');
+    const resolved = resolveShader('sample_q.wgsl');
     expect(resolved.code).not.toMatch(/\/\/#include/);
     expect(resolved.code.match(/fn philox4x32\(/g)).toHaveLength(1);
     expect(resolved.code.match(/fn sigmoid\(/g)).toHaveLength(1);

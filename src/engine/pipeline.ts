@@ -2,7 +2,8 @@
 // sequences per step and drawing `samples` Monte Carlo samples. The job allocates its buffers and binds every stage
 // once; a training step is then a fixed list of dispatches (drive, sample q, ln p, backward, reduce, Adam, advance)
 // whatever T, the number of sequences or M, and many steps can go into one command buffer.
-import type { BoundKernel } from '../gpu/kernel.js';
+import type { BoundKernel, KernelProgram } from '../gpu/kernel.js';
+import type { Dispatch } from '../gpu/grid.js';
 import type { UniformValues } from '../gpu/uniforms.js';
 import type { ParamLayout } from '../model/params.js';
 import type { ResolvedMethod } from '../model/types.js';
@@ -70,12 +71,19 @@ export interface PipelineSpec {
   storeRates?: boolean;
 }
 
+/** How a stage is dispatched: items of one thread each, rows of items, or a fixed grid. */
+type StageShape = { count: number } | { rows: number; perRow: number } | { fixed: Dispatch };
+interface Stage {
+  kernel: BoundKernel;
+  shape: StageShape;
+}
+
 export class ElboPipeline {
   /** The buffers stages bind: control, dataset, modelParams, workspace, failureStep. */
   readonly buffers: Record<string, GPUBuffer> = {};
   readonly regions: Record<string, Region>;
   private readonly control: Record<string, Region>;
-  kernels: { kernel: BoundKernel; count: number; fixed?: [number, number, number] }[] = [];
+  private kernels: Stage[] = [];
   private readonly uniforms: UniformValues;
   readonly instances: number;
 
@@ -154,40 +162,48 @@ export class ElboPipeline {
     const training = spec.mode === 'train' || spec.mode === 'gradient';
     const instances = this.instances;
     const bins = this.dataset.bins;
-    const bind = (program: Parameters<GpuSession['runtime']['bind']>[0]) =>
-      this.session.runtime.bind(program, { buffers: this.buffers, uniforms: this.uniforms, strict: false });
-    const stages: Promise<{ kernel: BoundKernel; count: number; fixed?: [number, number, number] }>[] = [];
-    const add = (program: Parameters<typeof bind>[0], count: number, fixed?: [number, number, number]) =>
-      stages.push(bind(program).then((kernel) => ({ kernel, count, fixed })));
     const pairs = spec.models * spec.slots;
+    const stages: Promise<Stage>[] = [];
+    const add = (program: KernelProgram, shape: StageShape) =>
+      stages.push(
+        this.session.runtime.bind(program, { buffers: this.buffers, uniforms: this.uniforms, strict: false }).then((kernel) => ({ kernel, shape })),
+      );
     const givenSamples = spec.mode === 'logJoint' || spec.mode === 'logQ';
     if (givenSamples && spec.noise !== 'given') throw new Error(`a ${spec.mode} job scores given samples: use noise "given"`);
-    add(driveProgram(scheme), pairs * bins * (spec.layout.neurons + spec.layout.hidden));
-    add(sampleProgram(scheme, spec.method, spec.noise), scheme === 'FS' ? instances : instances * bins);
+    const pathwise = spec.method.info.estimator === 'pathwise';
+    const storeSlope = training && pathwise && !spec.method.info.gumbelSoftmax;
+    add(driveProgram(scheme, bins), { rows: pairs, perRow: bins });
+    add(
+      sampleProgram(scheme, spec.method, spec.noise, bins, storeSlope),
+      scheme === 'FS' ? { count: instances } : { rows: instances, perRow: bins },
+    );
     if (spec.mode === 'logQ') {
       this.kernels = await Promise.all(stages);
       return;
     }
     add(
-      logJointProgram(spec.method, {
-        withGradient: training,
-        storeRates: spec.storeRates ?? false,
-        addToWeights: !givenSamples,
-      }),
-      instances * bins,
+      logJointProgram(spec.method, { withGradient: training, storeRates: spec.storeRates ?? false, addToWeights: !givenSamples }, bins),
+      { rows: instances, perRow: bins },
     );
     if (training) {
-      const sequential = scheme === 'FS' && spec.method.info.estimator === 'pathwise';
-      add(backwardProgram(scheme, spec.method, spec.noise), sequential ? instances : instances * bins);
+      const sequential = scheme === 'FS' && pathwise;
+      add(backwardProgram(scheme, spec.method, bins), sequential ? { count: instances } : { rows: instances, perRow: bins });
     }
-    add(sumWeightsProgram(), instances);
-    if (training) add(sumGradientProgram(spec.method), spec.models * (spec.layout.total + 1));
+    add(sumWeightsProgram(), { count: instances });
+    if (training) add(sumGradientProgram(spec.method, spec.layout.total), { rows: spec.models, perRow: spec.layout.total + 1 });
     if (spec.mode === 'train') {
-      add(adamProgram(), spec.models * spec.layout.total);
-      add(advanceStepProgram(), 1, [1, 1, 1]);
+      add(adamProgram(), { count: spec.models * spec.layout.total });
+      add(advanceStepProgram(), { fixed: [1, 1, 1] });
     }
-    if (spec.mode === 'evaluate') add(evidenceProgram(), pairs);
+    if (spec.mode === 'evaluate') add(evidenceProgram(), { count: pairs });
     this.kernels = await Promise.all(stages);
+  }
+
+  /** The dispatch of one stage. */
+  private dispatchOf({ kernel, shape }: Stage): Dispatch {
+    if ('fixed' in shape) return shape.fixed;
+    if ('rows' in shape) return kernel.dispatchRows(shape.rows, shape.perRow);
+    return kernel.dispatchFor(shape.count);
   }
 
   /** Names of the kernels one step dispatches, in order. */
@@ -201,7 +217,13 @@ export class ElboPipeline {
   }
 
   encodeStep(pass: GPUComputePassEncoder): void {
-    for (const { kernel, count, fixed } of this.kernels) kernel.encode(pass, fixed ?? kernel.dispatchFor(count));
+    for (const stage of this.kernels) stage.kernel.encode(pass, this.dispatchOf(stage));
+  }
+
+  /** Encodes one stage alone (profiling). */
+  encodeStage(pass: GPUComputePassEncoder, index: number): void {
+    const stage = this.kernels[index];
+    stage.kernel.encode(pass, this.dispatchOf(stage));
   }
 
   /** Runs `steps` steps in one submission. */

@@ -1,6 +1,7 @@
 // Every kernel of the library as data: shader file, entry point, workgroup size and override constants. The
 // pipeline cache keys on all of it, so two jobs that need the same kernel share one compiled pipeline.
 import type { KernelProgram } from '../gpu/kernel.js';
+import { rowWorkgroupSize } from '../gpu/grid.js';
 import { METHOD_INFO, SCHEME_ID, type ResolvedMethod, type Scheme } from '../model/types.js';
 
 export const DEFAULT_WORKGROUP = 64;
@@ -24,35 +25,42 @@ export const simulateProgram = (): KernelProgram => ({
   workgroupSize: DEFAULT_WORKGROUP,
 });
 
-export const driveProgram = (scheme: Scheme): KernelProgram => ({
+/** Drive: a row per (model, sequence), a thread per bin. */
+export const driveProgram = (scheme: Scheme, bins: number): KernelProgram => ({
   name: `drive.${scheme}`,
   shader: 'drive.wgsl',
   entryPoint: 'drive',
-  workgroupSize: DEFAULT_WORKGROUP,
+  workgroupSize: rowWorkgroupSize(bins),
   constants: { scheme: SCHEME_ID[scheme] },
 });
 
-/** FS samples in time order (one thread per instance); F and FB in parallel over bins. */
-export const sampleProgram = (scheme: Scheme, method: ResolvedMethod, noise: NoiseSource): KernelProgram => ({
-  name: `sampleQ.${scheme}.${method.method}.${noise}`,
+/**
+ * FS samples in time order (one thread per instance); F and FB in parallel over bins (a row per instance). With
+ * `storeSlope` the stage keeps dz/dmu for the backward pass (training with a continuous pathwise method).
+ */
+export const sampleProgram = (scheme: Scheme, method: ResolvedMethod, noise: NoiseSource, bins: number, storeSlope = false): KernelProgram => ({
+  name: `sampleQ.${scheme}.${method.method}.${noise}${storeSlope ? '.slope' : ''}`,
   shader: 'sample_q.wgsl',
   entryPoint: scheme === 'FS' ? 'sampleSequential' : 'sampleParallel',
-  workgroupSize: DEFAULT_WORKGROUP,
+  workgroupSize: scheme === 'FS' ? DEFAULT_WORKGROUP : rowWorkgroupSize(bins),
   constants: {
     method: METHOD_INFO[method.method].id,
     noiseKind: NOISE_KIND_ID[method.info.noise],
     noiseSource: NOISE_SOURCE_ID[noise],
+    storeSlope,
   },
 });
 
+/** ln p: a row per instance, a thread per bin. */
 export const logJointProgram = (
   method: ResolvedMethod,
   options: { withGradient: boolean; storeRates: boolean; addToWeights: boolean },
+  bins: number,
 ): KernelProgram => ({
   name: `logLikelihoodP.${method.method}.${options.withGradient ? 'grad' : 'value'}${options.storeRates ? '.rates' : ''}${options.addToWeights ? '' : '.fresh'}`,
   shader: 'log_likelihood_p.wgsl',
   entryPoint: 'logJointPerBin',
-  workgroupSize: DEFAULT_WORKGROUP,
+  workgroupSize: rowWorkgroupSize(bins),
   constants: {
     method: METHOD_INFO[method.method].id,
     withGradient: options.withGradient,
@@ -61,20 +69,16 @@ export const logJointProgram = (
   },
 });
 
-/** The FS pathwise backward pass sweeps time in reverse per instance; everything else is parallel over bins. */
-export const backwardProgram = (scheme: Scheme, method: ResolvedMethod, noise: NoiseSource): KernelProgram => {
+/** The FS pathwise backward pass sweeps time in reverse per instance; everything else is a row per instance. */
+export const backwardProgram = (scheme: Scheme, method: ResolvedMethod, bins: number): KernelProgram => {
   const pathwise = method.info.estimator === 'pathwise';
+  const sequential = scheme === 'FS' && pathwise;
   return {
-    name: `backward.${scheme}.${method.method}.${noise}`,
+    name: `backward.${scheme}.${method.method}`,
     shader: 'backward.wgsl',
-    entryPoint: scheme === 'FS' && pathwise ? 'backwardSequential' : 'backwardParallel',
-    workgroupSize: DEFAULT_WORKGROUP,
-    constants: {
-      method: METHOD_INFO[method.method].id,
-      noiseKind: NOISE_KIND_ID[method.info.noise],
-      noiseSource: NOISE_SOURCE_ID[noise],
-      pathwise,
-    },
+    entryPoint: sequential ? 'backwardSequential' : 'backwardParallel',
+    workgroupSize: sequential ? DEFAULT_WORKGROUP : rowWorkgroupSize(bins),
+    constants: { method: METHOD_INFO[method.method].id, pathwise },
   };
 };
 
@@ -85,11 +89,12 @@ export const sumWeightsProgram = (): KernelProgram => ({
   workgroupSize: DEFAULT_WORKGROUP,
 });
 
-export const sumGradientProgram = (method: ResolvedMethod): KernelProgram => ({
+/** A row per model, a thread per parameter and one for the ELBO. */
+export const sumGradientProgram = (method: ResolvedMethod, paramCount: number): KernelProgram => ({
   name: `reduce.sumGradient.${method.info.estimator}`,
   shader: 'reduce.wgsl',
   entryPoint: 'sumGradient',
-  workgroupSize: DEFAULT_WORKGROUP,
+  workgroupSize: rowWorkgroupSize(paramCount + 1),
   constants: { scoreFunction: method.info.estimator === 'score' },
 });
 

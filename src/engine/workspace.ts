@@ -17,12 +17,15 @@ export function workspaceCounts(spec: PipelineSpec, bins: number): Record<string
   const pairs = B * slots;
   const instances = pairs * M;
   const training = spec.mode === 'train' || spec.mode === 'gradient';
-  const fsPathwise = layout.scheme === 'FS' && spec.method.info.estimator === 'pathwise';
+  const pathwise = spec.method.info.estimator === 'pathwise';
+  const fsPathwise = layout.scheme === 'FS' && pathwise;
   return {
     visibleDrive: pairs * bins * N,
     variationalDrive: pairs * bins * H,
     externalNoise: spec.noise === 'buffer' ? instances * bins * H * spec.method.noiseWidth : 0,
     samples: instances * bins * H * spec.method.sampleWidth,
+    // dz/dmu of each continuous pathwise sample, kept by the sampling stage for the backward pass.
+    sampleSlope: training && pathwise && !spec.method.info.gumbelSoftmax ? instances * bins * H : 0,
     hiddenCounts: instances * bins * H,
     means: instances * bins * H,
     hiddenConv: instances * bins * H,

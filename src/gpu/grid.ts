@@ -37,3 +37,21 @@ export function dispatchFor(count: number, workgroupSize: number, maxPerDimensio
 export function totalWorkgroups(dispatch: Dispatch): number {
   return dispatch[0] * dispatch[1] * dispatch[2];
 }
+
+/**
+ * A "rows" dispatch: `rows` independent rows of `perRow` items each; x covers one row's items and y (folded into z
+ * past the per-dimension limit) counts rows. A row's index comes from workgroup ids alone (`rowOfWorkgroup` in
+ * shaders/grid.wgsl), so it is the same for every thread of a workgroup and costs no per-thread division.
+ */
+export function dispatchRows(rows: number, perRow: number, workgroupSize: number, maxPerDimension: number): Dispatch {
+  const x = workgroupsFor(perRow, workgroupSize);
+  if (x > maxPerDimension) throw new RangeError(`a row of ${perRow} items needs ${x} workgroups, over the limit of ${maxPerDimension}`);
+  if (rows === 0 || x === 0) return [0, 1, 1];
+  const [y, z] = foldWorkgroups(rows, maxPerDimension);
+  return [x, y, z];
+}
+
+/** Workgroup size for rows of `perRow` items: the row rounded up to 8 (a CPU SIMD width), capped at 256. */
+export function rowWorkgroupSize(perRow: number): number {
+  return Math.min(256, Math.max(8, Math.ceil(perRow / 8) * 8));
+}

@@ -6,7 +6,7 @@ import { shaderSources, type ShaderFile } from '../shaders/sources.generated.js'
 import { BufferUsage } from './constants.js';
 import type { GpuContext } from './device.js';
 import { GpuValidationError, KernelArgumentError, ShaderCompileError } from './errors.js';
-import { dispatchFor, type Dispatch } from './grid.js';
+import { dispatchFor, dispatchRows, type Dispatch } from './grid.js';
 import { reflectShader, type ShaderReflection } from './reflect.js';
 import { packUniforms, type UniformValues } from './uniforms.js';
 
@@ -70,6 +70,11 @@ export class BoundKernel {
   /** The dispatch covering `count` items of one thread each. */
   dispatchFor(count: number): Dispatch {
     return dispatchFor(count, this.program.workgroupSize, this.context.limits.maxComputeWorkgroupsPerDimension);
+  }
+
+  /** The dispatch covering `rows` rows of `perRow` items (see dispatchRows). */
+  dispatchRows(rows: number, perRow: number): Dispatch {
+    return dispatchRows(rows, perRow, this.program.workgroupSize, this.context.limits.maxComputeWorkgroupsPerDimension);
   }
 }
 
