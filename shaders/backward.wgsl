@@ -23,7 +23,6 @@ struct Params {
   weightOffset: u32,
   forwardOffset: u32,
   forwardColumns: u32,
-  stepsPerEpoch: u32,
   categories: u32,
   tau: f32,
   basisOffset: u32,
@@ -91,7 +90,7 @@ fn unitGradient(instance: u32, time: u32, h: u32, throughHistory: f32) -> f32 {
 }
 
 fn slotRow(at: Instance) -> u32 {
-  return control[params.scheduleOffset + scheduleIndex(control[0], params.stepsPerEpoch, params.models, params.slots, at.model, at.slot)];
+  return control[params.scheduleOffset + scheduleIndex(control[1], params.models, params.slots, at.model, at.slot)];
 }
 
 @compute @workgroup_size(workgroupSize)

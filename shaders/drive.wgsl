@@ -20,7 +20,6 @@ struct Params {
   forwardColumns: u32,
   backwardOffset: u32,
   variationalBiasOffset: u32,
-  stepsPerEpoch: u32,
   scheduleOffset: u32,
   convOffset: u32,
   backConvOffset: u32,
@@ -47,7 +46,7 @@ fn drive(@builtin(workgroup_id) group: vec3<u32>, @builtin(num_workgroups) group
     return;
   }
   let model = pair / params.slots;
-  let row = control[params.scheduleOffset + scheduleIndex(control[0], params.stepsPerEpoch, params.models, params.slots, model, pair % params.slots)];
+  let row = control[params.scheduleOffset + scheduleIndex(control[1], params.models, params.slots, model, pair % params.slots)];
   if (row == NO_SEQUENCE) {
     return;
   }

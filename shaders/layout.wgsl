@@ -2,7 +2,7 @@
 // sequences (its minibatch) and draws `samples` Monte Carlo samples of each; an instance is one (model, slot, sample).
 //
 // Every stage binds at most five storage buffers (WebGPU guarantees eight per stage; browsers offer ten):
-//   control    u32  [step, -, -, -] [seeds: B] [basis: L, f32 bits] [schedule: stepsPerEpoch x B x slots]
+//   control    u32  [step, step in epoch, -, -] [seeds: B] [basis: L, f32 bits] [schedule: stepsPerEpoch x B x slots]
 //   dataset    f32  [counts] [causal conv] [anti-causal conv] [sum ln x! per row]        (rows x bins x visible)
 //   modelParams f32 [model][parameter]
 //   workspace  f32  the job's named regions (drives, samples, deltas, gradients, ...), each at `<region>Offset`
@@ -14,8 +14,9 @@
 const NO_SEQUENCE: u32 = 0xFFFFFFFFu;
 const NO_FAILURE: u32 = 0xFFFFFFFFu;
 
-fn scheduleIndex(step: u32, stepsPerEpoch: u32, models: u32, slots: u32, model: u32, slot: u32) -> u32 {
-  return ((step % stepsPerEpoch) * models + model) * slots + slot;
+// `stepInEpoch` is control[1], kept by the advance stage, so no thread divides the step counter.
+fn scheduleIndex(stepInEpoch: u32, models: u32, slots: u32, model: u32, slot: u32) -> u32 {
+  return (stepInEpoch * models + model) * slots + slot;
 }
 
 struct Instance {

@@ -20,7 +20,6 @@ struct Params {
   basisLength: u32,
   paramCount: u32,
   weightOffset: u32,
-  stepsPerEpoch: u32,
   categories: u32,
   tau: f32,
   basisOffset: u32,
@@ -64,7 +63,7 @@ fn logJointPerBin(@builtin(workgroup_id) group: vec3<u32>, @builtin(num_workgrou
     return;
   }
   let at = decodeInstance(instance, params.slots, params.samples);
-  let row = control[params.scheduleOffset + scheduleIndex(control[0], params.stepsPerEpoch, params.models, params.slots, at.model, at.slot)];
+  let row = control[params.scheduleOffset + scheduleIndex(control[1], params.models, params.slots, at.model, at.slot)];
   if (row == NO_SEQUENCE) {
     return;
   }

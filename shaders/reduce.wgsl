@@ -23,7 +23,6 @@ struct Params {
   forwardColumns: u32,
   backwardOffset: u32,
   variationalBiasOffset: u32,
-  stepsPerEpoch: u32,
   scheduleOffset: u32,
   convOffset: u32,
   backConvOffset: u32,
@@ -47,7 +46,7 @@ override workgroupSize: u32 = 64u;
 override scoreFunction: bool = false;
 
 fn rowOf(model: u32, slot: u32) -> u32 {
-  return control[params.scheduleOffset + scheduleIndex(control[0], params.stepsPerEpoch, params.models, params.slots, model, slot)];
+  return control[params.scheduleOffset + scheduleIndex(control[1], params.models, params.slots, model, slot)];
 }
 
 @compute @workgroup_size(workgroupSize)
@@ -154,7 +153,7 @@ fn sumGradient(@builtin(workgroup_id) group: vec3<u32>, @builtin(num_workgroups)
       }
     }
     elbo *= scale;
-    workspace[params.elboHistoryOffset + (control[0] % params.stepsPerEpoch) * params.models + model] = elbo;
+    workspace[params.elboHistoryOffset + control[1] * params.models + model] = elbo;
     if (isNonFinite(elbo)) {
       recordFailure(model);
     }

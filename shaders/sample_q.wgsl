@@ -21,7 +21,6 @@ struct Params {
   paramCount: u32,
   forwardOffset: u32,
   forwardColumns: u32,
-  stepsPerEpoch: u32,
   categories: u32,
   noiseWidth: u32,
   tau: f32,
@@ -70,7 +69,7 @@ fn basisWeight(lag: u32) -> f32 {
 }
 
 fn slotRow(at: Instance) -> u32 {
-  return control[params.scheduleOffset + scheduleIndex(control[0], params.stepsPerEpoch, params.models, params.slots, at.model, at.slot)];
+  return control[params.scheduleOffset + scheduleIndex(control[1], params.models, params.slots, at.model, at.slot)];
 }
 
 fn baseNoise(at: Instance, instance: u32, time: u32, h: u32) -> Categories {

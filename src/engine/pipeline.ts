@@ -277,7 +277,7 @@ export class ElboPipeline {
   }
 
   setStep(step: number): void {
-    this.session.context.write(this.buffers.control, Uint32Array.of(step, 0, 0, 0));
+    this.session.context.write(this.buffers.control, Uint32Array.of(step, step % this.spec.stepsPerEpoch, 0, 0));
   }
 
   /**
