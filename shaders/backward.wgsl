@@ -2,7 +2,8 @@
 //   score:    dJ/dg = d LL_D(z; mu)/d mu * mu(1-mu)         (scaled by the sample's weight w in the reduce stage)
 //   pathwise: dJ/dz = sum_l psi[l-1] dJ/dcz[t+l] + d LL_D(z; lambda)/dz - d LL_D(z; mu)/dz
 //             dJ/dmu = dJ/dz * dz/dmu - d LL_D(z; mu)/d mu,   dJ/dg = dJ/dmu * mu(1-mu)
-//   where dJ/dcz[t][k] = sum_n delta[t][n] W[n][V+k], plus (FS) sum_h dJ/dg[t][h] A[h][V+k].
+//   where dJ/dcz[t][k] = driveGradient[t][k] (= sum_n delta[t][n] W[n][V+k], from the ln p stage), plus (FS)
+//   sum_h dJ/dg[t][h] A[h][V+k].
 // dz/dmu comes from the sampling stage (sampleSlope: continuous methods) or from the sample itself (Gumbel-Softmax), so
 // no noise is redrawn here. F, FB and every score method: a row per instance, a thread per bin. FS pathwise: one
 // thread per instance sweeping time backwards, because dJ/dcz of a bin depends on dJ/dg of the same bin.
@@ -15,15 +16,9 @@ struct Params {
   slots: u32,
   samples: u32,
   bins: u32,
-  visible: u32,
-  hidden: u32,
-  neurons: u32,
-  basisLength: u32,
   paramCount: u32,
-  weightOffset: u32,
   forwardOffset: u32,
   forwardColumns: u32,
-  categories: u32,
   tau: f32,
   basisOffset: u32,
   scheduleOffset: u32,
@@ -31,7 +26,7 @@ struct Params {
   samplesOffset: u32,
   meansOffset: u32,
   hiddenRatesOffset: u32,
-  deltasOffset: u32,
+  driveGradientOffset: u32,
   variationalGradientOffset: u32,
   hiddenConvGradientOffset: u32,
 }
@@ -44,9 +39,14 @@ struct Params {
 override workgroupSize: u32 = 64u;
 override method: u32 = 4u;
 override pathwise: bool = true;
+// The model's shape, fixed per pipeline so that loops over it unroll into registers.
+override visibleCount: u32 = 3u;
+override hiddenCount: u32 = 2u;
+override basisCount: u32 = 5u;
+override categoryCount: u32 = 5u;
 
 fn unitIndex(instance: u32, time: u32, h: u32) -> u32 {
-  return (instance * params.bins + time) * params.hidden + h;
+  return (instance * params.bins + time) * hiddenCount + h;
 }
 
 fn basisWeight(lag: u32) -> f32 {
@@ -55,7 +55,7 @@ fn basisWeight(lag: u32) -> f32 {
 
 fn readSample(unit: u32) -> Categories {
   var draw: Categories;
-  let width = select(1u, params.categories, isGumbelSoftmax(method));
+  let width = select(1u, categoryCount, isGumbelSoftmax(method));
   for (var k = 0u; k < width; k++) {
     draw[k] = workspace[params.samplesOffset + unit * width + k];
   }
@@ -68,21 +68,21 @@ fn unitGradient(instance: u32, time: u32, h: u32, throughHistory: f32) -> f32 {
   let draw = readSample(unit);
   let mean = workspace[params.meansOffset + unit];
   let slope = mean * (1.0 - mean);
-  let meanDerivative = logLikelihoodMeanDerivative(method, draw, mean, params.categories, params.tau);
+  let meanDerivative = logLikelihoodMeanDerivative(method, draw, mean, categoryCount, params.tau);
   if (!pathwise) {
     return meanDerivative * slope;
   }
   let rate = workspace[params.hiddenRatesOffset + unit];
-  let pGradient = logLikelihoodSampleGradient(method, draw, rate, params.categories, params.tau);
-  let qGradient = logLikelihoodSampleGradient(method, draw, mean, params.categories, params.tau);
-  let countSlope = countGradient(method, draw, params.categories);
+  let pGradient = logLikelihoodSampleGradient(method, draw, rate, categoryCount, params.tau);
+  let qGradient = logLikelihoodSampleGradient(method, draw, mean, categoryCount, params.tau);
+  let countSlope = countGradient(method, draw, categoryCount);
   var upstream: Categories;
   for (var k = 0u; k < MAX_CATEGORIES; k++) {
     upstream[k] = throughHistory * countSlope[k] + pGradient[k] - qGradient[k];
   }
   var throughSample: f32;
   if (isGumbelSoftmax(method)) {
-    throughSample = gumbelSoftmaxMeanVjp(mean, draw, upstream, params.categories, params.tau);
+    throughSample = gumbelSoftmaxMeanVjp(mean, draw, upstream, categoryCount, params.tau);
   } else {
     throughSample = upstream[0] * workspace[params.sampleSlopeOffset + unit];
   }
@@ -105,18 +105,13 @@ fn backwardParallel(@builtin(workgroup_id) group: vec3<u32>, @builtin(num_workgr
   if (slotRow(at) == NO_SEQUENCE) {
     return;
   }
-  let N = params.neurons;
-  let weights = at.model * params.paramCount + params.weightOffset + params.visible;
-  for (var h = 0u; h < params.hidden; h++) {
+  for (var h = 0u; h < hiddenCount; h++) {
     var throughHistory = 0.0;
     if (pathwise) {
-      for (var lag = 1u; lag <= params.basisLength && time + lag < params.bins; lag++) {
-        let later = params.deltasOffset + (instance * params.bins + time + lag) * N;
-        var czGradient = 0.0;
-        for (var n = 0u; n < N; n++) {
-          czGradient += workspace[later + n] * modelParams[weights + n * N + h];
+      for (var lag = 1u; lag <= basisCount; lag++) {
+        if (time + lag < params.bins) {
+          throughHistory += basisWeight(lag) * workspace[params.driveGradientOffset + unitIndex(instance, time + lag, h)];
         }
-        throughHistory += basisWeight(lag) * czGradient;
       }
     }
     workspace[params.variationalGradientOffset + unitIndex(instance, time, h)] = unitGradient(instance, time, h, throughHistory);
@@ -134,25 +129,19 @@ fn backwardSequential(@builtin(workgroup_id) group: vec3<u32>, @builtin(num_work
   if (slotRow(at) == NO_SEQUENCE) {
     return;
   }
-  let N = params.neurons;
-  let H = params.hidden;
-  let weights = at.model * params.paramCount + params.weightOffset + params.visible;
-  let selfWeights = at.model * params.paramCount + params.forwardOffset + params.visible;
+  let H = hiddenCount;
+  let selfWeights = at.model * params.paramCount + params.forwardOffset + visibleCount;
   for (var step = 0u; step < params.bins; step++) {
     let time = params.bins - 1u - step;
     for (var h = 0u; h < H; h++) {
       var throughHistory = 0.0;
-      for (var lag = 1u; lag <= params.basisLength && time + lag < params.bins; lag++) {
+      for (var lag = 1u; lag <= basisCount && time + lag < params.bins; lag++) {
         throughHistory += basisWeight(lag) * workspace[params.hiddenConvGradientOffset + unitIndex(instance, time + lag, h)];
       }
       workspace[params.variationalGradientOffset + unitIndex(instance, time, h)] = unitGradient(instance, time, h, throughHistory);
     }
-    let here = params.deltasOffset + (instance * params.bins + time) * N;
     for (var k = 0u; k < H; k++) {
-      var total = 0.0;
-      for (var n = 0u; n < N; n++) {
-        total += workspace[here + n] * modelParams[weights + n * N + k];
-      }
+      var total = workspace[params.driveGradientOffset + unitIndex(instance, time, k)];
       for (var h = 0u; h < H; h++) {
         total += workspace[params.variationalGradientOffset + unitIndex(instance, time, h)] * modelParams[selfWeights + h * params.forwardColumns + k];
       }

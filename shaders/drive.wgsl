@@ -2,7 +2,8 @@
 // all Monte Carlo samples:
 //   generative:  visibleDrive[t][n]      = b[n] + sum_v W[n][v] cx[t][v]
 //   variational: variationalDrive[t][h]  = bq[h] + sum_v Af[h][v] cx[t][v] (+ sum_v Ab[h][v] rx[t][v] for FB)
-// A row per (model, slot) pair, a thread per bin computing every column, so cx[t] and rx[t] are read once per bin.
+// A row per (model, slot) pair, a thread per bin. Outputs are formed in register tiles of TILE columns, so each input
+// cx[t][v] is read once per tile; the model's weights are the same for the whole workgroup (uniform reads).
 //#include "grid.wgsl"
 //#include "layout.wgsl"
 
@@ -10,9 +11,6 @@ struct Params {
   models: u32,
   slots: u32,
   bins: u32,
-  visible: u32,
-  hidden: u32,
-  neurons: u32,
   paramCount: u32,
   weightOffset: u32,
   biasOffset: u32,
@@ -36,6 +34,12 @@ struct Params {
 override workgroupSize: u32 = 64u;
 // 0 = F, 1 = FS, 2 = FB.
 override scheme: u32 = 0u;
+// The model's shape, fixed per pipeline so that loops over it unroll into registers.
+override visibleCount: u32 = 3u;
+override hiddenCount: u32 = 2u;
+override neuronCount: u32 = 5u;
+
+const TILE: u32 = 8u;
 
 @compute @workgroup_size(workgroupSize)
 fn drive(@builtin(workgroup_id) group: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>,
@@ -50,33 +54,50 @@ fn drive(@builtin(workgroup_id) group: vec3<u32>, @builtin(num_workgroups) group
   if (row == NO_SEQUENCE) {
     return;
   }
-  let V = params.visible;
-  let N = params.neurons;
-  let H = params.hidden;
-  let data = (row * params.bins + time) * V;
+  let data = (row * params.bins + time) * visibleCount;
   let base = model * params.paramCount;
-  let generativeOut = params.visibleDriveOffset + (pair * params.bins + time) * N;
-  for (var n = 0u; n < N; n++) {
-    let weights = base + params.weightOffset + n * N;
-    var sum = modelParams[base + params.biasOffset + n];
-    for (var v = 0u; v < V; v++) {
-      sum += modelParams[weights + v] * dataset[params.convOffset + data + v];
+  let generativeOut = params.visibleDriveOffset + (pair * params.bins + time) * neuronCount;
+  for (var first = 0u; first < neuronCount; first += TILE) {
+    var sums: array<f32, TILE>;
+    for (var r = 0u; r < TILE; r++) {
+      sums[r] = modelParams[base + params.biasOffset + min(first + r, neuronCount - 1u)];
     }
-    workspace[generativeOut + n] = sum;
-  }
-  let variationalOut = params.variationalDriveOffset + (pair * params.bins + time) * H;
-  for (var h = 0u; h < H; h++) {
-    let forward = base + params.forwardOffset + h * params.forwardColumns;
-    var sum = modelParams[base + params.variationalBiasOffset + h];
-    for (var v = 0u; v < V; v++) {
-      sum += modelParams[forward + v] * dataset[params.convOffset + data + v];
-    }
-    if (scheme == 2u) {
-      let backward = base + params.backwardOffset + h * V;
-      for (var v = 0u; v < V; v++) {
-        sum += modelParams[backward + v] * dataset[params.backConvOffset + data + v];
+    for (var v = 0u; v < visibleCount; v++) {
+      let input = dataset[params.convOffset + data + v];
+      for (var r = 0u; r < TILE; r++) {
+        sums[r] += modelParams[base + params.weightOffset + min(first + r, neuronCount - 1u) * neuronCount + v] * input;
       }
     }
-    workspace[variationalOut + h] = sum;
+    for (var r = 0u; r < TILE; r++) {
+      if (first + r < neuronCount) {
+        workspace[generativeOut + first + r] = sums[r];
+      }
+    }
+  }
+  let variationalOut = params.variationalDriveOffset + (pair * params.bins + time) * hiddenCount;
+  for (var first = 0u; first < hiddenCount; first += TILE) {
+    var sums: array<f32, TILE>;
+    for (var r = 0u; r < TILE; r++) {
+      sums[r] = modelParams[base + params.variationalBiasOffset + min(first + r, hiddenCount - 1u)];
+    }
+    for (var v = 0u; v < visibleCount; v++) {
+      let input = dataset[params.convOffset + data + v];
+      for (var r = 0u; r < TILE; r++) {
+        sums[r] += modelParams[base + params.forwardOffset + min(first + r, hiddenCount - 1u) * params.forwardColumns + v] * input;
+      }
+    }
+    if (scheme == 2u) {
+      for (var v = 0u; v < visibleCount; v++) {
+        let input = dataset[params.backConvOffset + data + v];
+        for (var r = 0u; r < TILE; r++) {
+          sums[r] += modelParams[base + params.backwardOffset + min(first + r, hiddenCount - 1u) * visibleCount + v] * input;
+        }
+      }
+    }
+    for (var r = 0u; r < TILE; r++) {
+      if (first + r < hiddenCount) {
+        workspace[variationalOut + first + r] = sums[r];
+      }
+    }
   }
 }

@@ -1,10 +1,11 @@
-// The generative model's log-likelihood ln p(X, Z) per bin, and its derivative with respect to the drive:
+// The generative model's log-likelihood ln p(X, Z) per bin, and its derivatives:
 //   cz[t][k]  = sum_{l=1..L} psi[l-1] z[t-l][k]
 //   a[t][n]   = visibleDrive[t][n] + sum_k W[n][V+k] cz[t][k],   lambda = sigma(a)
 //   ln p_t    = sum_v (x ln(lambda+EPS) - lambda) + sum_h LL_D(z[t][h]; lambda[t][V+h])
-//   delta[t][n] = d ln p / d a[t][n]  (written when `withGradient`)
+//   delta[t][n]      = d ln p / d a[t][n]                      (when `withGradient`)
+//   driveGradient[t][k] = sum_n delta[t][n] W[n][V+k]  = d ln p / d cz[t][k] through the drives (when `withGradient`)
 // The data's -ln x! terms are constant per sequence and are added by the reduce stage.
-// A row per instance, a thread per bin: given the samples, every bin is independent.
+// A row per instance, a thread per bin: given the samples, every bin is independent. cz lives in registers.
 //#include "grid.wgsl"
 //#include "layout.wgsl"
 //#include "distributions.wgsl"
@@ -14,13 +15,8 @@ struct Params {
   slots: u32,
   samples: u32,
   bins: u32,
-  visible: u32,
-  hidden: u32,
-  neurons: u32,
-  basisLength: u32,
   paramCount: u32,
   weightOffset: u32,
-  categories: u32,
   tau: f32,
   basisOffset: u32,
   scheduleOffset: u32,
@@ -31,6 +27,7 @@ struct Params {
   hiddenConvOffset: u32,
   hiddenRatesOffset: u32,
   deltasOffset: u32,
+  driveGradientOffset: u32,
   ratesOffset: u32,
   weightTermsOffset: u32,
 }
@@ -49,9 +46,17 @@ override withGradient: bool = true;
 override storeRates: bool = false;
 // Whether weightTerms already holds -ln q of this bin (a sampling stage ran) or is written afresh with ln p.
 override addToWeights: bool = true;
+// The model's shape, fixed per pipeline so that loops over it unroll into registers.
+override visibleCount: u32 = 3u;
+override hiddenCount: u32 = 2u;
+override neuronCount: u32 = 5u;
+override basisCount: u32 = 5u;
+override categoryCount: u32 = 5u;
+
+const MAX_HIDDEN: u32 = 64u;
 
 fn unitIndex(instance: u32, time: u32, h: u32) -> u32 {
-  return (instance * params.bins + time) * params.hidden + h;
+  return (instance * params.bins + time) * hiddenCount + h;
 }
 
 @compute @workgroup_size(workgroupSize)
@@ -67,48 +72,58 @@ fn logJointPerBin(@builtin(workgroup_id) group: vec3<u32>, @builtin(num_workgrou
   if (row == NO_SEQUENCE) {
     return;
   }
-  let V = params.visible;
-  let H = params.hidden;
-  let N = params.neurons;
-  for (var k = 0u; k < H; k++) {
+  var cz: array<f32, MAX_HIDDEN>;
+  for (var k = 0u; k < hiddenCount; k++) {
     var sum = 0.0;
-    for (var lag = 1u; lag <= min(params.basisLength, time); lag++) {
-      sum += bitcast<f32>(control[params.basisOffset + lag - 1u]) * workspace[params.hiddenCountsOffset + unitIndex(instance, time - lag, k)];
+    for (var lag = 1u; lag <= basisCount; lag++) {
+      if (lag <= time) {
+        sum += bitcast<f32>(control[params.basisOffset + lag - 1u]) * workspace[params.hiddenCountsOffset + unitIndex(instance, time - lag, k)];
+      }
     }
+    cz[k] = sum;
     workspace[params.hiddenConvOffset + unitIndex(instance, time, k)] = sum;
   }
-  let width = select(1u, params.categories, isGumbelSoftmax(method));
+  let width = select(1u, categoryCount, isGumbelSoftmax(method));
   let weights = at.model * params.paramCount + params.weightOffset;
-  let drives = params.visibleDriveOffset + (at.pair * params.bins + time) * N;
-  let out = (instance * params.bins + time) * N;
+  let drives = params.visibleDriveOffset + (at.pair * params.bins + time) * neuronCount;
+  let out = (instance * params.bins + time) * neuronCount;
+  var driveGradient: array<f32, MAX_HIDDEN>;
   var logJoint = 0.0;
-  for (var n = 0u; n < N; n++) {
+  for (var n = 0u; n < neuronCount; n++) {
     var drive = workspace[drives + n];
-    for (var k = 0u; k < H; k++) {
-      drive += modelParams[weights + n * N + V + k] * workspace[params.hiddenConvOffset + unitIndex(instance, time, k)];
+    for (var k = 0u; k < hiddenCount; k++) {
+      drive += modelParams[weights + n * neuronCount + visibleCount + k] * cz[k];
     }
     let rate = sigmoid(drive);
     let slope = rate * (1.0 - rate);
     var delta: f32;
-    if (n < V) {
-      let count = dataset[params.countsOffset + (row * params.bins + time) * V + n];
+    if (n < visibleCount) {
+      let count = dataset[params.countsOffset + (row * params.bins + time) * visibleCount + n];
       logJoint += count * log(rate + EPS) - rate;
       delta = (count / (rate + EPS) - 1.0) * slope;
     } else {
-      let unit = unitIndex(instance, time, n - V);
+      let unit = unitIndex(instance, time, n - visibleCount);
       var draw: Categories;
       for (var k = 0u; k < width; k++) {
         draw[k] = workspace[params.samplesOffset + unit * width + k];
       }
-      logJoint += logLikelihood(method, draw, rate, params.categories, params.tau);
-      delta = logLikelihoodMeanDerivative(method, draw, rate, params.categories, params.tau) * slope;
+      logJoint += logLikelihood(method, draw, rate, categoryCount, params.tau);
+      delta = logLikelihoodMeanDerivative(method, draw, rate, categoryCount, params.tau) * slope;
       workspace[params.hiddenRatesOffset + unit] = rate;
     }
     if (withGradient) {
       workspace[params.deltasOffset + out + n] = delta;
+      for (var k = 0u; k < hiddenCount; k++) {
+        driveGradient[k] += delta * modelParams[weights + n * neuronCount + visibleCount + k];
+      }
     }
     if (storeRates) {
       workspace[params.ratesOffset + out + n] = rate;
+    }
+  }
+  if (withGradient) {
+    for (var k = 0u; k < hiddenCount; k++) {
+      workspace[params.driveGradientOffset + unitIndex(instance, time, k)] = driveGradient[k];
     }
   }
   let term = params.weightTermsOffset + instance * params.bins + time;

@@ -1,11 +1,14 @@
-// Reductions over bins, sequences and samples.
-//   sumWeights:   w[instance] = sum_t weightTerms[instance][t] - sum_{t,v} ln x[t][v]!       (one thread per instance)
-//   sumGradient:  the mean over the minibatch's (sequence, sample) pairs of each parameter's gradient, and the ELBO
-//                 (one thread per (model, parameter), plus one per model for the ELBO). A non-finite ELBO or
-//                 gradient records the step in failureStep[model], which freezes that model in the Adam stage.
-//   gradient of theta:  dW[n][m] = sum delta[t][n] c[t][m],   db[n] = sum delta[t][n]       (c = [cx, cz])
-//   gradient of phi:    dA[h][m] = sum s * g'[t][h] in[t][m], dbq[h] = sum s * g'[t][h]      (in = cx, cz (FS), rx (FB))
-//   with s = 1 (pathwise) or s = w of the sample (score function).
+// Reductions over bins, samples and sequences.
+//   sumWeights:   w[instance] = sum_t weightTerms[instance][t] - sum_{t,v} ln x[t][v]!       (a thread per instance)
+//   sumInstance:  each instance's gradient: every parameter block is a sum over bins of an outer product
+//                   theta:        [dW | db]  = sum_t delta[t]  (x) [cx[t], cz[t], 1]
+//                   phi forward:  [dA | dbq] = sum_t s g'[t]   (x) [cx[t], cz[t] (FS), 1]
+//                   phi backward: dAb        = sum_t s g'[t]   (x) rx[t]                     (FB)
+//                 with g' = dJ/dg and s = 1 (pathwise) or the sample's weight w (score function). A thread forms one
+//                 TILE x TILE tile of one block in registers, reading each factor and input once per bin.
+//   sumGradient:  the mean over the minibatch's (sequence, sample) instances of every parameter's gradient, and the
+//                 ELBO (a row per model). A non-finite ELBO or gradient records the step in failureStep[model], which
+//                 freezes that model in the Adam stage.
 //#include "grid.wgsl"
 //#include "layout.wgsl"
 
@@ -14,10 +17,8 @@ struct Params {
   slots: u32,
   samples: u32,
   bins: u32,
-  visible: u32,
-  hidden: u32,
-  neurons: u32,
   paramCount: u32,
+  weightOffset: u32,
   biasOffset: u32,
   forwardOffset: u32,
   forwardColumns: u32,
@@ -32,6 +33,7 @@ struct Params {
   deltasOffset: u32,
   hiddenConvOffset: u32,
   variationalGradientOffset: u32,
+  instanceGradientsOffset: u32,
   gradientsOffset: u32,
   elboHistoryOffset: u32,
 }
@@ -44,6 +46,14 @@ struct Params {
 
 override workgroupSize: u32 = 64u;
 override scoreFunction: bool = false;
+// 0 = F, 1 = FS, 2 = FB.
+override scheme: u32 = 0u;
+// The model's shape, fixed per pipeline.
+override visibleCount: u32 = 3u;
+override hiddenCount: u32 = 2u;
+override neuronCount: u32 = 5u;
+
+const TILE: u32 = 8u;
 
 fn rowOf(model: u32, slot: u32) -> u32 {
   return control[params.scheduleOffset + scheduleIndex(control[1], params.models, params.slots, model, slot)];
@@ -69,55 +79,148 @@ fn sumWeights(@builtin(workgroup_id) group: vec3<u32>, @builtin(num_workgroups) 
   workspace[params.sampleWeightsOffset + instance] = total;
 }
 
-// What one parameter's gradient sums: factor[t][unit] * input[t][column] over bins, samples and sequences, where the
-// factor is delta (theta) or dJ/dg (phi) and the input is 1 (biases), cx, cz (FS and W's hidden columns) or rx (FB).
-struct Term {
-  parameter: u32,
-  // 0: delta (theta), 1: variational gradient (phi).
-  factor: u32,
+// ---- per-instance gradient blocks ----
+
+fn tilesOf(extent: u32) -> u32 {
+  return (extent + TILE - 1u) / TILE;
+}
+
+// Columns of the three blocks: theta [cx | cz | 1], phi forward [cx | cz (FS) | 1], phi backward rx (FB only).
+override forwardColumnCount: u32 = 3u;
+const BLOCK_THETA: u32 = 0u;
+const BLOCK_FORWARD: u32 = 1u;
+const BLOCK_BACKWARD: u32 = 2u;
+
+struct Tile {
+  part: u32,
+  // First unit (row of the block) and first column of the tile.
   unit: u32,
-  // 0: bias (input 1), 1: cx[column], 2: cz[column], 3: rx[column].
-  input: u32,
   column: u32,
 }
 
-// Threads of a model's row take its parameters grouped by the kind of input they sum against, so that neighbouring
-// threads run the same loop: W's visible columns, W's hidden columns, b, the forward weights' visible columns, (FS)
-// their hidden columns, (FB) the backward weights, the variational bias. Index paramCount is the ELBO.
-fn termOf(index: u32) -> Term {
-  let N = params.neurons;
-  let V = params.visible;
-  let H = params.hidden;
-  let Fc = params.forwardColumns;
-  var j = index;
-  if (j < N * V) {
-    return Term(j / V * N + j % V, 0u, j / V, 1u, j % V);
-  }
-  j -= N * V;
-  if (j < N * H) {
-    return Term(j / H * N + V + j % H, 0u, j / H, 2u, j % H);
-  }
-  j -= N * H;
-  if (j < N) {
-    return Term(params.biasOffset + j, 0u, j, 0u, 0u);
-  }
-  j -= N;
-  if (j < H * V) {
-    return Term(params.forwardOffset + j / V * Fc + j % V, 1u, j / V, 1u, j % V);
-  }
-  j -= H * V;
-  let selfColumns = Fc - V;
-  if (j < H * selfColumns) {
-    return Term(params.forwardOffset + j / selfColumns * Fc + V + j % selfColumns, 1u, j / selfColumns, 2u, j % selfColumns);
-  }
-  j -= H * selfColumns;
-  let backward = params.variationalBiasOffset - params.backwardOffset;
-  if (j < backward) {
-    return Term(params.backwardOffset + j, 1u, j / V, 3u, j % V);
-  }
-  j -= backward;
-  return Term(params.variationalBiasOffset + j, 1u, j, 0u, 0u);
+fn thetaTiles() -> u32 {
+  return tilesOf(neuronCount) * tilesOf(neuronCount + 1u);
 }
+
+fn forwardTiles() -> u32 {
+  return tilesOf(hiddenCount) * tilesOf(forwardColumnCount + 1u);
+}
+
+fn backwardTiles() -> u32 {
+  return select(0u, tilesOf(hiddenCount) * tilesOf(visibleCount), scheme == 2u);
+}
+
+fn tilesPerInstance() -> u32 {
+  return thetaTiles() + forwardTiles() + backwardTiles();
+}
+
+// Tiles of a block are ordered unit tile major, column tile minor.
+fn tileOf(index: u32) -> Tile {
+  var j = index;
+  if (j < thetaTiles()) {
+    let columns = tilesOf(neuronCount + 1u);
+    return Tile(BLOCK_THETA, j / columns * TILE, j % columns * TILE);
+  }
+  j -= thetaTiles();
+  if (j < forwardTiles()) {
+    let columns = tilesOf(forwardColumnCount + 1u);
+    return Tile(BLOCK_FORWARD, j / columns * TILE, j % columns * TILE);
+  }
+  j -= forwardTiles();
+  let columns = tilesOf(visibleCount);
+  return Tile(BLOCK_BACKWARD, j / columns * TILE, j % columns * TILE);
+}
+
+fn blockUnits(part: u32) -> u32 {
+  return select(hiddenCount, neuronCount, part == BLOCK_THETA);
+}
+
+fn blockColumns(part: u32) -> u32 {
+  switch (part) {
+    case BLOCK_THETA: { return neuronCount + 1u; }
+    case BLOCK_FORWARD: { return forwardColumnCount + 1u; }
+    default: { return visibleCount; }
+  }
+}
+
+// Input `column` of a block at bin `time`: a visible convolution, a hidden convolution, or 1 for the bias.
+fn inputAt(part: u32, column: u32, row: u32, instance: u32, time: u32) -> f32 {
+  if (part == BLOCK_BACKWARD) {
+    return dataset[params.backConvOffset + (row * params.bins + time) * visibleCount + column];
+  }
+  if (column < visibleCount) {
+    return dataset[params.convOffset + (row * params.bins + time) * visibleCount + column];
+  }
+  let last = select(forwardColumnCount, neuronCount, part == BLOCK_THETA);
+  if (column < last) {
+    return workspace[params.hiddenConvOffset + (instance * params.bins + time) * hiddenCount + column - visibleCount];
+  }
+  return 1.0;
+}
+
+// Where the gradient of (unit, column) of a block sits in the parameter vector.
+fn parameterOf(part: u32, unit: u32, column: u32) -> u32 {
+  switch (part) {
+    case BLOCK_THETA: {
+      return select(params.biasOffset + unit, params.weightOffset + unit * neuronCount + column, column < neuronCount);
+    }
+    case BLOCK_FORWARD: {
+      return select(params.variationalBiasOffset + unit, params.forwardOffset + unit * params.forwardColumns + column,
+                    column < forwardColumnCount);
+    }
+    default: { return params.backwardOffset + unit * visibleCount + column; }
+  }
+}
+
+@compute @workgroup_size(workgroupSize)
+fn sumInstance(@builtin(workgroup_id) group: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>,
+               @builtin(local_invocation_index) lane: u32) {
+  let index = linearWorkgroup(group, groups) * workgroupSize + lane;
+  let instance = index / tilesPerInstance();
+  if (instance >= params.models * params.slots * params.samples) {
+    return;
+  }
+  let tile = tileOf(index % tilesPerInstance());
+  let at = decodeInstance(instance, params.slots, params.samples);
+  let row = rowOf(at.model, at.slot);
+  if (row == NO_SEQUENCE) {
+    return;
+  }
+  let units = blockUnits(tile.part);
+  let columns = blockColumns(tile.part);
+  let factorUnits = select(hiddenCount, neuronCount, tile.part == BLOCK_THETA);
+  let factorBase = select(params.variationalGradientOffset, params.deltasOffset, tile.part == BLOCK_THETA) + instance * params.bins * factorUnits;
+  var sums: array<f32, 64>;
+  for (var time = 0u; time < params.bins; time++) {
+    var factors: array<f32, TILE>;
+    var inputs: array<f32, TILE>;
+    for (var i = 0u; i < TILE; i++) {
+      if (tile.unit + i < units) {
+        factors[i] = workspace[factorBase + time * factorUnits + tile.unit + i];
+      }
+      if (tile.column + i < columns) {
+        inputs[i] = inputAt(tile.part, tile.column + i, row, instance, time);
+      }
+    }
+    for (var i = 0u; i < TILE; i++) {
+      for (var j = 0u; j < TILE; j++) {
+        sums[i * TILE + j] += factors[i] * inputs[j];
+      }
+    }
+  }
+  let weighted = scoreFunction && tile.part != BLOCK_THETA;
+  let scale = select(1.0, workspace[params.sampleWeightsOffset + instance], weighted);
+  let out = params.instanceGradientsOffset + instance * params.paramCount;
+  for (var i = 0u; i < TILE; i++) {
+    for (var j = 0u; j < TILE; j++) {
+      if (tile.unit + i < units && tile.column + j < columns) {
+        workspace[out + parameterOf(tile.part, tile.unit + i, tile.column + j)] = sums[i * TILE + j] * scale;
+      }
+    }
+  }
+}
+
+// ---- the mean over instances ----
 
 // Inf or NaN, tested on the bits: WGSL lets compilers assume finite arithmetic, so a float comparison could be folded.
 fn isNonFinite(value: f32) -> bool {
@@ -133,75 +236,31 @@ fn recordFailure(model: u32) {
 fn sumGradient(@builtin(workgroup_id) group: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>,
                @builtin(global_invocation_id) thread: vec3<u32>) {
   let model = rowOfWorkgroup(group, groups);
-  let index = thread.x;
-  if (model >= params.models || index > params.paramCount) {
+  let parameter = thread.x;
+  if (model >= params.models || parameter > params.paramCount) {
     return;
   }
+  let elboSlot = parameter == params.paramCount;
   var used = 0u;
-  for (var slot = 0u; slot < params.slots; slot++) {
-    used += select(0u, 1u, rowOf(model, slot) != NO_SEQUENCE);
-  }
-  let scale = 1.0 / f32(max(used, 1u) * params.samples);
-  if (index == params.paramCount) {
-    var elbo = 0.0;
-    for (var slot = 0u; slot < params.slots; slot++) {
-      if (rowOf(model, slot) == NO_SEQUENCE) {
-        continue;
-      }
-      for (var draw = 0u; draw < params.samples; draw++) {
-        elbo += workspace[params.sampleWeightsOffset + (model * params.slots + slot) * params.samples + draw];
-      }
-    }
-    elbo *= scale;
-    workspace[params.elboHistoryOffset + control[1] * params.models + model] = elbo;
-    if (isNonFinite(elbo)) {
-      recordFailure(model);
-    }
-    return;
-  }
-  let term = termOf(index);
-  let T = params.bins;
-  let H = params.hidden;
-  let V = params.visible;
-  let units = select(H, params.neurons, term.factor == 0u);
-  let factorBase = select(params.variationalGradientOffset, params.deltasOffset, term.factor == 0u) + term.unit;
-  let dataBase = select(params.backConvOffset, params.convOffset, term.input == 1u) + term.column;
-  let weighted = scoreFunction && term.factor == 1u;
   var total = 0.0;
   for (var slot = 0u; slot < params.slots; slot++) {
-    let row = rowOf(model, slot);
-    if (row == NO_SEQUENCE) {
+    if (rowOf(model, slot) == NO_SEQUENCE) {
       continue;
     }
+    used++;
     for (var draw = 0u; draw < params.samples; draw++) {
       let instance = (model * params.slots + slot) * params.samples + draw;
-      let factorAt = factorBase + instance * T * units;
-      var sum = 0.0;
-      switch (term.input) {
-        case 0u: {
-          for (var t = 0u; t < T; t++) {
-            sum += workspace[factorAt + t * units];
-          }
-        }
-        case 2u: {
-          let inputAt = params.hiddenConvOffset + instance * T * H + term.column;
-          for (var t = 0u; t < T; t++) {
-            sum += workspace[factorAt + t * units] * workspace[inputAt + t * H];
-          }
-        }
-        default: {
-          let inputAt = dataBase + row * T * V;
-          for (var t = 0u; t < T; t++) {
-            sum += workspace[factorAt + t * units] * dataset[inputAt + t * V];
-          }
-        }
-      }
-      total += select(sum, sum * workspace[params.sampleWeightsOffset + instance], weighted);
+      total += select(workspace[params.instanceGradientsOffset + instance * params.paramCount + parameter],
+                      workspace[params.sampleWeightsOffset + instance], elboSlot);
     }
   }
-  let gradient = total * scale;
-  workspace[params.gradientsOffset + model * params.paramCount + term.parameter] = gradient;
-  if (isNonFinite(gradient)) {
+  let mean = total / f32(max(used, 1u) * params.samples);
+  if (elboSlot) {
+    workspace[params.elboHistoryOffset + control[1] * params.models + model] = mean;
+  } else {
+    workspace[params.gradientsOffset + model * params.paramCount + parameter] = mean;
+  }
+  if (isNonFinite(mean)) {
     recordFailure(model);
   }
 }

@@ -15,13 +15,9 @@ struct Params {
   slots: u32,
   samples: u32,
   bins: u32,
-  visible: u32,
-  hidden: u32,
-  basisLength: u32,
   paramCount: u32,
   forwardOffset: u32,
   forwardColumns: u32,
-  categories: u32,
   noiseWidth: u32,
   tau: f32,
   purpose: u32,
@@ -48,6 +44,11 @@ struct Params {
 
 override workgroupSize: u32 = 64u;
 override method: u32 = 4u;
+// The model's shape, fixed per pipeline so that loops over it unroll into registers.
+override visibleCount: u32 = 3u;
+override hiddenCount: u32 = 2u;
+override basisCount: u32 = 5u;
+override categoryCount: u32 = 5u;
 override noiseKind: u32 = 0u;
 // 0: draw from Philox, 1: read base noise from the externalNoise region, 2: samples are given.
 override noiseSource: u32 = 0u;
@@ -57,11 +58,11 @@ const SAMPLES_GIVEN: u32 = 2u;
 override storeSlope: bool = false;
 
 fn sampleWidth() -> u32 {
-  return select(1u, params.categories, isGumbelSoftmax(method));
+  return select(1u, categoryCount, isGumbelSoftmax(method));
 }
 
 fn unitIndex(instance: u32, time: u32, h: u32) -> u32 {
-  return (instance * params.bins + time) * params.hidden + h;
+  return (instance * params.bins + time) * hiddenCount + h;
 }
 
 fn basisWeight(lag: u32) -> f32 {
@@ -98,7 +99,7 @@ fn sampleUnit(at: Instance, instance: u32, time: u32, h: u32, mean: f32) -> f32 
     }
   } else {
     let noise = baseNoise(at, instance, time, h);
-    draw = sampleFromNoise(method, mean, noise, params.categories, params.tau);
+    draw = sampleFromNoise(method, mean, noise, categoryCount, params.tau);
     for (var k = 0u; k < width; k++) {
       workspace[start + k] = draw[k];
     }
@@ -106,9 +107,9 @@ fn sampleUnit(at: Instance, instance: u32, time: u32, h: u32, mean: f32) -> f32 
       workspace[params.sampleSlopeOffset + unit] = reparameterisationSlope(method, noise);
     }
   }
-  workspace[params.hiddenCountsOffset + unit] = sampleCount(method, draw, params.categories);
+  workspace[params.hiddenCountsOffset + unit] = sampleCount(method, draw, categoryCount);
   workspace[params.meansOffset + unit] = mean;
-  return logLikelihood(method, draw, mean, params.categories, params.tau);
+  return logLikelihood(method, draw, mean, categoryCount, params.tau);
 }
 
 // F and FB: a row per instance, a thread per bin.
@@ -125,8 +126,8 @@ fn sampleParallel(@builtin(workgroup_id) group: vec3<u32>, @builtin(num_workgrou
     return;
   }
   var logQ = 0.0;
-  for (var h = 0u; h < params.hidden; h++) {
-    let mean = sigmoid(workspace[params.variationalDriveOffset + (at.pair * params.bins + time) * params.hidden + h]);
+  for (var h = 0u; h < hiddenCount; h++) {
+    let mean = sigmoid(workspace[params.variationalDriveOffset + (at.pair * params.bins + time) * hiddenCount + h]);
     logQ += sampleUnit(at, instance, time, h, mean);
   }
   workspace[params.weightTermsOffset + instance * params.bins + time] = -logQ;
@@ -144,12 +145,12 @@ fn sampleSequential(@builtin(workgroup_id) group: vec3<u32>, @builtin(num_workgr
   if (slotRow(at) == NO_SEQUENCE) {
     return;
   }
-  let H = params.hidden;
-  let selfWeights = at.model * params.paramCount + params.forwardOffset + params.visible;
+  let H = hiddenCount;
+  let selfWeights = at.model * params.paramCount + params.forwardOffset + visibleCount;
   for (var time = 0u; time < params.bins; time++) {
     for (var k = 0u; k < H; k++) {
       var sum = 0.0;
-      for (var lag = 1u; lag <= min(params.basisLength, time); lag++) {
+      for (var lag = 1u; lag <= min(basisCount, time); lag++) {
         sum += basisWeight(lag) * workspace[params.hiddenCountsOffset + unitIndex(instance, time - lag, k)];
       }
       workspace[params.hiddenConvOffset + unitIndex(instance, time, k)] = sum;

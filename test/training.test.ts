@@ -112,7 +112,7 @@ describe('batched fitting', () => {
         counts.add(`${scheme}:${result.dispatchesPerStep}`);
       }
     }
-    expect([...counts].sort()).toEqual(['F:8', 'FB:8', 'FS:8']);
+    expect([...counts].sort()).toEqual(['F:9', 'FB:9', 'FS:9']);
   });
 });
 

@@ -14,9 +14,12 @@ import {
   backwardProgram,
   driveProgram,
   evidenceProgram,
+  gradientTilesPerInstance,
   logJointProgram,
   sampleProgram,
+  shapeConstants,
   sumGradientProgram,
+  sumInstanceProgram,
   sumWeightsProgram,
   type NoiseSource,
 } from './programs.js';
@@ -172,9 +175,10 @@ export class ElboPipeline {
     if (givenSamples && spec.noise !== 'given') throw new Error(`a ${spec.mode} job scores given samples: use noise "given"`);
     const pathwise = spec.method.info.estimator === 'pathwise';
     const storeSlope = training && pathwise && !spec.method.info.gumbelSoftmax;
-    add(driveProgram(scheme, bins), { rows: pairs, perRow: bins });
+    const shape = shapeConstants(spec.layout, spec.basis.length, spec.method);
+    add(driveProgram(scheme, bins, shape), { rows: pairs, perRow: bins });
     add(
-      sampleProgram(scheme, spec.method, spec.noise, bins, storeSlope),
+      sampleProgram(scheme, spec.method, spec.noise, bins, shape, storeSlope),
       scheme === 'FS' ? { count: instances } : { rows: instances, perRow: bins },
     );
     if (spec.mode === 'logQ') {
@@ -182,15 +186,18 @@ export class ElboPipeline {
       return;
     }
     add(
-      logJointProgram(spec.method, { withGradient: training, storeRates: spec.storeRates ?? false, addToWeights: !givenSamples }, bins),
+      logJointProgram(spec.method, { withGradient: training, storeRates: spec.storeRates ?? false, addToWeights: !givenSamples }, bins, shape),
       { rows: instances, perRow: bins },
     );
     if (training) {
       const sequential = scheme === 'FS' && pathwise;
-      add(backwardProgram(scheme, spec.method, bins), sequential ? { count: instances } : { rows: instances, perRow: bins });
+      add(backwardProgram(scheme, spec.method, bins, shape), sequential ? { count: instances } : { rows: instances, perRow: bins });
     }
     add(sumWeightsProgram(), { count: instances });
-    if (training) add(sumGradientProgram(spec.method, spec.layout.total), { rows: spec.models, perRow: spec.layout.total + 1 });
+    if (training) {
+      add(sumInstanceProgram(spec.layout, spec.method, shape), { count: instances * gradientTilesPerInstance(spec.layout) });
+      add(sumGradientProgram(spec.layout.total), { rows: spec.models, perRow: spec.layout.total + 1 });
+    }
     if (spec.mode === 'train') {
       add(adamProgram(), { count: spec.models * spec.layout.total });
       add(advanceStepProgram(), { fixed: [1, 1, 1] });

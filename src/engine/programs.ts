@@ -2,9 +2,34 @@
 // pipeline cache keys on all of it, so two jobs that need the same kernel share one compiled pipeline.
 import type { KernelProgram } from '../gpu/kernel.js';
 import { rowWorkgroupSize } from '../gpu/grid.js';
+import type { ParamLayout } from '../model/params.js';
 import { METHOD_INFO, SCHEME_ID, type ResolvedMethod, type Scheme } from '../model/types.js';
 
 export const DEFAULT_WORKGROUP = 64;
+
+/** The model's shape as pipeline constants: loops over it unroll, so small models keep their vectors in registers. */
+export interface ShapeConstants {
+  visibleCount: number;
+  hiddenCount: number;
+  neuronCount: number;
+  basisCount: number;
+  categoryCount: number;
+  forwardColumnCount: number;
+}
+
+export function shapeConstants(layout: ParamLayout, basisLength: number, method: ResolvedMethod): ShapeConstants {
+  return {
+    visibleCount: layout.visible,
+    hiddenCount: layout.hidden,
+    neuronCount: layout.neurons,
+    basisCount: basisLength,
+    categoryCount: method.categories,
+    forwardColumnCount: layout.forwardColumns,
+  };
+}
+
+const pick = <K extends keyof ShapeConstants>(shape: ShapeConstants, keys: K[]): Pick<ShapeConstants, K> =>
+  Object.fromEntries(keys.map((key) => [key, shape[key]])) as Pick<ShapeConstants, K>;
 
 /** Where the base noise of a sampling or backward stage comes from. */
 export type NoiseSource = 'philox' | 'buffer' | 'given';
@@ -26,19 +51,26 @@ export const simulateProgram = (): KernelProgram => ({
 });
 
 /** Drive: a row per (model, sequence), a thread per bin. */
-export const driveProgram = (scheme: Scheme, bins: number): KernelProgram => ({
+export const driveProgram = (scheme: Scheme, bins: number, shape: ShapeConstants): KernelProgram => ({
   name: `drive.${scheme}`,
   shader: 'drive.wgsl',
   entryPoint: 'drive',
   workgroupSize: rowWorkgroupSize(bins),
-  constants: { scheme: SCHEME_ID[scheme] },
+  constants: { scheme: SCHEME_ID[scheme], ...pick(shape, ['visibleCount', 'hiddenCount', 'neuronCount']) },
 });
 
 /**
  * FS samples in time order (one thread per instance); F and FB in parallel over bins (a row per instance). With
  * `storeSlope` the stage keeps dz/dmu for the backward pass (training with a continuous pathwise method).
  */
-export const sampleProgram = (scheme: Scheme, method: ResolvedMethod, noise: NoiseSource, bins: number, storeSlope = false): KernelProgram => ({
+export const sampleProgram = (
+  scheme: Scheme,
+  method: ResolvedMethod,
+  noise: NoiseSource,
+  bins: number,
+  shape: ShapeConstants,
+  storeSlope = false,
+): KernelProgram => ({
   name: `sampleQ.${scheme}.${method.method}.${noise}${storeSlope ? '.slope' : ''}`,
   shader: 'sample_q.wgsl',
   entryPoint: scheme === 'FS' ? 'sampleSequential' : 'sampleParallel',
@@ -48,6 +80,7 @@ export const sampleProgram = (scheme: Scheme, method: ResolvedMethod, noise: Noi
     noiseKind: NOISE_KIND_ID[method.info.noise],
     noiseSource: NOISE_SOURCE_ID[noise],
     storeSlope,
+    ...pick(shape, ['visibleCount', 'hiddenCount', 'basisCount', 'categoryCount']),
   },
 });
 
@@ -56,6 +89,7 @@ export const logJointProgram = (
   method: ResolvedMethod,
   options: { withGradient: boolean; storeRates: boolean; addToWeights: boolean },
   bins: number,
+  shape: ShapeConstants,
 ): KernelProgram => ({
   name: `logLikelihoodP.${method.method}.${options.withGradient ? 'grad' : 'value'}${options.storeRates ? '.rates' : ''}${options.addToWeights ? '' : '.fresh'}`,
   shader: 'log_likelihood_p.wgsl',
@@ -66,11 +100,12 @@ export const logJointProgram = (
     withGradient: options.withGradient,
     storeRates: options.storeRates,
     addToWeights: options.addToWeights,
+    ...pick(shape, ['visibleCount', 'hiddenCount', 'neuronCount', 'basisCount', 'categoryCount']),
   },
 });
 
 /** The FS pathwise backward pass sweeps time in reverse per instance; everything else is a row per instance. */
-export const backwardProgram = (scheme: Scheme, method: ResolvedMethod, bins: number): KernelProgram => {
+export const backwardProgram = (scheme: Scheme, method: ResolvedMethod, bins: number, shape: ShapeConstants): KernelProgram => {
   const pathwise = method.info.estimator === 'pathwise';
   const sequential = scheme === 'FS' && pathwise;
   return {
@@ -78,7 +113,11 @@ export const backwardProgram = (scheme: Scheme, method: ResolvedMethod, bins: nu
     shader: 'backward.wgsl',
     entryPoint: sequential ? 'backwardSequential' : 'backwardParallel',
     workgroupSize: sequential ? DEFAULT_WORKGROUP : rowWorkgroupSize(bins),
-    constants: { method: METHOD_INFO[method.method].id, pathwise },
+    constants: {
+      method: METHOD_INFO[method.method].id,
+      pathwise,
+      ...pick(shape, ['visibleCount', 'hiddenCount', 'basisCount', 'categoryCount']),
+    },
   };
 };
 
@@ -89,13 +128,35 @@ export const sumWeightsProgram = (): KernelProgram => ({
   workgroupSize: DEFAULT_WORKGROUP,
 });
 
-/** A row per model, a thread per parameter and one for the ELBO. */
-export const sumGradientProgram = (method: ResolvedMethod, paramCount: number): KernelProgram => ({
-  name: `reduce.sumGradient.${method.info.estimator}`,
+/** Tiles of one instance's gradient blocks (twin of tilesPerInstance in reduce.wgsl). */
+export const GRADIENT_TILE = 8;
+export function gradientTilesPerInstance(layout: ParamLayout): number {
+  const tiles = (extent: number): number => Math.ceil(extent / GRADIENT_TILE);
+  const theta = tiles(layout.neurons) * tiles(layout.neurons + 1);
+  const forward = tiles(layout.hidden) * tiles(layout.forwardColumns + 1);
+  const backward = layout.scheme === 'FB' ? tiles(layout.hidden) * tiles(layout.visible) : 0;
+  return theta + forward + backward;
+}
+
+/** Each instance's gradient blocks, a thread per tile. */
+export const sumInstanceProgram = (layout: ParamLayout, method: ResolvedMethod, shape: ShapeConstants): KernelProgram => ({
+  name: `reduce.sumInstance.${layout.scheme}.${method.info.estimator}`,
+  shader: 'reduce.wgsl',
+  entryPoint: 'sumInstance',
+  workgroupSize: DEFAULT_WORKGROUP,
+  constants: {
+    scoreFunction: method.info.estimator === 'score',
+    scheme: SCHEME_ID[layout.scheme],
+    ...pick(shape, ['visibleCount', 'hiddenCount', 'neuronCount', 'forwardColumnCount']),
+  },
+});
+
+/** The mean over instances: a row per model, a thread per parameter and one for the ELBO. */
+export const sumGradientProgram = (paramCount: number): KernelProgram => ({
+  name: 'reduce.sumGradient',
   shader: 'reduce.wgsl',
   entryPoint: 'sumGradient',
   workgroupSize: rowWorkgroupSize(paramCount + 1),
-  constants: { scoreFunction: method.info.estimator === 'score' },
 });
 
 export const adamProgram = (): KernelProgram => ({
