@@ -1,0 +1,732 @@
+// `npm run bench`: the library's performance numbers in one process (docs/benchmarks.md explains every number).
+//   peak       the adapter's FMA peak (bench/kernels/fma_peak.wgsl)
+//   synthetic, rgc, large
+//              one training step, WGSL engine vs tfjs-webgpu vs tfjs-cpu, FB and FS exponential
+//   scaling-T, scaling-N, scaling-B
+//              WGSL step time as T, the neuron count and the models per job double (FB exponential)
+//   grid       fits per second of B = 1, 10, 100, 1000 batched synthetic fits (fitMany)
+//   grid-step  one training step of the B = 1000 grid job, and its GFLOP/s against the peak
+//   fit        one synthetic fit at T = 100 and T = 1000, and the dispatches per training step
+// Prints tables and writes bench/results/latest.json plus a timestamped copy (subset runs: subset-*.json).
+// No timing is asserted anywhere: targets are reported as met or missed.
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { GpuSession } from '../src/engine/session.js';
+import type { Scheme } from '../src/model/types.js';
+import { shaderSources } from '../src/shaders/sources.generated.js';
+import { FLOP_MODEL_COMMIT, FLOP_MODEL_SHADERS, stepFlops, type StepShape } from './flops.js';
+import { PAPER_GRID, runFit, runGrid } from './grid.js';
+import { describeSize, POISSON_RATE, problemData, SIZES, type ProblemSize } from './problems.js';
+import { createTfjsStepJob, openTfjsBackend, tfjsVersion, type TfjsEngine } from './tfjs-steps.js';
+import { timeRuns, timeSteps, type StepTiming, type TimingOptions } from './timing.js';
+import { createChunkedStepJob, createStepJob, measurePeak, type WgslStepJob } from './wgsl.js';
+
+type Engine = 'wgsl' | TfjsEngine;
+const ENGINES: Engine[] = ['wgsl', 'tfjs-webgpu', 'tfjs-cpu'];
+const SECTIONS = ['peak', 'synthetic', 'rgc', 'large', 'scaling-T', 'scaling-N', 'scaling-B', 'grid', 'grid-step', 'fit'] as const;
+type Section = (typeof SECTIONS)[number];
+const COMPARE_SIZES = ['synthetic', 'rgc', 'large'] as const;
+const SCHEMES: Scheme[] = ['FB', 'FS'];
+
+// ---------------------------------------------------------------------------------------------------------------
+// Command line
+
+const HELP = `usage: tsx bench/run.ts [options]
+  --only LIST      sections to run, comma-separated (default: all):
+                   ${SECTIONS.join(', ')}
+  --skip LIST      sections to leave out
+  --engines LIST   engines for the comparison sections (default: ${ENGINES.join(',')})
+  --quick          fewer repeats and smaller time budgets; grid up to B = 100; no 'large' unless named in --only
+  --grid LIST      grid sizes B (default: 1,10,100,1000)
+  --cap SECONDS    a step (or fit) slower than this is measured once, not repeated (default: 60)
+  --budget-scale F multiply every time budget by F (default: 1; --quick uses 0.25)
+  --dawn LIST      Dawn options for the WGSL engine's and tfjs-webgpu's devices, comma-separated
+                   (e.g. backend=vulkan); default none
+  --out DIR        results directory (default: bench/results)
+  --no-save        print only, write no JSON
+  -h, --help       this text`;
+
+const { values: args } = parseArgs({
+  options: {
+    only: { type: 'string' },
+    skip: { type: 'string' },
+    engines: { type: 'string' },
+    quick: { type: 'boolean', default: false },
+    grid: { type: 'string' },
+    cap: { type: 'string' },
+    'budget-scale': { type: 'string' },
+    dawn: { type: 'string' },
+    out: { type: 'string' },
+    'no-save': { type: 'boolean', default: false },
+    help: { type: 'boolean', short: 'h', default: false },
+  },
+  strict: true,
+});
+if (args.help) {
+  console.log(HELP);
+  process.exit(0);
+}
+
+function list<T extends string>(value: string | undefined, allowed: readonly T[], name: string): T[] | undefined {
+  if (value === undefined) return undefined;
+  const items = value.split(',').map((item) => item.trim()).filter(Boolean);
+  for (const item of items) {
+    if (!(allowed as readonly string[]).includes(item)) throw new Error(`--${name}: unknown "${item}" (use ${allowed.join(', ')})`);
+  }
+  return items as T[];
+}
+
+const quick = args.quick;
+const only = list(args.only, SECTIONS, 'only');
+const skip = list(args.skip, SECTIONS, 'skip') ?? [];
+const sections = new Set<Section>((only ?? SECTIONS.filter((s) => !(quick && s === 'large'))).filter((s) => !skip.includes(s)));
+const engines = list(args.engines, ENGINES, 'engines') ?? ENGINES;
+const gridSizes = (args.grid ?? (quick ? '1,10,100' : '1,10,100,1000')).split(',').map(Number);
+if (gridSizes.some((b) => !Number.isInteger(b) || b < 1)) throw new Error('--grid takes positive integers');
+const capMs = Number(args.cap ?? 60) * 1000;
+const budgetScale = Number(args['budget-scale'] ?? (quick ? 0.25 : 1));
+const repeats = quick ? 3 : 7;
+const fullRun = !only && skip.length === 0 && !quick && args.engines === undefined && args.grid === undefined;
+const dawnOptions = (args.dawn ?? '').split(',').map((item) => item.trim()).filter(Boolean);
+const outDir = resolve(args.out ?? join(dirname(fileURLToPath(import.meta.url)), 'results'));
+
+// ---------------------------------------------------------------------------------------------------------------
+// Results
+
+interface Row {
+  case: string;
+  scheme: string;
+  method: string;
+  engine: Engine;
+  /** Models (fits) in one job. */
+  batch: number;
+  /** Median time of one training step (ms); for grid and fit rows: the whole run divided by its steps. */
+  stepMs: number;
+  fitsPerSecond?: number;
+  gflops?: number;
+  adapter: string;
+  [extra: string]: unknown;
+}
+
+const rows: Row[] = [];
+const notes: string[] = [];
+const started = Date.now();
+let adapter = '';
+let peakGflops: number | undefined;
+const cpuModel = `${cpus()[0]?.model ?? 'unknown CPU'} x ${cpus().length} (tfjs-cpu: JavaScript, one thread)`;
+
+function readCommit(): string | undefined {
+  try {
+    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  } catch {
+    return undefined;
+  }
+}
+
+function packageVersion(name: string): string | undefined {
+  try {
+    const path = fileURLToPath(new URL(`../node_modules/${name}/package.json`, import.meta.url));
+    return (JSON.parse(readFileSync(path, 'utf8')) as { version: string }).version;
+  } catch {
+    return undefined;
+  }
+}
+
+function shaderHash(): string {
+  const hash = createHash('sha256');
+  for (const name of FLOP_MODEL_SHADERS) hash.update(name).update((shaderSources as Record<string, string>)[name] ?? '');
+  return hash.digest('hex').slice(0, 16);
+}
+
+const environment = {
+  node: process.version,
+  cpu: cpuModel,
+  lpNumThreads: process.env.LP_NUM_THREADS ?? null,
+  dawnOptions,
+  tfjs: tfjsVersion(),
+  webgpuPackage: packageVersion('webgpu') ?? null,
+  commit: readCommit() ?? null,
+  shaderHash: shaderHash(),
+  flopModel: `bench/flops.ts, derived from the shaders of commit ${FLOP_MODEL_COMMIT}`,
+};
+
+function save(complete: boolean): void {
+  if (args['no-save']) return;
+  const result = {
+    adapter,
+    date: new Date(started).toISOString(),
+    complete,
+    fullRun,
+    sections: [...sections],
+    engines,
+    durationSeconds: Math.round((Date.now() - started) / 1000),
+    environment,
+    peakGflops: peakGflops ?? null,
+    rows,
+    notes,
+  };
+  mkdirSync(outDir, { recursive: true });
+  const prefix = fullRun ? 'latest' : 'subset';
+  const text = `${JSON.stringify(result, null, 2)}\n`;
+  writeFileSync(join(outDir, `${prefix}.json`), text);
+  if (complete) {
+    const stamp = new Date(started).toISOString().replace(/[:.]/g, '-');
+    writeFileSync(join(outDir, `${fullRun ? 'run' : 'subset'}-${stamp}.json`), text);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Formatting
+
+const fmt = (value: number | undefined, digits = 3): string => {
+  if (value === undefined || !Number.isFinite(value)) return '-';
+  if (value === 0) return '0';
+  const magnitude = Math.abs(value);
+  if (magnitude >= 1000) return value.toFixed(0);
+  return value.toPrecision(digits);
+};
+
+function table(title: string, header: string[], body: string[][]): void {
+  const widths = header.map((h, i) => Math.max(h.length, ...body.map((row) => (row[i] ?? '').length)));
+  const line = (cells: string[]) => cells.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]) : cell.padStart(widths[i]))).join('  ').trimEnd();
+  console.log(`\n${title}`);
+  console.log(line(header));
+  console.log(widths.map((w) => '-'.repeat(w)).join('  '));
+  for (const row of body) console.log(line(row));
+}
+
+function flags(timing: { singleRun?: boolean; budgetLimited?: boolean; repeats: number }): string {
+  if (timing.singleRun) return 'single run (over cap)';
+  if (timing.budgetLimited) return `budget: ${timing.repeats} run(s)`;
+  return '';
+}
+
+function log(message: string): void {
+  const seconds = ((Date.now() - started) / 1000).toFixed(0).padStart(4);
+  console.error(`[${seconds}s] ${message}`);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Measurements
+
+function timingFor(size: ProblemSize | 'scaling'): Partial<TimingOptions> {
+  const budget = size !== 'scaling' && size.name === 'large' ? 75_000 : 30_000;
+  return {
+    repeats: size !== 'scaling' && size.name === 'large' ? Math.min(repeats, 5) : repeats,
+    budgetMs: budget * budgetScale,
+    capMs,
+    targetMs: quick ? 200 : 400,
+  };
+}
+
+function timingFields(timing: StepTiming): Record<string, unknown> {
+  const fields: Record<string, unknown> = {
+    minMs: timing.minMs,
+    maxMs: timing.maxMs,
+    repeats: timing.repeats,
+    stepsPerMeasurement: timing.steps,
+    warmupMs: timing.warmupMs,
+    samplesMs: timing.samplesMs,
+  };
+  if (timing.singleRun) fields.singleRun = true;
+  if (timing.budgetLimited) fields.budgetLimited = true;
+  return fields;
+}
+
+function shapeOf(size: ProblemSize, scheme: Scheme, models: number): StepShape {
+  return {
+    scheme,
+    method: 'exponential',
+    visible: size.visible,
+    hidden: size.hidden,
+    bins: size.bins,
+    basisLength: 5,
+    models,
+    slots: size.slots,
+    samples: size.samples,
+  };
+}
+
+function sizeFields(size: ProblemSize): Record<string, unknown> {
+  return { visible: size.visible, hidden: size.hidden, bins: size.bins, slots: size.slots, samples: size.samples };
+}
+
+const dataCache = new Map<string, number[][][]>();
+async function dataFor(session: GpuSession, size: ProblemSize): Promise<number[][][]> {
+  const key = JSON.stringify(size);
+  let data = dataCache.get(key);
+  if (!data) {
+    data = await problemData(session, size);
+    dataCache.set(key, data);
+  }
+  return data;
+}
+
+/** Runs `body`; a failure becomes a row-less note, never a silent gap, and the run goes on. */
+async function attempt(what: string, body: () => Promise<void>): Promise<void> {
+  try {
+    await body();
+  } catch (error) {
+    const message = `${what}: FAILED: ${(error as Error).message ?? String(error)}`.slice(0, 600);
+    notes.push(message);
+    log(message);
+  }
+}
+
+async function wgslStepRow(session: GpuSession, caseName: string, size: ProblemSize, scheme: Scheme, models: number, extra: Record<string, unknown> = {}): Promise<Row> {
+  const data = await dataFor(session, size);
+  const job: WgslStepJob = await createStepJob(session, { scheme, method: 'exponential', hidden: size.hidden, data, models, slots: size.slots, samples: size.samples });
+  try {
+    const timing = await timeSteps((k) => job.run(k), timingFor(caseName.startsWith('scaling') ? 'scaling' : size));
+    const flops = stepFlops(shapeOf(size, scheme, models)).total;
+    const row: Row = {
+      case: caseName,
+      scheme,
+      method: 'exponential',
+      engine: 'wgsl',
+      batch: models,
+      stepMs: timing.stepMs,
+      gflops: flops / (timing.stepMs * 1e6),
+      adapter,
+      ...sizeFields(size),
+      flopsPerStep: flops,
+      dispatchesPerStep: job.dispatchesPerStep,
+      ...timingFields(timing),
+      ...extra,
+    };
+    if (timing.singleRun) notes.push(`${caseName} ${scheme} wgsl: over the ${capMs / 1000} s cap, measured once (warm-up included)`);
+    return row;
+  } finally {
+    job.dispose();
+  }
+}
+
+async function sectionPeak(session: GpuSession): Promise<void> {
+  log('peak: FMA micro-kernel');
+  const peak = await measurePeak(session, { repeats: quick ? 3 : 5, targetMs: quick ? 150 : 300 });
+  peakGflops = peak.gflops;
+  rows.push({
+    case: 'peak',
+    scheme: '-',
+    method: 'fma',
+    engine: 'wgsl',
+    batch: peak.threads,
+    stepMs: peak.dispatchMs,
+    gflops: peak.gflops,
+    adapter,
+    kernel: 'bench/kernels/fma_peak.wgsl',
+    vec4Chains: peak.bestChains,
+    gflopsByVec4Chains: peak.byChains,
+    workgroups: peak.workgroups,
+    iterations: peak.iterations,
+  });
+  table('FMA peak (bench/kernels/fma_peak.wgsl)', ['vec4 chains / thread', 'GFLOP/s'], Object.entries(peak.byChains).map(([c, g]) => [c, fmt(g)]));
+}
+
+async function sectionCompare(session: GpuSession, names: readonly ('synthetic' | 'rgc' | 'large')[]): Promise<void> {
+  if (names.length === 0) return;
+  // Data first (the synthetic set is simulated on the GPU), then every engine in turn so that no two share the CPU.
+  for (const name of names) await dataFor(session, SIZES[name]);
+  if (engines.includes('wgsl')) {
+    for (const name of names) {
+      for (const scheme of SCHEMES) {
+        log(`${name} ${scheme} wgsl`);
+        await attempt(`${name} ${scheme} wgsl`, async () => {
+          rows.push(await wgslStepRow(session, name, SIZES[name], scheme, 1));
+        });
+      }
+    }
+  }
+  for (const engine of engines.filter((e): e is TfjsEngine => e !== 'wgsl')) {
+    let backend: Awaited<ReturnType<typeof openTfjsBackend>> | undefined;
+    await attempt(`${engine} backend`, async () => {
+      backend = await openTfjsBackend(engine, dawnOptions);
+    });
+    if (!backend) continue;
+    try {
+      for (const name of names) {
+        const size = SIZES[name];
+        for (const scheme of SCHEMES) {
+          log(`${name} ${scheme} ${engine}`);
+          await attempt(`${name} ${scheme} ${engine}`, async () => {
+            const data = await dataFor(session, size);
+            const job = createTfjsStepJob({ scheme, method: 'exponential', hidden: size.hidden, data, slots: size.slots, samples: size.samples });
+            try {
+              const timing = await timeSteps((k) => job.run(k), { ...timingFor(size), warmup: 2 });
+              const flops = stepFlops(shapeOf(size, scheme, 1)).total;
+              rows.push({
+                case: name,
+                scheme,
+                method: 'exponential',
+                engine,
+                batch: 1,
+                stepMs: timing.stepMs,
+                // The same work as the WGSL step, counted by the WGSL step's model: comparable "useful" GFLOP/s.
+                gflops: flops / (timing.stepMs * 1e6),
+                adapter: engine === 'tfjs-cpu' ? cpuModel : adapter,
+                ...sizeFields(size),
+                ...timingFields(timing),
+                tensorsAfter: job.tensors(),
+              });
+              if (timing.singleRun) notes.push(`${name} ${scheme} ${engine}: over the ${capMs / 1000} s cap, measured once (warm-up included)`);
+            } finally {
+              job.dispose();
+            }
+          });
+        }
+      }
+    } finally {
+      await backend.release();
+    }
+  }
+  // Ratios: tfjs time / WGSL time for the same case and scheme.
+  for (const row of rows) {
+    if (row.engine === 'wgsl' || !(names as readonly string[]).includes(row.case)) continue;
+    const wgsl = rows.find((other) => other.engine === 'wgsl' && other.case === row.case && other.scheme === row.scheme);
+    if (wgsl) row.ratioToWgsl = row.stepMs / wgsl.stepMs;
+  }
+  const body: string[][] = [];
+  for (const name of names) {
+    for (const scheme of SCHEMES) {
+      const find = (engine: Engine) => rows.find((row) => row.case === name && row.scheme === scheme && row.engine === engine);
+      const wgsl = find('wgsl');
+      const webgpu = find('tfjs-webgpu');
+      const cpu = find('tfjs-cpu');
+      const flag = [wgsl, webgpu, cpu].filter((row): row is Row => row !== undefined).map((row) => (row.singleRun ? `${row.engine}: single run` : '')).filter(Boolean).join('; ');
+      body.push([
+        `${name} (${describeSize(SIZES[name])})`,
+        scheme,
+        fmt(wgsl?.stepMs),
+        fmt(webgpu?.stepMs),
+        fmt(cpu?.stepMs),
+        fmt(webgpu?.ratioToWgsl as number | undefined),
+        fmt(cpu?.ratioToWgsl as number | undefined),
+        fmt(wgsl?.gflops),
+        flag,
+      ]);
+    }
+  }
+  table(
+    'Training step, exponential method (ms per step, median; ratio = tfjs time / WGSL time)',
+    ['case', 'scheme', 'wgsl ms', 'tfjs-webgpu ms', 'tfjs-cpu ms', 'webgpu/wgsl', 'cpu/wgsl', 'wgsl GFLOP/s', 'notes'],
+    body,
+  );
+}
+
+async function sectionScaling(session: GpuSession, which: 'scaling-T' | 'scaling-N' | 'scaling-B'): Promise<void> {
+  const base = SIZES.synthetic;
+  const steps: { size: ProblemSize; models: number; label: string }[] =
+    which === 'scaling-T'
+      ? [100, 200, 400, 800].map((bins) => ({ size: { ...base, bins }, models: 1, label: `T=${bins}` }))
+      : which === 'scaling-N'
+        ? [3, 6, 12, 24].map((visible) => ({ size: { ...base, visible }, models: 1, label: `V=${visible} (N=${visible + base.hidden})` }))
+        : [1, 2, 4, 8, 16, 32, 64].map((models) => ({ size: base, models, label: `B=${models}` }));
+  const made: Row[] = [];
+  for (const { size, models, label } of steps) {
+    log(`${which} ${label}`);
+    await attempt(`${which} ${label}`, async () => {
+      const row = await wgslStepRow(session, which, size, 'FB', models);
+      rows.push(row);
+      made.push(row);
+    });
+  }
+  table(
+    `${which}: WGSL training step, FB exponential, synthetic size otherwise (ratio = this step / the previous one)`,
+    ['point', 'ms/step', 'ratio', 'ms per model-step', 'GFLOP/s', 'dispatches', 'notes'],
+    made.map((row, i) => [
+      which === 'scaling-T' ? `T=${row.bins}` : which === 'scaling-N' ? `V=${row.visible} N=${Number(row.visible) + Number(row.hidden)}` : `B=${row.batch}`,
+      fmt(row.stepMs),
+      i === 0 ? '-' : fmt(row.stepMs / made[i - 1].stepMs),
+      fmt(row.stepMs / row.batch),
+      fmt(row.gflops),
+      String(row.dispatchesPerStep),
+      flags(row as unknown as StepTiming),
+    ]),
+  );
+}
+
+async function sectionGrid(session: GpuSession): Promise<void> {
+  const size = SIZES.synthetic;
+  const train = await dataFor(session, size);
+  const stepsPerFit = PAPER_GRID.epochs * Math.ceil(size.sequences / PAPER_GRID.batchSize);
+  const flopsPerFit = stepsPerFit * stepFlops(shapeOf(size, 'FB', 1)).total;
+  const made: Row[] = [];
+  // Warm the pipelines up once (compilation is cached per session).
+  await attempt('grid warm-up', async () => {
+    await runGrid(session, train, 1, PAPER_GRID);
+  });
+  for (const fits of gridSizes) {
+    log(`grid B=${fits}`);
+    await attempt(`grid B=${fits}`, async () => {
+      let last: Awaited<ReturnType<typeof runGrid>> | undefined;
+      const once = fits >= 1000;
+      const timing = await timeRuns(
+        async () => {
+          last = await runGrid(session, train, fits, PAPER_GRID);
+        },
+        { warmup: 0, repeats: once ? 1 : fits >= 100 ? 3 : 5, budgetMs: (fits >= 100 ? 90_000 : 30_000) * budgetScale },
+      );
+      const seconds = timing.medianMs / 1000;
+      const row: Row = {
+        case: 'grid',
+        scheme: 'FB',
+        method: 'exponential',
+        engine: 'wgsl',
+        batch: fits,
+        stepMs: timing.medianMs / stepsPerFit,
+        fitsPerSecond: fits / seconds,
+        gflops: (fits * flopsPerFit) / (timing.medianMs * 1e6),
+        adapter,
+        ...sizeFields(size),
+        sequences: size.sequences,
+        epochs: PAPER_GRID.epochs,
+        batchSize: PAPER_GRID.batchSize,
+        stepsPerFit,
+        totalMs: timing.medianMs,
+        runsMs: timing.runsMs,
+        minMs: timing.minMs,
+        maxMs: timing.maxMs,
+        repeats: timing.repeats,
+        jobs: last?.jobs ?? 1,
+        dispatchesPerStep: last?.results[0]?.dispatchesPerStep,
+      };
+      if (once) {
+        row.singleRun = true;
+        notes.push(`grid B=${fits}: measured once (not repeated) to keep the run short: ${fmt(seconds)} s`);
+      }
+      if (timing.budgetLimited) row.budgetLimited = true;
+      if (last?.note) notes.push(`grid B=${fits}: ${last.note}`);
+      rows.push(row);
+      made.push(row);
+      save(false);
+    });
+  }
+  const first = made.find((row) => row.batch === 1);
+  for (const row of made) if (first) row.fitsPerSecondRatioToB1 = (row.fitsPerSecond as number) / (first.fitsPerSecond as number);
+  table(
+    `Grid throughput: B synthetic FB-exponential fits in one fitMany call (${PAPER_GRID.epochs} epochs x ${stepsPerFit / PAPER_GRID.epochs} steps, 40 sequences, batch 10, M=5, seeds 0..B-1)`,
+    ['B', 'total s', 'fits/s', 'vs B=1', 'ms per step (all B)', 'GFLOP/s', 'jobs', 'notes'],
+    made.map((row) => [
+      String(row.batch),
+      fmt((row.totalMs as number) / 1000),
+      fmt(row.fitsPerSecond),
+      fmt(row.fitsPerSecondRatioToB1 as number | undefined),
+      fmt(row.stepMs),
+      fmt(row.gflops),
+      String(row.jobs),
+      row.singleRun ? 'single run' : row.budgetLimited ? `budget: ${row.repeats} run(s)` : '',
+    ]),
+  );
+}
+
+async function sectionGridStep(session: GpuSession): Promise<void> {
+  const size = SIZES.synthetic;
+  const models = Math.max(...gridSizes, 1);
+  log(`grid-step B=${models}`);
+  await attempt(`grid-step B=${models}`, async () => {
+    const data = await dataFor(session, size);
+    const job = await createChunkedStepJob(session, { scheme: 'FB', method: 'exponential', hidden: size.hidden, data, models, slots: size.slots, samples: size.samples });
+    try {
+      const timing = await timeSteps((k) => job.run(k), { repeats, budgetMs: 60_000 * budgetScale, capMs, targetMs: quick ? 500 : 1500 });
+      const flops = stepFlops(shapeOf(size, 'FB', models)).total;
+      const gflops = flops / (timing.stepMs * 1e6);
+      rows.push({
+        case: 'grid-step',
+        scheme: 'FB',
+        method: 'exponential',
+        engine: 'wgsl',
+        batch: models,
+        stepMs: timing.stepMs,
+        gflops,
+        adapter,
+        ...sizeFields(size),
+        flopsPerStep: flops,
+        jobs: job.jobs,
+        modelsPerJob: job.perJob,
+        dispatchesPerStep: job.dispatchesPerStep,
+        fractionOfPeak: peakGflops ? gflops / peakGflops : null,
+        ...timingFields(timing),
+      });
+      table(
+        `One training step of the B=${models} synthetic grid (FB exponential; ${job.jobs} job(s) of at most ${job.perJob} models)`,
+        ['B', 'ms/step', 'GFLOP/step', 'GFLOP/s', 'FMA peak GFLOP/s', 'fraction of peak'],
+        [[String(models), fmt(timing.stepMs), fmt(flops / 1e9), fmt(gflops), fmt(peakGflops), peakGflops ? `${(100 * gflops / peakGflops).toFixed(1)}%` : '-']],
+      );
+    } finally {
+      job.dispose();
+    }
+  });
+}
+
+async function sectionFit(session: GpuSession): Promise<void> {
+  const made: Row[] = [];
+  for (const bins of [100, 1000]) {
+    const size = { ...SIZES.synthetic, bins };
+    log(`fit T=${bins}`);
+    await attempt(`fit T=${bins}`, async () => {
+      const train = await dataFor(session, size);
+      let dispatches = 0;
+      let steps = 0;
+      await runFit(session, train, PAPER_GRID); // warm-up (compilation)
+      const timing = await timeRuns(
+        async () => {
+          const result = await runFit(session, train, PAPER_GRID);
+          dispatches = result.dispatchesPerStep;
+          steps = result.steps;
+        },
+        { warmup: 0, repeats: quick ? 3 : 5, budgetMs: 60_000 * budgetScale },
+      );
+      // The engine's own count for the same job shape, from the pipeline (must equal the fit's).
+      const probe = await createStepJob(session, { scheme: 'FB', method: 'exponential', hidden: size.hidden, data: train, models: 1, slots: size.slots, samples: size.samples });
+      const pipelineDispatches = probe.dispatchesPerStep;
+      const stageNames = probe.stageNames;
+      probe.dispose();
+      const row: Row = {
+        case: 'fit',
+        scheme: 'FB',
+        method: 'exponential',
+        engine: 'wgsl',
+        batch: 1,
+        stepMs: timing.medianMs / Math.max(steps, 1),
+        fitsPerSecond: 1000 / timing.medianMs,
+        gflops: (steps * stepFlops(shapeOf(size, 'FB', 1)).total) / (timing.medianMs * 1e6),
+        adapter,
+        ...sizeFields(size),
+        sequences: size.sequences,
+        epochs: PAPER_GRID.epochs,
+        fitMs: timing.medianMs,
+        runsMs: timing.runsMs,
+        minMs: timing.minMs,
+        maxMs: timing.maxMs,
+        repeats: timing.repeats,
+        steps,
+        dispatchesPerStep: dispatches,
+        pipelineDispatchesPerStep: pipelineDispatches,
+        stageNames,
+      };
+      if (timing.budgetLimited) row.budgetLimited = true;
+      rows.push(row);
+      made.push(row);
+    });
+  }
+  table(
+    'One synthetic fit (FB exponential, 20 epochs, 40 sequences, batch 10, M=5) and dispatches per training step',
+    ['T', 'fit ms', 'steps', 'ms/step', 'dispatches/step (FitResult)', 'dispatches/step (ElboPipeline)'],
+    made.map((row) => [String(row.bins), fmt(row.fitMs as number), String(row.steps), fmt(row.stepMs), String(row.dispatchesPerStep), String(row.pipelineDispatchesPerStep)]),
+  );
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Targets
+
+function targets(): string[] {
+  const lines: string[] = [];
+  const get = (caseName: string, scheme: string, engine: Engine) => rows.find((r) => r.case === caseName && r.scheme === scheme && r.engine === engine);
+  for (const scheme of SCHEMES) {
+    const webgpu = get('synthetic', scheme, 'tfjs-webgpu');
+    if (webgpu?.ratioToWgsl !== undefined) {
+      const ratio = webgpu.ratioToWgsl as number;
+      lines.push(`${ratio >= 20 ? 'MET   ' : 'MISSED'} synthetic ${scheme}: WGSL >= 20x faster than tfjs-webgpu: ${fmt(ratio)}x (${fmt(get('synthetic', scheme, 'wgsl')?.stepMs)} vs ${fmt(webgpu.stepMs)} ms)`);
+    }
+  }
+  for (const name of COMPARE_SIZES) {
+    for (const scheme of SCHEMES) {
+      for (const engine of ['tfjs-webgpu', 'tfjs-cpu'] as const) {
+        const other = get(name, scheme, engine);
+        if (other?.ratioToWgsl === undefined) continue;
+        const ratio = other.ratioToWgsl as number;
+        lines.push(`${ratio > 1 ? 'MET   ' : 'MISSED'} ${name} ${scheme}: WGSL faster than ${engine}: ${fmt(ratio)}x (${fmt(get(name, scheme, 'wgsl')?.stepMs)} vs ${fmt(other.stepMs)} ms)`);
+      }
+    }
+  }
+  const gridStep = rows.find((r) => r.case === 'grid-step');
+  if (gridStep && peakGflops) {
+    const fraction = (gridStep.gflops as number) / peakGflops;
+    lines.push(`${fraction >= 0.5 ? 'MET   ' : 'MISSED'} B=${gridStep.batch} grid step >= 50% of the FMA peak: ${fmt(gridStep.gflops)} of ${fmt(peakGflops)} GFLOP/s = ${(100 * fraction).toFixed(1)}%`);
+  }
+  const grid = rows.filter((r) => r.case === 'grid');
+  const b1 = grid.find((r) => r.batch === 1);
+  const bMax = grid.reduce<Row | undefined>((best, r) => (!best || r.batch > best.batch ? r : best), undefined);
+  if (b1 && bMax && bMax !== b1) {
+    lines.push(`INFO   grid fits/s B=${bMax.batch} vs B=1: ${fmt(bMax.fitsPerSecond)} / ${fmt(b1.fitsPerSecond)} = ${fmt((bMax.fitsPerSecond as number) / (b1.fitsPerSecond as number))}x`);
+  }
+  const fits = rows.filter((r) => r.case === 'fit');
+  if (fits.length >= 2) {
+    const counts = new Set(fits.flatMap((r) => [r.dispatchesPerStep, r.pipelineDispatchesPerStep]));
+    lines.push(`${counts.size === 1 ? 'MET   ' : 'MISSED'} dispatches per step independent of T: ${fits.map((r) => `T=${r.bins}: ${r.dispatchesPerStep}`).join(', ')}`);
+  }
+  const scalingT = rows.filter((r) => r.case === 'scaling-T');
+  if (scalingT.length >= 2 && new Set(scalingT.map((r) => r.dispatchesPerStep)).size > 1) {
+    lines.push(`MISSED dispatches per step vary with T in scaling-T: ${scalingT.map((r) => `T=${r.bins}: ${r.dispatchesPerStep}`).join(', ')}`);
+  }
+  return lines;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Main
+
+async function main(): Promise<void> {
+  const session = await GpuSession.open({ dawnOptions });
+  adapter = session.adapter;
+  console.log(`poglm-gpu benchmark on ${adapter}`);
+  console.log(`CPU: ${cpuModel}; Node ${process.version}; tfjs ${environment.tfjs}; commit ${environment.commit ?? '?'}`);
+  console.log(`sections: ${[...sections].join(', ')}; engines: ${engines.join(', ')}${quick ? '; quick' : ''}`);
+  if (/llvmpipe|lavapipe|swiftshader/i.test(adapter)) {
+    notes.push(`adapter is a CPU Vulkan driver (${adapter}) on ${cpus().length} cores: every engine, the WGSL one included, runs on the CPU; numbers are not GPU numbers`);
+  }
+  notes.push(
+    `data: synthetic size = the paper's synthetic dataset (trial 0, simulated on the device; 40 training sequences); ` +
+      `rgc and large = independent Poisson(${POISSON_RATE}) counts from a seeded generator; scaling and grid cases = synthetic datasets of that shape`,
+  );
+  notes.push(
+    'step timing: k steps per measurement (one command buffer for WGSL; k-1 unread steps then one read-back for tfjs), ' +
+      `k chosen for ~${quick ? 0.2 : 0.4} s, median over up to ${repeats} measurements after warm-up (1 step WGSL, 2 tfjs); ` +
+      'tfjs-webgpu runs on its own Dawn device on the same adapter',
+  );
+  notes.push(
+    `GFLOP/s: analytic count of one step's arithmetic (bench/flops.ts, rules in docs/benchmarks.md; shader hash ${environment.shaderHash}); ` +
+      'tfjs rows use the same count (the same work), so their GFLOP/s is the useful work rate',
+  );
+  try {
+    if (sections.has('peak')) await attempt('peak', () => sectionPeak(session));
+    save(false);
+    await sectionCompare(session, COMPARE_SIZES.filter((name) => sections.has(name)));
+    save(false);
+    for (const which of ['scaling-T', 'scaling-N', 'scaling-B'] as const) {
+      if (sections.has(which)) await sectionScaling(session, which);
+    }
+    save(false);
+    if (sections.has('fit')) await sectionFit(session);
+    save(false);
+    if (sections.has('grid-step')) await sectionGridStep(session);
+    save(false);
+    if (sections.has('grid')) await sectionGrid(session);
+  } finally {
+    const lines = targets();
+    if (lines.length > 0) {
+      console.log('\nTargets');
+      for (const line of lines) console.log(`  ${line}`);
+    }
+    const seconds = (Date.now() - started) / 1000;
+    console.log(`\nNotes`);
+    for (const note of notes) console.log(`  - ${note}`);
+    notes.push(...lines.map((line) => `target: ${line.replace(/\s+/, ' ')}`));
+    console.log(`\nTotal benchmark time: ${(seconds / 60).toFixed(1)} min (${seconds.toFixed(0)} s)`);
+    save(true);
+    if (!args['no-save']) console.log(`Results: ${join(outDir, fullRun ? 'latest.json' : 'subset.json')}`);
+    session.destroy();
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (error) => {
+    console.error(error);
+    process.exit(1);
+  },
+);
