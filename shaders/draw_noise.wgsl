@@ -50,7 +50,8 @@ fn baseNoise(@builtin(workgroup_id) group: vec3<u32>, @builtin(num_workgroups) g
   let sampleIndex = instance % params.samples;
   let sequence = instance / params.samples;
   let key = noiseKey(params.seed, params.purpose, params.step);
-  let values = drawBaseNoise(noiseKind, key, time, h, sampleIndex, sequence, params.width);
+  var cache = freshNoiseWords();
+  let values = drawUnitNoise(&cache, noiseKind, key, time, h, sampleIndex, sequence, params.width);
   for (var k = 0u; k < params.width; k++) {
     noise[index * params.width + k] = values[k];
   }

@@ -1,21 +1,141 @@
-// Evaluation accumulates, chunk by chunk of Monte Carlo samples, the per-sequence statistics of the weights w:
-// a running log-sum-exp (max and scaled sum) for the marginal likelihood and a running sum for the ELBO.
-// evidence[pair] = (max w, sum exp(w - max), sum w, count), pair = model * slots + slot.
+// Evaluation: the importance weights of M samples per test sequence with both models switched to Poisson, and their
+// running statistics over chunks of samples.
+//   evaluateSamples:     w = ln p(X, Z) - ln q(Z | X) of one sample, Z ~ q, through all bins in one thread. A row per
+//                        (model, sequence) pair, a thread per sample: everything a thread reads (data, drives,
+//                        weights) is the same for the whole workgroup, and each sample's hidden history stays in
+//                        registers, so the only per-thread memory traffic is the one weight it writes.
+//   accumulateEvidence:  per pair, a running log-sum-exp (max and scaled sum) for the marginal likelihood
+//                        logsumexp(w) - ln M and a running sum for the ELBO mean(w):
+//                        evidence[pair] = (max w, sum exp(w - max), sum w, count).
+// The noise is the Philox stream the sampling stage would draw (same key and counter), so this kernel and the staged
+// sample q -> ln p path give the same weights.
 //#include "grid.wgsl"
+//#include "layout.wgsl"
+//#include "noise.wgsl"
+//#include "distributions.wgsl"
 
 struct Params {
-  pairs: u32,
+  models: u32,
+  slots: u32,
   // Samples stored per pair (the stride), and how many of them this chunk counts (the last chunk may be partial).
   samples: u32,
   validSamples: u32,
+  pairs: u32,
+  bins: u32,
+  paramCount: u32,
+  weightOffset: u32,
+  forwardOffset: u32,
+  forwardColumns: u32,
+  purpose: u32,
+  sampleOffset: u32,
+  sequenceOffset: u32,
+  seedsOffset: u32,
+  basisOffset: u32,
+  scheduleOffset: u32,
+  countsOffset: u32,
+  logFactorialOffset: u32,
+  visibleDriveOffset: u32,
+  variationalDriveOffset: u32,
   sampleWeightsOffset: u32,
   evidenceOffset: u32,
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read_write> workspace: array<f32>;
+@group(0) @binding(1) var<storage, read> control: array<u32>;
+@group(0) @binding(2) var<storage, read> dataset: array<f32>;
+@group(0) @binding(3) var<storage, read> modelParams: array<f32>;
+@group(0) @binding(4) var<storage, read_write> workspace: array<f32>;
 
 override workgroupSize: u32 = 64u;
+// 0 = F, 1 = FS, 2 = FB (FS adds the samples' own history to the variational drive).
+override scheme: u32 = 0u;
+// The model's shape, fixed per pipeline so that loops over it unroll into registers.
+override visibleCount: u32 = 3u;
+override hiddenCount: u32 = 2u;
+override neuronCount: u32 = 5u;
+override basisCount: u32 = 5u;
+
+// The hidden history kept per thread: basisCount x hiddenCount counts (checked by the host).
+const MAX_HISTORY: u32 = 256u;
+const MAX_HIDDEN: u32 = 64u;
+
+// Poisson log-likelihood of a count (the evaluation distribution of both models).
+fn poissonLogLikelihood(count: f32, mean: f32) -> f32 {
+  return count * log(mean + EPS) - mean - logFactorial(count);
+}
+
+@compute @workgroup_size(workgroupSize)
+fn evaluateSamples(@builtin(workgroup_id) group: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>,
+                   @builtin(global_invocation_id) thread: vec3<u32>) {
+  let pair = rowOfWorkgroup(group, groups);
+  let draw = thread.x;
+  if (pair >= params.pairs || draw >= params.samples) {
+    return;
+  }
+  let model = pair / params.slots;
+  let slot = pair % params.slots;
+  let out = params.sampleWeightsOffset + pair * params.samples + draw;
+  let row = control[params.scheduleOffset + scheduleIndex(control[1], params.models, params.slots, model, slot)];
+  if (row == NO_SEQUENCE) {
+    workspace[out] = 0.0;
+    return;
+  }
+  let key = noiseKey(control[params.seedsOffset + model], params.purpose, control[0]);
+  let weights = model * params.paramCount + params.weightOffset;
+  let selfWeights = model * params.paramCount + params.forwardOffset + visibleCount;
+  // history[(lag - 1) * H + k] = z[t - lag][k]; zero before the first bin.
+  var history: array<f32, MAX_HISTORY>;
+  var logJoint = -dataset[params.logFactorialOffset + row];
+  var logQ = 0.0;
+  for (var time = 0u; time < params.bins; time++) {
+    var cz: array<f32, MAX_HIDDEN>;
+    for (var k = 0u; k < hiddenCount; k++) {
+      var sum = 0.0;
+      for (var lag = 1u; lag <= basisCount; lag++) {
+        sum += bitcast<f32>(control[params.basisOffset + lag - 1u]) * history[(lag - 1u) * hiddenCount + k];
+      }
+      cz[k] = sum;
+    }
+    var counts: array<f32, MAX_HIDDEN>;
+    let variational = params.variationalDriveOffset + (pair * params.bins + time) * hiddenCount;
+    var cache = freshNoiseWords();
+    for (var h = 0u; h < hiddenCount; h++) {
+      var drive = workspace[variational + h];
+      if (scheme == 1u) {
+        for (var k = 0u; k < hiddenCount; k++) {
+          drive += modelParams[selfWeights + h * params.forwardColumns + k] * cz[k];
+        }
+      }
+      let mean = sigmoid(drive);
+      let noise = drawUnitNoise(&cache, NOISE_UNIFORM, key, time, h, draw + params.sampleOffset, slot + params.sequenceOffset, 1u)[0];
+      counts[h] = poissonInversion(mean, noise);
+      logQ += poissonLogLikelihood(counts[h], mean);
+    }
+    let generative = params.visibleDriveOffset + (pair * params.bins + time) * neuronCount;
+    for (var n = 0u; n < neuronCount; n++) {
+      var drive = workspace[generative + n];
+      for (var k = 0u; k < hiddenCount; k++) {
+        drive += modelParams[weights + n * neuronCount + visibleCount + k] * cz[k];
+      }
+      let rate = sigmoid(drive);
+      if (n < visibleCount) {
+        let count = dataset[params.countsOffset + (row * params.bins + time) * visibleCount + n];
+        logJoint += count * log(rate + EPS) - rate;
+      } else {
+        logJoint += poissonLogLikelihood(counts[n - visibleCount], rate);
+      }
+    }
+    for (var lag = basisCount; lag > 1u; lag--) {
+      for (var k = 0u; k < hiddenCount; k++) {
+        history[(lag - 1u) * hiddenCount + k] = history[(lag - 2u) * hiddenCount + k];
+      }
+    }
+    for (var k = 0u; k < hiddenCount; k++) {
+      history[k] = counts[k];
+    }
+  }
+  workspace[out] = logJoint - logQ;
+}
 
 @compute @workgroup_size(workgroupSize)
 fn accumulateEvidence(@builtin(workgroup_id) group: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>,

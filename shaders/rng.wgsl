@@ -49,10 +49,11 @@ fn noiseKey(seed: u32, purpose: u32, step: u32) -> vec2<u32> {
   return vec2<u32>(seed, (step << 4u) | (purpose & 0xFu));
 }
 
-// Counter of one draw: time bin, neuron (times 4 blocks of 4 words, for draws that need more than 4 words),
-// Monte Carlo sample, and sequence slot.
-fn noiseCounter(time: u32, neuron: u32, part: u32, sampleIndex: u32, sequence: u32) -> vec4<u32> {
-  return vec4<u32>(time, neuron * 4u + part, sampleIndex, sequence);
+// Counter of one Philox call: time bin, block of four words within the bin's stream, Monte Carlo sample, and
+// sequence slot. The words of a (bin, sample, slot) stream are numbered 0, 1, 2, ... and word i is word i % 4 of the
+// call for block i / 4, so every word a call makes is used.
+fn noiseCounter(time: u32, blockIndex: u32, sampleIndex: u32, sequence: u32) -> vec4<u32> {
+  return vec4<u32>(time, blockIndex, sampleIndex, sequence);
 }
 
 // A uniform in the open interval (0, 1): 23 random bits centred in their cell, (k + 0.5) / 2^23, which f32 and

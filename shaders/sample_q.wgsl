@@ -73,7 +73,7 @@ fn slotRow(at: Instance) -> u32 {
   return control[params.scheduleOffset + scheduleIndex(control[1], params.models, params.slots, at.model, at.slot)];
 }
 
-fn baseNoise(at: Instance, instance: u32, time: u32, h: u32) -> Categories {
+fn baseNoise(cache: ptr<function, NoiseWords>, at: Instance, instance: u32, time: u32, h: u32) -> Categories {
   if (noiseSource == NOISE_FROM_BUFFER) {
     var noise: Categories;
     let start = params.externalNoiseOffset + unitIndex(instance, time, h) * params.noiseWidth;
@@ -83,12 +83,12 @@ fn baseNoise(at: Instance, instance: u32, time: u32, h: u32) -> Categories {
     return noise;
   }
   let key = noiseKey(control[params.seedsOffset + at.model], params.purpose, control[0]);
-  return drawBaseNoise(noiseKind, key, time, h, at.sampleIndex + params.sampleOffset, at.slot + params.sequenceOffset,
+  return drawUnitNoise(cache, noiseKind, key, time, h, at.sampleIndex + params.sampleOffset, at.slot + params.sequenceOffset,
                        params.noiseWidth);
 }
 
 // Draws (or reads, when given) the sample of one hidden unit, stores it with its count and mean, returns ln q.
-fn sampleUnit(at: Instance, instance: u32, time: u32, h: u32, mean: f32) -> f32 {
+fn sampleUnit(cache: ptr<function, NoiseWords>, at: Instance, instance: u32, time: u32, h: u32, mean: f32) -> f32 {
   let unit = unitIndex(instance, time, h);
   let width = sampleWidth();
   let start = params.samplesOffset + unit * width;
@@ -98,7 +98,7 @@ fn sampleUnit(at: Instance, instance: u32, time: u32, h: u32, mean: f32) -> f32 
       draw[k] = workspace[start + k];
     }
   } else {
-    let noise = baseNoise(at, instance, time, h);
+    let noise = baseNoise(cache, at, instance, time, h);
     draw = sampleFromNoise(method, mean, noise, categoryCount, params.tau);
     for (var k = 0u; k < width; k++) {
       workspace[start + k] = draw[k];
@@ -126,9 +126,10 @@ fn sampleParallel(@builtin(workgroup_id) group: vec3<u32>, @builtin(num_workgrou
     return;
   }
   var logQ = 0.0;
+  var cache = freshNoiseWords();
   for (var h = 0u; h < hiddenCount; h++) {
     let mean = sigmoid(workspace[params.variationalDriveOffset + (at.pair * params.bins + time) * hiddenCount + h]);
-    logQ += sampleUnit(at, instance, time, h, mean);
+    logQ += sampleUnit(&cache, at, instance, time, h, mean);
   }
   workspace[params.weightTermsOffset + instance * params.bins + time] = -logQ;
 }
@@ -156,12 +157,13 @@ fn sampleSequential(@builtin(workgroup_id) group: vec3<u32>, @builtin(num_workgr
       workspace[params.hiddenConvOffset + unitIndex(instance, time, k)] = sum;
     }
     var logQ = 0.0;
+    var cache = freshNoiseWords();
     for (var h = 0u; h < H; h++) {
       var drive = workspace[params.variationalDriveOffset + (at.pair * params.bins + time) * H + h];
       for (var k = 0u; k < H; k++) {
         drive += modelParams[selfWeights + h * params.forwardColumns + k] * workspace[params.hiddenConvOffset + unitIndex(instance, time, k)];
       }
-      logQ += sampleUnit(at, instance, time, h, sigmoid(drive));
+      logQ += sampleUnit(&cache, at, instance, time, h, sigmoid(drive));
     }
     workspace[params.weightTermsOffset + instance * params.bins + time] = -logQ;
   }

@@ -2,7 +2,7 @@
 // One thread per (model, sequence), sequential in time inside the thread because c[t] reads the spikes just drawn.
 // The convolved history c[t] is written out as it is formed (it is both a useful output and the thread's scratch).
 //#include "grid.wgsl"
-//#include "rng.wgsl"
+//#include "noise.wgsl"
 //#include "distributions.wgsl"
 
 struct Params {
@@ -44,6 +44,8 @@ fn simulate(@builtin(workgroup_id) group: vec3<u32>, @builtin(num_workgroups) gr
   let biases = model * params.paramCount + params.biasOffset;
   let key = noiseKey(modelSeeds[model], params.purpose, 0u);
   for (var time = 0u; time < params.bins; time++) {
+    // Neuron n takes word n of the bin's stream: one Philox call serves four neurons.
+    var cache = freshNoiseWords();
     let row = base + time * N;
     for (var m = 0u; m < N; m++) {
       var sum = 0.0;
@@ -57,8 +59,8 @@ fn simulate(@builtin(workgroup_id) group: vec3<u32>, @builtin(num_workgroups) gr
       for (var m = 0u; m < N; m++) {
         drive += modelParams[weights + n * N + m] * history[row + m];
       }
-      let draw = philox4x32(noiseCounter(time, n, 0u, 0u, sequence + params.sequenceOffset), key);
-      spikes[row + n] = poissonInversion(sigmoid(drive), uniformFromBits(draw.x));
+      let word = noiseWord(&cache, key, time, n, 0u, sequence + params.sequenceOffset);
+      spikes[row + n] = poissonInversion(sigmoid(drive), uniformFromBits(word));
     }
   }
 }

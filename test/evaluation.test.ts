@@ -32,7 +32,8 @@ describe('marginal likelihood and ELBO on the GPU', () => {
     try {
       const spec = { layout: problem.layout, basis: problem.model.basis, members: [{ params: problem.params, seed, firstRow: 0 }], sequences: 3, samples };
       const whole = await evaluateGroup(gpu(), dataset, spec);
-      const chunked = await evaluateGroup(gpu(), dataset, { ...spec, maxChunkBytes: 60_000 });
+      // Evaluation keeps one weight per sample in the workspace: 2.8 kB is room for a dozen or so samples per chunk.
+      const chunked = await evaluateGroup(gpu(), dataset, { ...spec, maxChunkBytes: 2_800 });
       expect(whole.chunks).toBe(1);
       expect(chunked.chunks).toBeGreaterThan(2);
       expected.forEach(({ marginal, elbo }, s) => {

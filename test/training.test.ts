@@ -43,10 +43,12 @@ describe('GPU training equals the float64 twin', () => {
       const [member] = outcome.members;
       const epochMeans = [0, 1].map((epoch) => expected.elbos.slice(epoch * 3, epoch * 3 + 3).reduce((a, b) => a + b, 0) / 3);
       member.elboHistory.forEach((elbo, epoch) => expect(Math.abs(elbo - epochMeans[epoch])).toBeLessThan(1e-4 * Math.abs(epochMeans[epoch])));
-      // Six Adam steps of size ~0.05-0.1 each: f32 and f64 parameters agree to ~1e-5.
+      // Six Adam steps of size ~0.05-0.1 each. Measured worst differences: pathwise ~1e-5; score methods 1-2.5e-4,
+      // because their phi-gradient is w * grad ln q with w near -100 summed over samples of both signs, so f32
+      // cancellation error is that much larger.
       let worst = 0;
       member.params.forEach((value, i) => (worst = Math.max(worst, Math.abs(value - expected.params[i]))));
-      expect(worst).toBeLessThan(2e-4);
+      expect(worst).toBeLessThan(problem.method.info.estimator === 'pathwise' ? 5e-5 : 1e-3);
       // And training moved them: the comparison is not between two copies of the initial values.
       let moved = 0;
       expected.params.forEach((value, i) => (moved = Math.max(moved, Math.abs(value - problem.params[i]))));

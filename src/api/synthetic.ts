@@ -49,6 +49,8 @@ export async function syntheticDataset(trial: number, options: SyntheticOptions 
   const trainSequences = options.trainSequences ?? 40;
   const bins = options.bins ?? 100;
   if (trainSequences < 1 || trainSequences >= sequences) throw new Error('trainSequences must leave at least one sequence for the test set');
+  if (!Number.isInteger(visible) || visible < 1) throw new Error(`visible must be a positive integer, got ${visible}`);
+  if (!Number.isInteger(hidden) || hidden < 0) throw new Error(`hidden must be a non-negative integer, got ${hidden}`);
   const basis = exponentialBasis(options.basisLength ?? 5);
   const truth = syntheticTruth(trial, visible + hidden, options.weightRange ?? 2, options.biasRange ?? 0.5);
   const result = await withSession(session, (gpu) => simulateOnDevice(gpu, { models: [truth], basis, sequences, bins, seeds: trial }));

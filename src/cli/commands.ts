@@ -52,12 +52,17 @@ function describeCounts(counts: number[][][]): string {
   return `${counts.length} sequences x ${bins} bins x ${neurons} neurons; mean count per bin by neuron: ${rates.join(' ')}`;
 }
 
-async function synthCommand(context: CliContext, options: { trial: string; out: string; sequences: string; trainSequences: string; bins: string; json?: boolean }): Promise<void> {
+async function synthCommand(
+  context: CliContext,
+  options: { trial: string; out: string; sequences: string; trainSequences: string; bins: string; visible: string; hidden: string; json?: boolean },
+): Promise<void> {
   const trial = integer('--trial', options.trial);
   const sequences = integer('--sequences', options.sequences, { min: 2 });
   const trainSequences = integer('--train-sequences', options.trainSequences, { min: 1, max: sequences - 1 });
   const bins = integer('--bins', options.bins, { min: 6 });
-  const dataset = await syntheticDataset(trial, { sequences, trainSequences, bins }, await context.session());
+  const visible = integer('--visible', options.visible, { min: 1 });
+  const hidden = integer('--hidden', options.hidden, { min: 0 });
+  const dataset = await syntheticDataset(trial, { sequences, trainSequences, bins, visible, hidden }, await context.session());
   writeJson(options.out, dataset);
   if (options.json) {
     context.out(JSON.stringify({ out: options.out, trial, train: trainSequences, test: sequences - trainSequences, bins }));
@@ -65,7 +70,7 @@ async function synthCommand(context: CliContext, options: { trial: string; out: 
   }
   context.out(`wrote ${options.out}: synthetic trial ${trial}, ${dataset.visible} visible + ${dataset.hidden} hidden neurons`);
   context.out(`  train visible: ${describeCounts(dataset.train.visible)}`);
-  context.out(`  train hidden:  ${describeCounts(dataset.train.hidden)}`);
+  if (dataset.hidden > 0) context.out(`  train hidden:  ${describeCounts(dataset.train.hidden)}`);
   context.out(`  test visible:  ${describeCounts(dataset.test.visible)}`);
 }
 
@@ -320,6 +325,8 @@ export function registerCommands(program: Command): void {
     .option('--sequences <n>', 'sequences in all', '60')
     .option('--train-sequences <n>', 'the first n train, the rest test', '40')
     .option('--bins <t>', 'bins per sequence', '100')
+    .option('--visible <v>', 'visible neurons (the paper: 3)', '3')
+    .option('--hidden <h>', 'hidden neurons (the paper: 2)', '2')
     .option('--json', 'print a JSON summary')
     .action(runner(synthCommand as never));
 

@@ -13,6 +13,7 @@ import {
   advanceStepProgram,
   backwardProgram,
   driveProgram,
+  evaluateSamplesProgram,
   evidenceProgram,
   gradientTilesPerInstance,
   logJointProgram,
@@ -72,6 +73,20 @@ export interface PipelineSpec {
   adam?: AdamSettings;
   /** Keep every rate lambda[t][n] (firing-rate output). */
   storeRates?: boolean;
+}
+
+/** Per-thread arrays in the stages hold at most 64 hidden units and 256 hidden history values (basis x hidden). */
+export const MAX_HIDDEN = 64;
+export const MAX_HIDDEN_HISTORY = 256;
+
+export function checkShapeLimits(hidden: number, basisLength: number): void {
+  if (hidden > MAX_HIDDEN) throw new Error(`hidden is ${hidden}; the kernels hold at most ${MAX_HIDDEN} hidden neurons per model`);
+  if (hidden * basisLength > MAX_HIDDEN_HISTORY) {
+    throw new Error(
+      `hidden x basis length is ${hidden} x ${basisLength} = ${hidden * basisLength}; the kernels keep at most ` +
+        `${MAX_HIDDEN_HISTORY} history values per sample: use a shorter basis or fewer hidden neurons`,
+    );
+  }
 }
 
 /** How a stage is dispatched: items of one thread each, rows of items, or a fixed grid. */
@@ -137,6 +152,7 @@ export class ElboPipeline {
     if (spec.layout.visible !== dataset.visible) {
       throw new Error(`the model has ${spec.layout.visible} visible neurons but the data has ${dataset.visible}`);
     }
+    checkShapeLimits(spec.layout.hidden, spec.basis.length);
     const pipeline = new ElboPipeline(session, dataset, spec);
     try {
       pipeline.allocate();
@@ -177,6 +193,13 @@ export class ElboPipeline {
     const storeSlope = training && pathwise && !spec.method.info.gumbelSoftmax;
     const shape = shapeConstants(spec.layout, spec.basis.length, spec.method);
     add(driveProgram(scheme, bins, shape), { rows: pairs, perRow: bins });
+    if (spec.mode === 'evaluate') {
+      if (spec.method.method !== 'poisson') throw new Error('evaluation scores with both models switched to Poisson');
+      add(evaluateSamplesProgram(scheme, spec.samples, shape), { rows: pairs, perRow: spec.samples });
+      add(evidenceProgram(), { count: pairs });
+      this.kernels = await Promise.all(stages);
+      return;
+    }
     add(
       sampleProgram(scheme, spec.method, spec.noise, bins, shape, storeSlope),
       scheme === 'FS' ? { count: instances } : { rows: instances, perRow: bins },
@@ -202,7 +225,6 @@ export class ElboPipeline {
       add(adamProgram(), { count: spec.models * spec.layout.total });
       add(advanceStepProgram(), { fixed: [1, 1, 1] });
     }
-    if (spec.mode === 'evaluate') add(evidenceProgram(), { count: pairs });
     this.kernels = await Promise.all(stages);
   }
 

@@ -174,6 +174,15 @@ export const advanceStepProgram = (): KernelProgram => ({
   workgroupSize: 1,
 });
 
+/** Evaluation's weights: a row per (model, sequence), a thread per sample, each sample's state in registers. */
+export const evaluateSamplesProgram = (scheme: Scheme, samples: number, shape: ShapeConstants): KernelProgram => ({
+  name: `evaluate.samples.${scheme}`,
+  shader: 'evaluate.wgsl',
+  entryPoint: 'evaluateSamples',
+  workgroupSize: rowWorkgroupSize(samples),
+  constants: { scheme: SCHEME_ID[scheme], ...pick(shape, ['visibleCount', 'hiddenCount', 'neuronCount', 'basisCount']) },
+});
+
 export const evidenceProgram = (): KernelProgram => ({
   name: 'evaluate.accumulateEvidence',
   shader: 'evaluate.wgsl',

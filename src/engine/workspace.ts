@@ -19,22 +19,25 @@ export function workspaceCounts(spec: PipelineSpec, bins: number): Record<string
   const training = spec.mode === 'train' || spec.mode === 'gradient';
   const pathwise = spec.method.info.estimator === 'pathwise';
   const fsPathwise = layout.scheme === 'FS' && pathwise;
+  // Evaluation keeps each sample's state in registers (evaluate.wgsl): only drives, weights and evidence remain.
+  const staged = spec.mode !== 'evaluate';
+  const perUnit = staged ? instances * bins * H : 0;
   return {
     visibleDrive: pairs * bins * N,
     variationalDrive: pairs * bins * H,
     externalNoise: spec.noise === 'buffer' ? instances * bins * H * spec.method.noiseWidth : 0,
-    samples: instances * bins * H * spec.method.sampleWidth,
+    samples: staged ? instances * bins * H * spec.method.sampleWidth : 0,
     // dz/dmu of each continuous pathwise sample, kept by the sampling stage for the backward pass.
     sampleSlope: training && pathwise && !spec.method.info.gumbelSoftmax ? instances * bins * H : 0,
-    hiddenCounts: instances * bins * H,
-    means: instances * bins * H,
-    hiddenConv: instances * bins * H,
-    hiddenRates: instances * bins * H,
+    hiddenCounts: perUnit,
+    means: perUnit,
+    hiddenConv: perUnit,
+    hiddenRates: perUnit,
     deltas: training ? instances * bins * N : 0,
     // d ln p / d cz through the generative drives, for the backward pass.
     driveGradient: training ? instances * bins * H : 0,
     rates: spec.storeRates ? instances * bins * N : 0,
-    weightTerms: instances * bins,
+    weightTerms: staged ? instances * bins : 0,
     variationalGradient: training ? instances * bins * H : 0,
     hiddenConvGradient: training && fsPathwise ? instances * bins * H : 0,
     sampleWeights: instances,

@@ -1,21 +1,21 @@
 // Twin of shaders/noise.wgsl: the base noise of one hidden unit in one bin, from its Philox stream.
 import type { ResolvedMethod } from '../model/types.js';
-import { gumbelFromBits, noiseCounter, noiseKey, normalFromBits, philox4x32, uniformFromBits } from './philox.js';
+import { gumbelFromBits, noiseKey, noiseWord, normalFromBits, uniformFromBits } from './philox.js';
 
+/** Base noise of hidden unit `unit`: words unit * wordsPerUnit .. of the (time, sample, sequence) stream. */
 export function drawBaseNoise(
   kind: ResolvedMethod['info']['noise'],
   key: [number, number],
   time: number,
-  neuron: number,
+  unit: number,
   sample: number,
   sequence: number,
   width: number,
 ): number[] {
-  const first = philox4x32(noiseCounter(time, neuron, 0, sample, sequence), key);
-  if (kind === 'uniform') return [uniformFromBits(first[0])];
-  if (kind === 'normal') return [normalFromBits(first[0], first[1])];
-  const second = width > 4 ? philox4x32(noiseCounter(time, neuron, 1, sample, sequence), key) : first;
-  return Array.from({ length: width }, (_, k) => gumbelFromBits(k < 4 ? first[k] : second[k - 4]));
+  const word = (index: number): number => noiseWord(key, time, index, sample, sequence);
+  if (kind === 'uniform') return [uniformFromBits(word(unit))];
+  if (kind === 'normal') return [normalFromBits(word(2 * unit), word(2 * unit + 1))];
+  return Array.from({ length: width }, (_, k) => gumbelFromBits(word(unit * width + k)));
 }
 
 /** noise[s][m][t][h][k] for a job's (seed, purpose, step): what the GPU draws for it. */

@@ -58,8 +58,14 @@ export function noiseKey(seed: number, purpose: number, step: number): [number, 
   return [seed >>> 0, ((step << 4) | (purpose & 0xf)) >>> 0];
 }
 
-export function noiseCounter(time: number, neuron: number, part: number, sample: number, sequence: number): Word4 {
-  return [time >>> 0, (neuron * 4 + part) >>> 0, sample >>> 0, sequence >>> 0];
+/** Counter of the Philox call for `block` (words 4 block .. 4 block + 3) of a (time, sample, sequence) stream. */
+export function noiseCounter(time: number, block: number, sample: number, sequence: number): Word4 {
+  return [time >>> 0, block >>> 0, sample >>> 0, sequence >>> 0];
+}
+
+/** Word `index` of the (time, sample, sequence) stream: word index % 4 of the call for block index / 4. */
+export function noiseWord(key: [number, number], time: number, index: number, sample: number, sequence: number): number {
+  return philox4x32(noiseCounter(time, Math.floor(index / 4), sample, sequence), key)[index % 4];
 }
 
 /** (k + 0.5) / 2^23 for the top 23 bits k: strictly inside (0, 1) and exactly representable in f32. */

@@ -1,6 +1,6 @@
 // Float64 twin of shaders/simulate.wgsl: every neuron Poisson with rate sigma(b + W c[t]), zero history before t = 0.
 import { poissonInversion } from './distributions.js';
-import { noiseCounter, noiseKey, philox4x32, uniformFromBits } from './philox.js';
+import { noiseKey, noiseWord, uniformFromBits } from './philox.js';
 import { sigmoid } from './special.js';
 
 
@@ -9,7 +9,8 @@ export type UniformSource = (sequence: number, time: number, neuron: number) => 
 
 export function philoxUniforms(seed: number, purpose: number): UniformSource {
   const key = noiseKey(seed, purpose, 0);
-  return (sequence, time, neuron) => uniformFromBits(philox4x32(noiseCounter(time, neuron, 0, 0, sequence), key)[0]);
+  // Neuron n takes word n of the bin's stream (shaders/simulate.wgsl).
+  return (sequence, time, neuron) => uniformFromBits(noiseWord(key, time, neuron, 0, sequence));
 }
 
 /** Returns spikes[s][t][n] for all N neurons. */
