@@ -3,7 +3,7 @@
 // hidden log-likelihood sum PoissonLL(z_true; mu), and the errors of W and b after matching hidden neurons.
 import { uploadDataset } from '../engine/dataset.js';
 import { evaluateGroup, POISSON } from '../engine/evaluation.js';
-import { computeLogJoint, computeLogQ } from '../engine/likelihood.js';
+import { scoreGivenSamplesMany } from '../engine/likelihood.js';
 import { withSession, type GpuSession } from '../engine/session.js';
 import { validateCounts } from '../model/data.js';
 import { flattenModel, type PoglmModelJson } from '../model/json.js';
@@ -65,6 +65,7 @@ export async function evaluateMany(items: EvaluationItem[], options: EvaluateOpt
         return position * items[index].test.length;
       });
       const dataset = await uploadDataset(session, arrays, flats[0].basis, 'test');
+      const sequences = items[indices[0]].test.length;
       try {
         const outcome = await evaluateGroup(session, dataset, {
           layout: flats[0].layout,
@@ -81,21 +82,33 @@ export async function evaluateMany(items: EvaluationItem[], options: EvaluateOpt
             samples,
           };
         });
+        // Ground truth: ln p(X, Z_true) and ln q(Z_true | X) with Poisson, all models of the group in one job each.
+        const known = indices.map((index, i) => ({ index, i })).filter(({ index }) => items[index].testHidden);
+        if (known.length > 0) {
+          known.forEach(({ index }) => {
+            const hidden = items[index].testHidden!;
+            validateCounts('testHidden', hidden, { neurons: flats[0].layout.hidden, bins: items[index].test[0].length });
+            if (hidden.length !== sequences) throw new Error(`testHidden has ${hidden.length} sequences but test has ${sequences}`);
+          });
+          const scores = await scoreGivenSamplesMany(session, dataset, {
+            layout: flats[0].layout,
+            basis: flats[0].basis,
+            method: POISSON,
+            sequences,
+            members: known.map(({ index, i }) => ({ params: flats[i].params, firstRow: firstRow[i], hidden: items[index].testHidden! })),
+          });
+          known.forEach(({ index }, k) => {
+            metrics[index].predictedCompleteLogLikelihood = mean(scores.logJoint[k]);
+            metrics[index].hiddenLogLikelihood = mean(scores.logQ[k]);
+          });
+        }
       } finally {
         dataset.release();
       }
     }
     for (const [index, item] of items.entries()) {
-      const flat = flattenModel(item.model);
-      if (item.testHidden) {
-        validateCounts('testHidden', item.testHidden, { neurons: flat.layout.hidden, bins: item.test[0].length });
-        if (item.testHidden.length !== item.test.length) throw new Error(`testHidden has ${item.testHidden.length} sequences but test has ${item.test.length}`);
-        const request = { layout: flat.layout, basis: flat.basis, method: POISSON, params: flat.params, sequences: item.test, hidden: item.testHidden };
-        metrics[index].predictedCompleteLogLikelihood = mean((await computeLogJoint(session, request)).logJoint);
-        metrics[index].hiddenLogLikelihood = mean(await computeLogQ(session, request));
-      }
       if (item.truth) {
-        const errors = parameterErrors(item.model.generative, item.truth, flat.layout.visible);
+        const errors = parameterErrors(item.model.generative, item.truth, item.model.visible);
         metrics[index].weightError = errors.weightError;
         metrics[index].biasError = errors.biasError;
       }

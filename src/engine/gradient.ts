@@ -3,9 +3,8 @@
 import type { ParamLayout } from '../model/params.js';
 import type { ResolvedMethod } from '../model/types.js';
 import { NoisePurpose } from '../reference/philox.js';
-import { uploadDataset } from './dataset.js';
-import { ElboPipeline } from './pipeline.js';
 import type { GpuSession } from './session.js';
+import { runSingleModelJob } from './single.js';
 
 export interface GradientRequest {
   layout: ParamLayout;
@@ -75,47 +74,38 @@ export function flattenNoise(
 
 export async function computeElboGradient(session: GpuSession, request: GradientRequest): Promise<GradientResult> {
   const { layout, method } = request;
-  const dataset = await uploadDataset(session, [request.sequences], request.basis, 'sequences', { visible: layout.visible });
   const sequences = request.sequences.length;
   let flatNoise: Float32Array | undefined;
   let samples = request.samples ?? 1;
   if (request.noise) {
-    const flat = flattenNoise(request.noise, { sequences, bins: dataset.bins, hidden: layout.hidden, width: method.noiseWidth });
+    const bins = Array.isArray(request.sequences[0]) ? request.sequences[0].length : 0;
+    const flat = flattenNoise(request.noise, { sequences, bins, hidden: layout.hidden, width: method.noiseWidth });
     flatNoise = flat.data;
     samples = flat.samples;
   }
-  let pipeline: ElboPipeline | undefined;
-  try {
-    pipeline = await ElboPipeline.create(session, dataset, {
-      layout,
-      basis: request.basis,
-      method,
-      models: 1,
-      slots: sequences,
+  return runSingleModelJob(
+    session,
+    request,
+    {
       samples,
-      stepsPerEpoch: 1,
       noise: flatNoise ? 'buffer' : 'philox',
       mode: 'gradient',
       purpose: NoisePurpose.train,
-    });
-    pipeline.writeParams(Float32Array.from(request.params));
-    pipeline.writeSeeds(Uint32Array.of(request.seed ?? 0));
-    pipeline.writeSchedule(Uint32Array.from({ length: sequences }, (_, s) => s));
-    if (flatNoise) pipeline.writeNoise(flatNoise);
-    pipeline.setStep(request.step ?? 0);
-    await pipeline.run(1, 'elbo gradient');
-    const [history, gradient, weights] = await Promise.all([
-      pipeline.read('elboHistory'),
-      pipeline.read('gradients'),
-      pipeline.read('sampleWeights'),
-    ]);
-    return {
-      elbo: history[0],
-      weights: Array.from({ length: sequences }, (_, s) => Array.from(weights.subarray(s * samples, (s + 1) * samples))),
-      gradient: Float64Array.from(gradient.subarray(0, layout.total)),
-    };
-  } finally {
-    pipeline?.destroy();
-    dataset.release();
-  }
+      seed: request.seed,
+      step: request.step,
+    },
+    (pipeline) => flatNoise && pipeline.writeNoise(flatNoise),
+    async (pipeline) => {
+      const [history, gradient, weights] = await Promise.all([
+        pipeline.read('elboHistory'),
+        pipeline.read('gradients'),
+        pipeline.read('sampleWeights'),
+      ]);
+      return {
+        elbo: history[0],
+        weights: Array.from({ length: sequences }, (_, s) => Array.from(weights.subarray(s * samples, (s + 1) * samples))),
+        gradient: Float64Array.from(gradient.subarray(0, layout.total)),
+      };
+    },
+  );
 }

@@ -3,8 +3,9 @@
 // distribution D of the spec.
 import type { ResolvedMethod } from '../model/types.js';
 import type { ParamLayout } from '../model/params.js';
-import { uploadDataset } from './dataset.js';
+import type { DeviceDataset } from './dataset.js';
 import { ElboPipeline, type PipelineMode } from './pipeline.js';
+import { runSingleModelJob } from './single.js';
 import type { GpuSession } from './session.js';
 import { NoisePurpose } from '../reference/philox.js';
 
@@ -62,45 +63,22 @@ export function flattenHiddenSamples(
   return out;
 }
 
-async function runGiven(
+function runGiven<T>(
   session: GpuSession,
   request: GivenSamplesRequest,
   mode: PipelineMode,
-  read: (pipeline: ElboPipeline, sequences: number, bins: number) => Promise<unknown>,
-): Promise<unknown> {
-  const { layout, method } = request;
-  const dataset = await uploadDataset(session, [request.sequences], request.basis, 'sequences', { visible: layout.visible });
+  read: (pipeline: ElboPipeline, sequences: number, bins: number) => Promise<T>,
+): Promise<T> {
   const sequences = request.sequences.length;
-  const samples = flattenHiddenSamples(method, request.hidden, { sequences, bins: dataset.bins, hidden: layout.hidden });
-  if (request.params.length !== layout.total) {
-    throw new Error(`params has ${request.params.length} entries but the layout needs ${layout.total}`);
-  }
-  let pipeline: ElboPipeline | undefined;
-  try {
-    pipeline = await ElboPipeline.create(session, dataset, {
-      layout,
-      basis: request.basis,
-      method,
-      models: 1,
-      slots: sequences,
-      samples: 1,
-      stepsPerEpoch: 1,
-      noise: 'given',
-      mode,
-      purpose: NoisePurpose.evaluate,
-      storeRates: request.rates ?? false,
-    });
-    pipeline.writeParams(Float32Array.from(request.params));
-    pipeline.writeSeeds(Uint32Array.of(0));
-    pipeline.writeSchedule(Uint32Array.from({ length: sequences }, (_, s) => s));
-    pipeline.writeSamples(samples);
-    pipeline.setStep(0);
-    await pipeline.run(1, mode);
-    return await read(pipeline, sequences, dataset.bins);
-  } finally {
-    pipeline?.destroy();
-    dataset.release();
-  }
+  const bins = Array.isArray(request.sequences[0]) ? request.sequences[0].length : 0;
+  const samples = flattenHiddenSamples(request.method, request.hidden, { sequences, bins, hidden: request.layout.hidden });
+  return runSingleModelJob(
+    session,
+    request,
+    { samples: 1, noise: 'given', mode, purpose: NoisePurpose.evaluate, storeRates: request.rates ?? false },
+    (pipeline) => pipeline.writeSamples(samples),
+    (pipeline) => read(pipeline, sequences, bins),
+  );
 }
 
 /** ln p(X, Z) per sequence for given hidden values, with lambda[s][t][n] when `rates` is set. */
@@ -108,7 +86,7 @@ export async function computeLogJoint(
   session: GpuSession,
   request: GivenSamplesRequest,
 ): Promise<{ logJoint: number[]; rates?: number[][][] }> {
-  return (await runGiven(session, request, 'logJoint', async (pipeline, sequences, bins) => {
+  return runGiven(session, request, 'logJoint', async (pipeline, sequences, bins) => {
     const weights = await pipeline.read('sampleWeights');
     const result: { logJoint: number[]; rates?: number[][][] } = { logJoint: Array.from(weights.subarray(0, sequences)) };
     if (request.rates) {
@@ -119,18 +97,85 @@ export async function computeLogJoint(
       );
     }
     return result;
-  })) as { logJoint: number[]; rates?: number[][][] };
+  });
 }
 
 /** ln q(Z | X) per sequence for given hidden values (FS reads their own history). */
 export async function computeLogQ(session: GpuSession, request: GivenSamplesRequest): Promise<number[]> {
-  return (await runGiven(session, request, 'logQ', async (pipeline, sequences, bins) => {
+  return runGiven(session, request, 'logQ', async (pipeline, sequences, bins) => {
     const terms = await pipeline.read('weightTerms');
     return Array.from({ length: sequences }, (_, s) => {
       let total = 0;
       for (let t = 0; t < bins; t++) total -= terms[s * bins + t];
       return total;
     });
-  })) as number[];
+  });
 }
 
+
+/** Given hidden spikes of many models on one dataset: per member, its parameters, rows and hidden[s][t][h]. */
+export interface GivenSamplesMember {
+  params: ArrayLike<number>;
+  firstRow: number;
+  hidden: number[][][];
+}
+
+/**
+ * ln p(X, Z) and ln q(Z | X) per sequence for many models of one shape at once (one job each), as evaluation needs
+ * for its ground-truth metrics. Returns [member][sequence].
+ */
+export async function scoreGivenSamplesMany(
+  session: GpuSession,
+  dataset: DeviceDataset,
+  spec: { layout: ParamLayout; basis: number[]; method: ResolvedMethod; sequences: number; members: GivenSamplesMember[] },
+): Promise<{ logJoint: number[][]; logQ: number[][] }> {
+  const { layout, method, members } = spec;
+  const S = spec.sequences;
+  const bins = dataset.bins;
+  const width = method.sampleWidth;
+  const perMember = S * bins * layout.hidden * width;
+  const samples = new Float32Array(members.length * perMember);
+  members.forEach((member, b) => {
+    samples.set(flattenHiddenSamples(method, member.hidden, { sequences: S, bins, hidden: layout.hidden }, `members[${b}].hidden`), b * perMember);
+  });
+  const params = new Float32Array(members.length * layout.total);
+  members.forEach((member, b) => params.set(Array.from(member.params), b * layout.total));
+  const rows = Uint32Array.from({ length: members.length * S }, (_, i) => members[Math.floor(i / S)].firstRow + (i % S));
+  const run = async (mode: 'logJoint' | 'logQ'): Promise<Float32Array> => {
+    const pipeline = await ElboPipeline.create(session, dataset, {
+      layout,
+      basis: spec.basis,
+      method,
+      models: members.length,
+      slots: S,
+      samples: 1,
+      stepsPerEpoch: 1,
+      noise: 'given',
+      mode,
+      purpose: NoisePurpose.evaluate,
+    });
+    try {
+      pipeline.writeParams(params);
+      pipeline.writeSeeds(new Uint32Array(members.length));
+      pipeline.writeSchedule(rows);
+      pipeline.writeSamples(samples);
+      pipeline.setStep(0);
+      await pipeline.run(1, mode);
+      return await pipeline.read(mode === 'logJoint' ? 'sampleWeights' : 'weightTerms');
+    } finally {
+      pipeline.destroy();
+    }
+  };
+  const joint = await run('logJoint');
+  const terms = await run('logQ');
+  return {
+    logJoint: members.map((_, b) => Array.from(joint.subarray(b * S, (b + 1) * S))),
+    logQ: members.map((_, b) =>
+      Array.from({ length: S }, (_, s) => {
+        let total = 0;
+        for (let t = 0; t < bins; t++) total -= terms[(b * S + s) * bins + t];
+        return total;
+      }),
+    ),
+  };
+}

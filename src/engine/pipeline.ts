@@ -1,7 +1,8 @@
 // One job of the variational engine on the GPU: B models of one shape, scheme and method, each reading `slots`
 // sequences per step and drawing `samples` Monte Carlo samples. The job allocates its buffers and binds every stage
-// once; a training step is then a fixed list of dispatches (drive, sample q, ln p, backward, reduce, Adam, advance)
-// whatever T, the number of sequences or M, and many steps can go into one command buffer.
+// once; a training step is then a fixed list of 9 dispatches (drive, sample q, ln p, backward, sum weights, sum
+// instance, sum gradient, Adam, advance) whatever T, the number of sequences or M, and many steps can go into one
+// command buffer.
 import type { BoundKernel, KernelProgram } from '../gpu/kernel.js';
 import type { Dispatch } from '../gpu/grid.js';
 import type { UniformValues } from '../gpu/uniforms.js';
@@ -48,9 +49,9 @@ export const PAPER_ADAM: AdamSettings = {
 
 /**
  * What a job computes, and so which stages it dispatches:
- *   train:    drive, sample q, ln p (+delta), backward, sum weights, sum gradient, Adam, advance step
- *   gradient: drive, sample q, ln p (+delta), backward, sum weights, sum gradient
- *   evaluate: drive, sample q, ln p, sum weights, accumulate evidence
+ *   train:    drive, sample q, ln p (+delta), backward, sum weights, sum instance, sum gradient, Adam, advance step
+ *   gradient: drive, sample q, ln p (+delta), backward, sum weights, sum instance, sum gradient
+ *   evaluate: drive, evaluate samples (Poisson; q and p in one kernel), accumulate evidence
  *   logJoint: drive, given samples (ln q), ln p alone, sum weights        -> sampleWeights = ln p(X, Z)
  *   logQ:     drive, given samples (ln q)                                 -> weightTerms = -ln q per bin
  */
