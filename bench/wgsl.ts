@@ -26,6 +26,19 @@ export interface WgslStepJob {
   dispose(): void;
 }
 
+/** A one-job step with the hooks of the per-stage profile. */
+export interface ProfiledStepJob extends WgslStepJob {
+  /**
+   * Encodes `count` copies of stage `stage` (ElboPipeline.encodeStage), or of the whole step when `stage` is
+   * undefined (encodeStep), into one compute pass of one submission, and waits until the device has finished.
+   */
+  runEncoded(count: number, stage?: number): Promise<void>;
+  /** Writes back the parameters and step counter of creation (a stage run on its own keeps changing the state). */
+  resetState(): Promise<void>;
+  /** failureStep of every model (0xffffffff: none): a frozen model would skip Adam's work. */
+  readFailures(): Promise<Uint32Array>;
+}
+
 export interface WgslStepSpec {
   scheme: Scheme;
   method: 'exponential';
@@ -66,7 +79,7 @@ export function modelsPerJob(session: GpuSession, spec: WgslStepSpec): number {
 }
 
 /** One job of `spec.models` models (which must fit one job: see modelsPerJob). */
-export async function createStepJob(session: GpuSession, spec: WgslStepSpec, shared?: DeviceDataset): Promise<WgslStepJob> {
+export async function createStepJob(session: GpuSession, spec: WgslStepSpec, shared?: DeviceDataset): Promise<ProfiledStepJob> {
   const pipelineInput = pipelineSpec(spec, spec.models);
   const dataset = shared ?? (await uploadDataset(session, [spec.data], pipelineInput.basis, 'bench'));
   let pipeline: ElboPipeline;
@@ -93,6 +106,22 @@ export async function createStepJob(session: GpuSession, spec: WgslStepSpec, sha
       await pipeline.run(steps, 'bench step');
       await session.context.finish('bench step');
     },
+    async runEncoded(count: number, stage?: number) {
+      const label = stage === undefined ? 'bench profile step' : `bench profile ${pipeline.stageNames[stage]}`;
+      await session.runtime.submit(label, (pass) => {
+        for (let i = 0; i < count; i++) {
+          if (stage === undefined) pipeline.encodeStep(pass);
+          else pipeline.encodeStage(pass, stage);
+        }
+      });
+      await session.context.finish(label);
+    },
+    async resetState() {
+      pipeline.writeParams(params);
+      pipeline.setStep(0);
+      await session.context.finish('bench reset');
+    },
+    readFailures: () => pipeline.readFailures(),
     dispatchesPerStep: pipeline.dispatchesPerStep,
     stageNames: pipeline.stageNames,
     readStep: () => pipeline.readStep(),
