@@ -46,12 +46,22 @@ add_backports() {
     return
   fi
   local sources=/etc/apt/sources.list.d/debian.sources
+  # The stanza of the main archive: its Suites list the bare codename (not only -security or -updates).
+  local stanza='BEGIN { RS = ""; FS = "\n" }
+    { uris = ""; signed = ""; main = 0
+      for (i = 1; i <= NF; i++) {
+        if ($i ~ /^Suites:/) { n = split(substr($i, 8), s, /[ \t]+/); for (j = 1; j <= n; j++) if (s[j] == c) main = 1 }
+        if ($i ~ /^URIs:/) { uris = $i; sub(/^URIs:[ \t]*/, "", uris) }
+        if ($i ~ /^Signed-By:/) signed = $i
+      }
+      if (main && uris != "") { print (want == "uris" ? uris : signed); exit } }'
   if [ -f "$sources" ]; then
-    uris=$(awk '/^URIs:/ && !done { sub(/^URIs:[ \t]*/, ""); print; done = 1 }' "$sources")
-    signed=$(awk '/^Signed-By:/ && !done { print; done = 1 }' "$sources")
+    uris=$(awk -v c="$codename" -v want=uris "$stanza" "$sources")
+    signed=$(awk -v c="$codename" -v want=signed "$stanza" "$sources")
   fi
   if [ -z "$uris" ] && [ -f /etc/apt/sources.list ]; then
-    uris=$(awk -v c="$codename" '$1 == "deb" && $3 == c { print $2; exit }' /etc/apt/sources.list)
+    # One-line form, options such as [signed-by=...] dropped: deb URI SUITE COMPONENTS...
+    uris=$(awk -v c="$codename" '$1 == "deb" { sub(/\[[^]]*\][ \t]*/, ""); if ($3 == c) { print $2; exit } }' /etc/apt/sources.list)
   fi
   if [ -z "$uris" ]; then
     echo "setup: found no Debian source to extend with $suite; add that suite to your apt sources and rerun" >&2
@@ -63,7 +73,7 @@ add_backports() {
     echo "URIs: $uris"
     echo "Suites: $suite"
     echo "Components: main"
-    [ -n "$signed" ] && echo "$signed"
+    if [ -n "$signed" ]; then echo "$signed"; fi
   } | as_root tee /etc/apt/sources.list.d/poglm-backports.sources >/dev/null
   apt_updated=0
 }
@@ -103,4 +113,8 @@ if [ "$with_browser" -eq 1 ]; then
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium
   fi
 fi
-say "done. Try: npx poglm demo    Tests: npm test"
+if [ "$with_browser" -eq 1 ]; then
+  say "done. Try: npx poglm demo    Tests: npm test"
+else
+  say "done. Try: npx poglm demo    Tests: npm test (the browser test needs Chromium: bash scripts/setup.sh --browser)"
+fi

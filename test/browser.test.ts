@@ -188,6 +188,7 @@ describe('the library in a browser (Chromium, WebGPU on SwiftShader)', () => {
     // The tolerances of test/gradients.test.ts: ELBO to 1e-5 relative, sample weights to 1e-4 relative + 1e-3,
     // the gradient vector to 1e-4 relative.
     expect(Math.abs(actual.elbo - expected.elbo)).toBeLessThan(1e-5 * Math.abs(expected.elbo) + 1e-4);
+    expect(actual.weights.flat()).toHaveLength(expected.weights.flat().length);
     actual.weights.flat().forEach((weight, index) => {
       const reference = expected.weights.flat()[index];
       expect(Math.abs(weight - reference)).toBeLessThan(1e-4 * Math.abs(reference) + 1e-3);
@@ -228,6 +229,8 @@ describe('the library in a browser (Chromium, WebGPU on SwiftShader)', () => {
 
     const browserElbo = page.elboHistory;
     const nodeElbo = node.elboHistory;
+    expect(browserElbo).toHaveLength(settings.epochs);
+    expect(nodeElbo).toHaveLength(settings.epochs);
     const rise = browserElbo[browserElbo.length - 1] - browserElbo[0];
     const elboDifference = Math.max(...browserElbo.map((value, epoch) => Math.abs(value - nodeElbo[epoch]) / Math.abs(nodeElbo[epoch])));
     const parameters = (model: PoglmModelJson) => ({
@@ -237,6 +240,8 @@ describe('the library in a browser (Chromium, WebGPU on SwiftShader)', () => {
     const fromPage = parameters(page.model);
     const fromNode = parameters(node.model);
     const largestDifference = (a: number[], b: number[]) => Math.max(...a.map((value, index) => Math.abs(value - b[index])));
+    expect(fromPage.generative).toHaveLength(fromNode.generative.length);
+    expect(fromPage.variational).toHaveLength(fromNode.variational.length);
     const generativeDifference = largestDifference(fromPage.generative, fromNode.generative);
     const variationalDifference = largestDifference(fromPage.variational, fromNode.variational);
     console.log(

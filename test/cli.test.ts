@@ -70,6 +70,17 @@ describe('poglm bin', () => {
     ]);
   });
 
+  it('bins a recording of a million spikes (no argument-list limits), with a comment before the header', () => {
+    const lines = ['# recorded 2026', 'neuron,time'];
+    for (let i = 0; i < 1_000_000; i++) lines.push(`${i % 4},${(i * 0.001).toFixed(3)}`);
+    writeFileSync(at('many.csv'), `${lines.join('\n')}\n`);
+    const run = poglm('bin', '--spikes', 'many.csv', '--bin-width', '1', '--sequence-bins', '100', '--out', 'many.json');
+    expect(run.status, run.stderr).toBe(0);
+    const counts = json('many.json');
+    expect(counts).toHaveLength(10);
+    expect(counts[0][0]).toEqual([250, 250, 250, 250]);
+  });
+
   it('names the line of a malformed spike time', () => {
     writeFileSync(at('bad.csv'), 'neuron,time\n0,0.1\n1,-3\n');
     const run = poglm('bin', '--spikes', 'bad.csv', '--bin-width', '0.1', '--out', 'x.json');
@@ -135,6 +146,18 @@ describe('poglm fit, eval and grad', () => {
     expect(metrics.hiddenLogLikelihood).toBeLessThan(0);
     expect(metrics.testMarginalLogLikelihood).toBeCloseTo(JSON.parse(plain.stdout).testMarginalLogLikelihood, 6);
   });
+
+  it('leaves out the ground truth of a synth file when the model has another number of hidden neurons', () => {
+    const run = poglm('fit', '--train', 'synth.json', '--test', 'synth.json', '--hidden', '3', '--scheme', 'F', '--method', 'exponential', '--epochs', '1', '--eval-mc', '50', '--out', 'h3.json', '--json');
+    expect(run.status, run.stderr).toBe(0);
+    expect(run.stderr).toMatch(/has 2 true hidden neurons and the model 3: no ground-truth metrics/);
+    const metrics = JSON.parse(run.stdout).metrics;
+    expect(Number.isFinite(metrics.testMarginalLogLikelihood)).toBe(true);
+    expect(metrics.weightError).toBeUndefined();
+    const again = poglm('eval', '--model', 'h3.json', '--test', 'synth.json', '--mc', '50', '--json');
+    expect(again.status, again.stderr).toBe(0);
+    expect(JSON.parse(again.stdout).hiddenLogLikelihood).toBeUndefined();
+  });
 });
 
 describe('bad usage', () => {
@@ -178,16 +201,28 @@ describe('interrupting a fit', () => {
     const child = spawn(process.execPath, [BIN, 'fit', '--train', 'synth.json', '--hidden', '2', '--scheme', 'FB', '--method', 'exponential', '--epochs', '100000', '--progress', '--out', 'long.json'], { cwd: folder });
     let stderr = '';
     child.stderr.on('data', (chunk) => (stderr += chunk));
-    await new Promise<void>((resolve) => {
-      const poll = setInterval(() => {
-        if (/epoch [3-9]/.test(stderr)) {
-          clearInterval(poll);
-          resolve();
-        }
-      }, 50);
-    });
-    child.kill('SIGINT');
-    const status = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+    let status: number | null;
+    try {
+      // Wait for the third epoch, or fail at once if the child dies before it.
+      const early = await Promise.race([
+        new Promise<void>((resolve) => {
+          const poll = setInterval(() => {
+            if (/epoch [3-9]/.test(stderr)) {
+              clearInterval(poll);
+              resolve();
+            }
+          }, 50);
+          void exited.then(() => clearInterval(poll));
+        }),
+        exited.then((code) => code),
+      ]);
+      expect(early, `the fit ended before its third epoch: ${stderr}`).toBeUndefined();
+      child.kill('SIGINT');
+      status = await exited;
+    } finally {
+      child.kill('SIGKILL');
+    }
     expect(status).toBe(130);
     expect(stderr).toMatch(/saved the model after \d+ steps to long\.json/);
     const model = json('long.json');

@@ -2,9 +2,10 @@
 // against the float64 twin drawing the same Philox noise; chunking over samples; ground-truth metrics and the
 // matching of hidden neurons.
 import { describe, expect, it } from 'vitest';
-import { evaluate } from '../src/api/evaluate.js';
+import { evaluate, evaluateMany } from '../src/api/evaluate.js';
 import { uploadDataset } from '../src/engine/dataset.js';
-import { evaluateGroup, POISSON } from '../src/engine/evaluation.js';
+import { evaluateGroup, modelsPerEvaluationJob, POISSON } from '../src/engine/evaluation.js';
+import { workspaceBytes } from '../src/engine/workspace.js';
 import { buildModel } from '../src/model/json.js';
 import { parameterErrors, permuteHidden } from '../src/model/metrics.js';
 import { logSumExpArray } from '../src/model/math.js';
@@ -46,6 +47,39 @@ describe('marginal likelihood and ELBO on the GPU', () => {
     } finally {
       dataset.release();
     }
+  });
+});
+
+describe('many models', () => {
+  it('splits a group into jobs that fit the buffer limit, with the same metrics as one job', async () => {
+    const problem = makeProblem('FB', 'exponential', { bins: 30, sequences: 3 });
+    const models = [0, 0.3, -0.3].map((shift) =>
+      buildModel({ layout: problem.layout, params: problem.params.map((p, i) => (i % 7 === 0 ? p + shift : p)), method: problem.method, basis: problem.model.basis }),
+    );
+    const items = models.map((model) => ({ model, test: problem.sequences }));
+    const together = await evaluateMany(items, { session: gpu(), samples: 40, seed: 2 });
+    const oneSample = workspaceBytes(
+      { layout: problem.layout, basis: problem.model.basis, method: POISSON, models: 1, slots: 3, samples: 40, stepsPerEpoch: 1, noise: 'philox', mode: 'evaluate', purpose: NoisePurpose.evaluate },
+      30,
+    );
+    // Room for one model and a full chunk of samples per job: three jobs.
+    expect(modelsPerEvaluationJob(problem.layout, problem.model.basis, 3, 30, 40, oneSample + 100)).toBe(1);
+    const apart = await evaluateMany(items, { session: gpu(), samples: 40, seed: 2, maxJobBytes: oneSample + 100 });
+    expect(apart).toHaveLength(3);
+    apart.forEach((metrics, i) => {
+      expect(metrics.testMarginalLogLikelihood).toBeCloseTo(together[i].testMarginalLogLikelihood, 4);
+      expect(metrics.testElbo).toBeCloseTo(together[i].testElbo, 4);
+    });
+    expect(new Set(together.map((metrics) => metrics.testElbo.toFixed(4))).size).toBe(3);
+  });
+
+  it('checks the ground truth before any GPU work, naming the field', async () => {
+    const problem = makeProblem('F', 'exponential', { bins: 30, sequences: 3 });
+    const model = buildModel({ layout: problem.layout, params: problem.params, method: problem.method, basis: problem.model.basis });
+    const truth = { weight: [[0]], bias: [0, 0, 0, 0, 0] };
+    await expect(evaluate(model, problem.sequences, { session: gpu(), truth })).rejects.toThrow(/truth\.weight has 1 rows but the model has 5 neurons/);
+    const testHidden = problem.sequences.slice(1).map((x) => x.map(() => [0, 0]));
+    await expect(evaluate(model, problem.sequences, { session: gpu(), testHidden })).rejects.toThrow(/testHidden has 2 sequences but test has 3/);
   });
 });
 

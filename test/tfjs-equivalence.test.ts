@@ -143,7 +143,8 @@ describe('tfjs (webgpu backend on Dawn) and the WGSL engine', () => {
   it.each(cases)('tfjs webgpu matches the reference and the WGSL engine: $scheme $method', async ({ scheme, method }) => {
     const problem = problemFor(scheme, method);
     const expected = elboAndGradient(problem.model, problem.params, problem.sequences, problem.noise);
-    await tf.setBackend(webgpu!.name);
+    expect(await tf.setBackend(webgpu!.name)).toBe(true);
+    expect(tf.getBackend()).toBe(webgpu!.name);
     let actual: TfjsElboResult;
     try {
       const before = tf.memory().numTensors;
@@ -163,6 +164,7 @@ describe('tfjs (webgpu backend on Dawn) and the WGSL engine', () => {
       sequences: problem.sequences,
       noise: problem.noise,
     });
+    expect(engine.weights.flat()).toHaveLength(actual.weights.length);
     const versus = {
       elbo: Math.abs(engine.elbo - actual.elbo) / Math.abs(actual.elbo),
       weights: Math.max(...engine.weights.flat().map((w, i) => Math.abs(w - actual.weights[i]))),
@@ -179,7 +181,8 @@ describe('tfjs (webgpu backend on Dawn) and the WGSL engine', () => {
     const problem = problemFor(scheme, method);
     const noise = flatNoise(problem);
     const train = async (backend: string) => {
-      await tf.setBackend(backend);
+      expect(await tf.setBackend(backend)).toBe(true);
+      expect(tf.getBackend()).toBe(backend);
       const model = createTfjsPoglm(tf, {
         layout: problem.layout,
         basis: problem.model.basis,
@@ -204,6 +207,7 @@ describe('tfjs (webgpu backend on Dawn) and the WGSL engine', () => {
     };
     const onGpu = await train(webgpu!.name);
     const onCpu = await train('cpu');
+    expect(onGpu.params).toHaveLength(onCpu.params.length);
     onGpu.elbos.forEach((elbo, step) => expect(Math.abs(elbo! - onCpu.elbos[step]!)).toBeLessThan(1e-5 * Math.abs(onCpu.elbos[step]!)));
     const drift = onGpu.params.reduce((worst, value, i) => Math.max(worst, Math.abs(value - onCpu.params[i])), 0);
     report.push(`${`webgpu vs cpu 2 Adam steps ${scheme} ${method}`.padEnd(34)} params ${drift.toExponential(1)}`);
@@ -223,6 +227,7 @@ describe('tfjs (webgpu backend on Dawn) and the WGSL engine', () => {
       }),
       runTfjs(problem),
     ]);
+    expect(engine.weights.flat()).toHaveLength(tfjs.weights.length);
     const versus = {
       elbo: Math.abs(engine.elbo - tfjs.elbo) / Math.abs(tfjs.elbo),
       weights: Math.max(...engine.weights.flat().map((w, i) => Math.abs(w - tfjs.weights[i]))),

@@ -42,6 +42,8 @@ describe('GPU training equals the float64 twin', () => {
       expect(outcome.steps).toBe(6);
       const [member] = outcome.members;
       const epochMeans = [0, 1].map((epoch) => expected.elbos.slice(epoch * 3, epoch * 3 + 3).reduce((a, b) => a + b, 0) / 3);
+      expect(member.elboHistory).toHaveLength(2);
+      expect(member.params).toHaveLength(expected.params.length);
       member.elboHistory.forEach((elbo, epoch) => expect(Math.abs(elbo - epochMeans[epoch])).toBeLessThan(1e-4 * Math.abs(epochMeans[epoch])));
       // Six Adam steps of size ~0.05-0.1 each. Measured worst differences: pathwise ~1e-5; score methods 1-2.5e-4,
       // because their phi-gradient is w * grad ln q with w near -100 summed over samples of both signs, so f32
@@ -99,6 +101,7 @@ describe('batched fitting', () => {
       onProgress: (progress) => progress.note && notes.push(progress.note),
     });
     expect(notes[0]).toMatch(/split into 2 jobs of at most 2 fits/);
+    expect(split).toHaveLength(jobs.length);
     split.forEach((result, i) => expect(result.model.generative).toEqual(whole[i].model.generative));
   });
 

@@ -2,12 +2,12 @@
 // M = 2,000 samples by default), and with ground truth the predicted complete log-likelihood ln p(X, Z_true), the
 // hidden log-likelihood sum PoissonLL(z_true; mu), and the errors of W and b after matching hidden neurons.
 import { uploadDataset } from '../engine/dataset.js';
-import { evaluateGroup, POISSON } from '../engine/evaluation.js';
+import { evaluateGroup, evaluationLimitBytes, modelsPerEvaluationJob, POISSON } from '../engine/evaluation.js';
 import { scoreGivenSamplesMany } from '../engine/likelihood.js';
 import { withSession, type GpuSession } from '../engine/session.js';
-import { validateCounts } from '../model/data.js';
+import { DataError, validateCounts } from '../model/data.js';
 import { flattenModel, type PoglmModelJson } from '../model/json.js';
-import { parameterErrors } from '../model/metrics.js';
+import { checkTruth, parameterErrors } from '../model/metrics.js';
 import type { GenerativeParams } from '../model/types.js';
 
 export interface EvaluateOptions {
@@ -15,6 +15,10 @@ export interface EvaluateOptions {
   samples?: number;
   seed?: number;
   session?: GpuSession;
+  /** Checked between jobs and chunks of samples: when aborted, the promise rejects with the signal's reason. */
+  signal?: AbortSignal;
+  /** Bytes the largest buffer of one job may take; default 128 MiB, or the device's binding limit if smaller. */
+  maxJobBytes?: number;
 }
 
 export interface GroundTruth {
@@ -42,68 +46,43 @@ export interface EvaluationItem extends GroundTruth {
   test: number[][][];
 }
 
-/** Evaluates many models; those of one shape and scheme share one batched job per chunk of samples. */
+/**
+ * Evaluates many models; those of one shape and scheme share batched jobs (as many models per job as the device's
+ * buffers hold), each drawing its samples in chunks. Every input is checked before any GPU work starts.
+ */
 export async function evaluateMany(items: EvaluationItem[], options: EvaluateOptions = {}): Promise<Metrics[]> {
   const samples = options.samples ?? 2000;
   if (!Number.isInteger(samples) || samples < 1) throw new Error(`samples must be a positive integer, got ${samples}`);
+  const groups = new Map<string, number[]>();
+  items.forEach((item, index) => {
+    const name = (field: string): string => (items.length > 1 ? `items[${index}].${field}` : field);
+    const flat = flattenModel(item.model);
+    if (flat.layout.hidden < 1) throw new DataError(`${name('model')} has no hidden neurons: there is no q to evaluate`);
+    if (!item.model.variational) {
+      throw new DataError(`${name('model')} has no variational part: evaluate a fitted model (as fit writes it), not a bare generative one`);
+    }
+    const shape = validateCounts(name('test'), item.test, { neurons: item.model.visible });
+    if (item.testHidden) {
+      validateCounts(name('testHidden'), item.testHidden, { neurons: flat.layout.hidden, bins: shape.bins, role: 'hidden' });
+      if (item.testHidden.length !== shape.sequences) {
+        throw new DataError(`${name('testHidden')} has ${item.testHidden.length} sequences but ${name('test')} has ${shape.sequences}: give the hidden spikes of the same test sequences`);
+      }
+    }
+    if (item.truth) checkTruth(item.truth, flat.layout.neurons, name('truth'));
+    const key = JSON.stringify([flat.layout.visible, flat.layout.hidden, flat.layout.scheme, shape.sequences, shape.bins, flat.basis]);
+    groups.set(key, [...(groups.get(key) ?? []), index]);
+  });
   return withSession(options.session, async (session) => {
     const metrics: Metrics[] = new Array(items.length);
-    const groups = new Map<string, number[]>();
-    items.forEach((item, index) => {
-      const flat = flattenModel(item.model);
-      if (flat.layout.hidden < 1) throw new Error(`models[${index}] has no hidden neurons: there is no q to evaluate`);
-      const shape = validateCounts(items.length > 1 ? `items[${index}].test` : 'test', item.test, { neurons: item.model.visible });
-      const key = JSON.stringify([flat.layout.visible, flat.layout.hidden, flat.layout.scheme, shape.sequences, shape.bins, flat.basis]);
-      groups.set(key, [...(groups.get(key) ?? []), index]);
-    });
-    for (const indices of groups.values()) {
-      const flats = indices.map((index) => flattenModel(items[index].model));
-      const arrays: number[][][][] = [];
-      const firstRow = indices.map((index) => {
-        let position = arrays.indexOf(items[index].test);
-        if (position < 0) position = arrays.push(items[index].test) - 1;
-        return position * items[index].test.length;
-      });
-      const dataset = await uploadDataset(session, arrays, flats[0].basis, 'test');
-      const sequences = items[indices[0]].test.length;
-      try {
-        const outcome = await evaluateGroup(session, dataset, {
-          layout: flats[0].layout,
-          basis: flats[0].basis,
-          members: flats.map((flat, i) => ({ params: flat.params, seed: options.seed ?? 0, firstRow: firstRow[i] })),
-          sequences: items[indices[0]].test.length,
-          samples,
-        });
-        indices.forEach((index, i) => {
-          metrics[index] = {
-            testMarginalLogLikelihood: mean(outcome.marginalLogLikelihood[i]),
-            testElbo: mean(outcome.elbo[i]),
-            sequences: items[index].test.length,
-            samples,
-          };
-        });
-        // Ground truth: ln p(X, Z_true) and ln q(Z_true | X) with Poisson, all models of the group in one job each.
-        const known = indices.map((index, i) => ({ index, i })).filter(({ index }) => items[index].testHidden);
-        if (known.length > 0) {
-          known.forEach(({ index }) => {
-            const hidden = items[index].testHidden!;
-            validateCounts('testHidden', hidden, { neurons: flats[0].layout.hidden, bins: items[index].test[0].length });
-            if (hidden.length !== sequences) throw new Error(`testHidden has ${hidden.length} sequences but test has ${sequences}`);
-          });
-          const scores = await scoreGivenSamplesMany(session, dataset, {
-            layout: flats[0].layout,
-            basis: flats[0].basis,
-            method: POISSON,
-            sequences,
-            members: known.map(({ index, i }) => ({ params: flats[i].params, firstRow: firstRow[i], hidden: items[index].testHidden! })),
-          });
-          known.forEach(({ index }, k) => {
-            metrics[index].predictedCompleteLogLikelihood = mean(scores.logJoint[k]);
-            metrics[index].hiddenLogLikelihood = mean(scores.logQ[k]);
-          });
-        }
-      } finally {
-        dataset.release();
+    for (const group of groups.values()) {
+      const first = flattenModel(items[group[0]].model);
+      const sequences = items[group[0]].test.length;
+      const bins = items[group[0]].test[0].length;
+      const limit = evaluationLimitBytes(session, options.maxJobBytes);
+      const perJob = modelsPerEvaluationJob(first.layout, first.basis, sequences, bins, samples, limit);
+      for (let start = 0; start < group.length; start += perJob) {
+        options.signal?.throwIfAborted();
+        await evaluateJob(session, items, group.slice(start, start + perJob), samples, options, metrics);
       }
     }
     for (const [index, item] of items.entries()) {
@@ -115,6 +94,62 @@ export async function evaluateMany(items: EvaluationItem[], options: EvaluateOpt
     }
     return metrics;
   });
+}
+
+/** One batched evaluation job: models of one shape on their test sequences, and their ground-truth scores. */
+async function evaluateJob(
+  session: GpuSession,
+  items: EvaluationItem[],
+  indices: number[],
+  samples: number,
+  options: EvaluateOptions,
+  metrics: Metrics[],
+): Promise<void> {
+  const flats = indices.map((index) => flattenModel(items[index].model));
+  const arrays: number[][][][] = [];
+  const firstRow = indices.map((index) => {
+    let position = arrays.indexOf(items[index].test);
+    if (position < 0) position = arrays.push(items[index].test) - 1;
+    return position * items[index].test.length;
+  });
+  const dataset = await uploadDataset(session, arrays, flats[0].basis, 'test');
+  const sequences = items[indices[0]].test.length;
+  try {
+    const outcome = await evaluateGroup(session, dataset, {
+      layout: flats[0].layout,
+      basis: flats[0].basis,
+      members: flats.map((flat, i) => ({ params: flat.params, seed: options.seed ?? 0, firstRow: firstRow[i] })),
+      sequences,
+      samples,
+      signal: options.signal,
+      maxChunkBytes: options.maxJobBytes,
+    });
+    indices.forEach((index, i) => {
+      metrics[index] = {
+        testMarginalLogLikelihood: mean(outcome.marginalLogLikelihood[i]),
+        testElbo: mean(outcome.elbo[i]),
+        sequences,
+        samples,
+      };
+    });
+    // Ground truth: ln p(X, Z_true) and ln q(Z_true | X) with Poisson, all models of the job at once.
+    const known = indices.map((index, i) => ({ index, i })).filter(({ index }) => items[index].testHidden);
+    if (known.length > 0) {
+      const scores = await scoreGivenSamplesMany(session, dataset, {
+        layout: flats[0].layout,
+        basis: flats[0].basis,
+        method: POISSON,
+        sequences,
+        members: known.map(({ index, i }) => ({ params: flats[i].params, firstRow: firstRow[i], hidden: items[index].testHidden! })),
+      });
+      known.forEach(({ index }, k) => {
+        metrics[index].predictedCompleteLogLikelihood = mean(scores.logJoint[k]);
+        metrics[index].hiddenLogLikelihood = mean(scores.logQ[k]);
+      });
+    }
+  } finally {
+    dataset.release();
+  }
 }
 
 export async function evaluate(model: PoglmModelJson, test: number[][][], options: EvaluateOptions & GroundTruth = {}): Promise<Metrics> {

@@ -124,7 +124,8 @@ function resolveJob(job: FitJob, index: number, many: boolean): ResolvedJob {
     throw new Error(`${where}.hidden must be a positive integer (got ${job.hidden}): a POGLM without hidden neurons has nothing to infer; fit H >= 1`);
   }
   const shape = validateCounts(many ? `${where}.train` : 'train', job.train);
-  const basis = job.basis ?? exponentialBasis(5);
+  // A fit that starts from a model keeps that model's basis: its weights mean nothing with another one.
+  const basis = job.basis ?? job.init?.basis ?? exponentialBasis(5);
   const seed = job.seed ?? 0;
   if (!Number.isInteger(seed) || seed < 0 || seed >= 2 ** 32) throw new Error(`${where}.seed must be an integer in [0, 2^32)`);
   for (const [name, value] of [
@@ -134,6 +135,12 @@ function resolveJob(job: FitJob, index: number, many: boolean): ResolvedJob {
     if (value !== undefined && !(value > 0 && Number.isFinite(value))) throw new Error(`${where}.${name} must be a positive number`);
   }
   if (job.init) {
+    if (!job.init.variational) {
+      throw new Error(`${where}.init has no variational part: start from a fitted model (as fit writes it), or leave init out`);
+    }
+    if (JSON.stringify(job.init.basis) !== JSON.stringify(basis)) {
+      throw new Error(`${where}.basis differs from the basis of ${where}.init: leave basis out to keep the init model's`);
+    }
     const init = flattenModel(job.init);
     if (init.layout.visible !== shape.neurons || init.layout.hidden !== job.hidden || init.layout.scheme !== job.scheme) {
       throw new Error(`${where}.init is a ${init.layout.visible}+${init.layout.hidden} ${init.layout.scheme} model; the fit needs ${shape.neurons}+${job.hidden} ${job.scheme}`);
@@ -229,7 +236,11 @@ function trainingRecord(job: ResolvedJob, outcome: TrainingOutcome, member: numb
   return record;
 }
 
-/** Fits every job; results come back in the order of `jobs`. A failing fit does not stop the others. */
+/**
+ * Fits every job; results come back in the order of `jobs`. A failing fit does not stop the others. After an abort
+ * (`options.signal`), the jobs that had not started have no entry (the array has holes there); the others hold what
+ * they learned, with `interrupted: true` where they were cut short.
+ */
 export async function fitMany(jobs: FitJob[], options: FitManyOptions = {}): Promise<FitResult[]> {
   if (!Array.isArray(jobs) || jobs.length === 0) throw new Error('fitMany needs at least one job');
   const resolved = jobs.map((job, index) => resolveJob(job, index, jobs.length > 1));
@@ -352,7 +363,10 @@ async function trainChunk(
  */
 export async function fit(train: number[][][], settings: FitSettings, options: FitManyOptions = {}): Promise<FitResult> {
   const [result] = await fitMany([{ ...settings, train }], options);
-  if (!result) throw new Error('the fit was interrupted before it started');
+  if (!result) {
+    options.signal?.throwIfAborted();
+    throw new Error('the fit was interrupted before it started');
+  }
   if (result.failure) throw new NonFiniteError(`fit stopped: ${result.failure.message}`, result);
   return result;
 }

@@ -2,6 +2,7 @@
 // evaluated with evaluateMany, then summarised as mean and standard deviation of each metric per combination.
 import { evaluateMany, type Metrics } from './evaluate.js';
 import { fitMany, type FitJob, type FitManyOptions, type FitResult } from './fit.js';
+import { validateCounts } from '../model/data.js';
 import type { GenerativeParams, Method, Scheme } from '../model/types.js';
 
 export interface GridDataset {
@@ -34,7 +35,7 @@ export interface GridRow {
   hidden: number;
   metrics?: Metrics;
   fit?: FitResult;
-  /** Why the row has no metrics: a non-finite fit, or an interrupt before it ran. */
+  /** Why the row has no metrics: a non-finite fit, or an interrupt before its fit or its evaluation ended. */
   problem?: string;
 }
 
@@ -52,16 +53,35 @@ export interface SummaryRow {
   scheme: Scheme;
   method: Method;
   hidden: number;
+  /** Fits with metrics. */
   fits: number;
+  /** Fits without metrics: non-finite, or interrupted before fitting or evaluation ended (fits.csv says which). */
   failed: number;
   mean: Partial<Record<MetricName, number>>;
   sd: Partial<Record<MetricName, number>>;
 }
 
-export async function runGrid(
-  spec: GridSpec,
-  options: FitManyOptions & { onEvaluate?: (done: number, total: number) => void } = {},
-): Promise<GridRow[]> {
+export interface GridOptions extends FitManyOptions {
+  /** Called once fitting is over, before evaluation starts: the rows with their fits (save the models here). */
+  onFitted?: (rows: GridRow[]) => void;
+  onEvaluate?: (done: number, total: number) => void;
+}
+
+/** Ground truth applies to a fit with the dataset's true number of hidden neurons. */
+function trueHiddenCount(dataset: GridDataset): number | undefined {
+  if (dataset.testHidden) return dataset.testHidden[0]?.[0]?.length;
+  return dataset.truth ? dataset.truth.bias.length - dataset.train[0][0].length : undefined;
+}
+
+/**
+ * Fits every combination in one fitMany job, then evaluates the fits that finished. The test data is checked before
+ * any fitting; an interrupt (options.signal) during evaluation keeps the fits and marks the rows without metrics.
+ */
+export async function runGrid(spec: GridSpec, options: GridOptions = {}): Promise<GridRow[]> {
+  spec.datasets.forEach((dataset) => {
+    const train = validateCounts(`${dataset.name}: train`, dataset.train);
+    validateCounts(`${dataset.name}: test`, dataset.test, { neurons: train.neurons });
+  });
   const rows: GridRow[] = [];
   const jobs: FitJob[] = [];
   for (const dataset of spec.datasets) {
@@ -99,13 +119,19 @@ export async function runGrid(
       else row.problem = 'interrupted during fitting';
     }
   });
-  if (evaluable.length > 0 && !options.signal?.aborted) {
-    const metrics = await evaluateMany(
+  options.onFitted?.(rows);
+  const notEvaluated = (): void => evaluable.forEach((index) => (rows[index].problem = 'fitted, not evaluated (interrupted)'));
+  if (evaluable.length === 0) return rows;
+  if (options.signal?.aborted) {
+    notEvaluated();
+    return rows;
+  }
+  let metrics: Metrics[];
+  try {
+    metrics = await evaluateMany(
       evaluable.map((index) => {
         const dataset = byName.get(rows[index].dataset)!;
-        // Ground truth applies when the fit has the true number of hidden neurons.
-        const trueHidden = dataset.truth ? dataset.truth.bias.length - dataset.train[0][0].length : undefined;
-        const matches = trueHidden === rows[index].hidden;
+        const matches = trueHiddenCount(dataset) === rows[index].hidden;
         return {
           model: fits[index].model,
           test: dataset.test,
@@ -113,11 +139,15 @@ export async function runGrid(
           ...(matches && dataset.truth ? { truth: dataset.truth } : {}),
         };
       }),
-      { session: options.session, samples: spec.evalSamples, seed: 0 },
+      { session: options.session, samples: spec.evalSamples, seed: 0, signal: options.signal },
     );
-    evaluable.forEach((index, i) => (rows[index].metrics = metrics[i]));
-    options.onEvaluate?.(evaluable.length, evaluable.length);
+  } catch (error) {
+    if (!options.signal?.aborted) throw error;
+    notEvaluated();
+    return rows;
   }
+  evaluable.forEach((index, i) => (rows[index].metrics = metrics[i]));
+  options.onEvaluate?.(evaluable.length, evaluable.length);
   return rows;
 }
 
@@ -199,6 +229,6 @@ export function summaryToMarkdown(summary: SummaryRow[]): string {
   return [
     `| scheme | method | H | fits | ${present.map((name) => LABELS[name]).join(' | ')} |`,
     `|---|---|---|---|${present.map(() => '---').join('|')}|`,
-    ...summary.map((row) => `| ${row.scheme} | ${row.method} | ${row.hidden} | ${row.fits}${row.failed ? ` (${row.failed} failed)` : ''} | ${present.map((name) => cell(row, name)).join(' | ')} |`),
+    ...summary.map((row) => `| ${row.scheme} | ${row.method} | ${row.hidden} | ${row.fits}${row.failed ? ` (${row.failed} without metrics)` : ''} | ${present.map((name) => cell(row, name)).join(' | ')} |`),
   ].join('\n');
 }

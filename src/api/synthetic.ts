@@ -6,10 +6,7 @@ import { simulateOnDevice } from '../engine/simulate.js';
 import { withSession, type GpuSession } from '../engine/session.js';
 import type { GenerativeParams } from '../model/types.js';
 import { exponentialBasis } from '../reference/basis.js';
-import { PhiloxStream } from '../reference/philox.js';
-
-/** Purpose tag of the stream that draws a trial's true parameters. */
-const TRUTH_PURPOSE = 6;
+import { NoisePurpose, PhiloxStream } from '../reference/philox.js';
 
 export interface SyntheticOptions {
   visible?: number;
@@ -35,7 +32,7 @@ export interface SyntheticDataset {
 
 export function syntheticTruth(trial: number, neurons = 5, weightRange = 2, biasRange = 0.5): GenerativeParams {
   if (!Number.isInteger(trial) || trial < 0 || trial >= 2 ** 32) throw new Error(`trial must be an integer in [0, 2^32), got ${trial}`);
-  const stream = new PhiloxStream(trial, TRUTH_PURPOSE);
+  const stream = new PhiloxStream(trial, NoisePurpose.truth);
   return {
     weight: Array.from({ length: neurons }, () => Array.from({ length: neurons }, () => (2 * stream.nextUniform() - 1) * weightRange)),
     bias: Array.from({ length: neurons }, () => (2 * stream.nextUniform() - 1) * biasRange),

@@ -1,7 +1,7 @@
 // The commands of `poglm`: synth, simulate, bin, fit, grad, eval, demo (and grid, in grid.ts).
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { evaluate, type Metrics } from '../api/evaluate.js';
+import { evaluate, type GroundTruth, type Metrics } from '../api/evaluate.js';
 import { fit, NonFiniteError, type FitResult } from '../api/fit.js';
 import { syntheticDataset } from '../api/synthetic.js';
 import { computeElboGradient } from '../engine/gradient.js';
@@ -11,7 +11,7 @@ import { validateCounts } from '../model/data.js';
 import { buildModel, flattenModel, parseModel, type PoglmModelJson } from '../model/json.js';
 import { paramLayout, unflattenParams } from '../model/params.js';
 import { resolveMethod, type Method } from '../model/types.js';
-import { binSpikeTimes, parseSpikeTimes, readCounts, readJson, readTruth, UsageError, writeJson } from './io.js';
+import { binSpikeTimes, parseSpikeTimes, readCounts, readJson, readTruth, UsageError, writeJson, type CountsFile } from './io.js';
 import { InterruptedExit, runner, type CliContext } from './main.js';
 import { integer, method as methodOption, positiveNumber, scheme as schemeOption } from './options.js';
 import { formatSeconds, StatusLine } from './progress.js';
@@ -27,6 +27,20 @@ function readModel(path: string): PoglmModelJson {
 }
 
 const round = (value: number, digits = 4): number => Number(value.toFixed(digits));
+
+/**
+ * The ground truth a `poglm synth` file carries applies only to a model with its number of hidden neurons: for any
+ * other model it is left out, with a note, so that a sweep over H still gets its likelihoods.
+ */
+function groundTruthFor(file: CountsFile, hidden: number, context: CliContext): GroundTruth {
+  const trueHidden = file.hidden?.[0]?.[0]?.length ?? (file.truth ? file.truth.bias.length - file.visible[0][0].length : undefined);
+  if (trueHidden === undefined) return {};
+  if (trueHidden !== hidden) {
+    context.err(`poglm: ${file.description} has ${trueHidden} true hidden neurons and the model ${hidden}: no ground-truth metrics`);
+    return {};
+  }
+  return { testHidden: file.hidden, truth: file.truth };
+}
 
 export function formatMetrics(metrics: Metrics): string {
   const rows: [string, number | undefined][] = [
@@ -156,7 +170,7 @@ async function fitCommand(context: CliContext, options: FitCommandOptions): Prom
   };
   const evalSamples = integer('--eval-mc', options.evalMc, { min: 1 });
   validateCounts(train.description, train.visible);
-  if (test) validateCounts(test.description, test.visible, { neurons: train.visible[0][0].length, bins: train.visible[0].length });
+  if (test) validateCounts(test.description, test.visible, { neurons: train.visible[0][0].length });
   const session = await context.session();
   const status = new StatusLine(process.stderr, Boolean(options.progress ?? process.stderr.isTTY));
   const started = performance.now();
@@ -179,6 +193,7 @@ async function fitCommand(context: CliContext, options: FitCommandOptions): Prom
       writeJson(options.out, error.result.model);
       context.err(`poglm: wrote the last finite parameters to ${options.out}`);
     }
+    if (!(error instanceof NonFiniteError) && context.signal.aborted) throw new InterruptedExit('interrupted before the fit started: nothing to save');
     throw error;
   }
   status.done();
@@ -190,8 +205,8 @@ async function fitCommand(context: CliContext, options: FitCommandOptions): Prom
       session,
       samples: evalSamples,
       seed: settings.seed,
-      testHidden: test.hidden,
-      truth: test.truth,
+      signal: context.signal,
+      ...groundTruthFor(test, settings.hidden, context),
     });
   }
   if (options.json) {
@@ -224,18 +239,32 @@ async function gradCommand(
   const model = readModel(options.model);
   if (model.hidden < 1 || !model.variational) throw new UsageError(`--model ${options.model} has no variational part (hidden = ${model.hidden})`);
   const chosen: Method = options.method ? methodOption('--method', options.method) : model.method;
-  const flat = flattenModel({ ...model, method: chosen });
+  // Another method than the model's takes its own default tau and categories, not the model's.
+  const flat = flattenModel(chosen === model.method ? model : { ...model, method: chosen, tau: undefined, categories: undefined });
   const train = readCounts(options.train, 'train', '--train');
   validateCounts(train.description, train.visible, { neurons: model.visible });
   const noise = options.noise ? (readJson(options.noise, '--noise') as number[][][][][]) : undefined;
-  const result = await computeElboGradient(await context.session(), {
-    layout: flat.layout,
-    basis: flat.basis,
-    method: flat.method,
-    params: flat.params,
-    sequences: train.visible,
-    ...(noise ? { noise } : { samples: integer('--samples', options.samples, { min: 1 }), seed: integer('--seed', options.seed), step: integer('--step', options.step) }),
-  });
+  let result: Awaited<ReturnType<typeof computeElboGradient>>;
+  try {
+    result = await computeElboGradient(await context.session(), {
+      layout: flat.layout,
+      basis: flat.basis,
+      method: flat.method,
+      params: flat.params,
+      sequences: train.visible,
+      ...(noise
+        ? { noise }
+        : {
+            samples: integer('--samples', options.samples, { min: 1 }),
+            seed: integer('--seed', options.seed, { max: 2 ** 32 - 1 }),
+            step: integer('--step', options.step, { max: 2 ** 28 - 1 }),
+          }),
+    });
+  } catch (error) {
+    // The noise is checked against the data and the method as it is flattened: name the file it came from.
+    if (noise && error instanceof Error && error.message.startsWith('noise')) throw new UsageError(`--noise ${options.noise}: ${error.message}`);
+    throw error;
+  }
   const gradient = unflattenParams(flat.layout, result.gradient);
   const variational: Record<string, unknown> = { forwardWeight: gradient.variational.forwardWeight };
   if (gradient.variational.backwardWeight) variational.backwardWeight = gradient.variational.backwardWeight;
@@ -254,15 +283,20 @@ async function evalCommand(
   options: { model: string; test: string; testHidden?: string; truth?: string; mc: string; seed: string; json?: boolean },
 ): Promise<void> {
   const model = readModel(options.model);
+  if (model.hidden < 1 || !model.variational) throw new UsageError(`--model ${options.model} has no variational part (hidden = ${model.hidden}): evaluate a model that poglm fit wrote`);
   const test = readCounts(options.test, 'test', '--test');
   validateCounts(test.description, test.visible, { neurons: model.visible });
-  const testHidden = options.testHidden ? (readJson(options.testHidden, '--test-hidden') as number[][][]) : test.hidden;
-  const truth = options.truth ? readTruth(options.truth) : test.truth;
+  // Ground truth named on the command line must fit the model; what a synth file carries is used where it does.
+  const fromFile = groundTruthFor(test, model.hidden, context);
+  const samples = integer('--mc', options.mc, { min: 1 });
+  const seed = integer('--seed', options.seed, { max: 2 ** 32 - 1 });
+  const truth = options.truth ? readTruth(options.truth) : fromFile.truth;
   const metrics = await evaluate(model, test.visible, {
     session: await context.session(),
-    samples: integer('--mc', options.mc, { min: 1 }),
-    seed: integer('--seed', options.seed),
-    testHidden,
+    samples,
+    seed,
+    signal: context.signal,
+    testHidden: options.testHidden ? (readJson(options.testHidden, '--test-hidden') as number[][][]) : fromFile.testHidden,
     truth,
   });
   if (options.json) context.out(JSON.stringify(metrics));

@@ -33,21 +33,20 @@ async function gridCommand(context: CliContext, options: GridOptions): Promise<v
   }
   if (options.train && !options.test) throw new UsageError('--train needs --test: the grid reports test likelihoods');
   const spec = {
-    seeds: integerList('--seeds', options.seeds),
-    schemes: nameList('--schemes', options.schemes, SCHEMES, (name) => scheme('--schemes', name)),
-    methods: nameList('--methods', options.methods, METHODS, (name) => method('--methods', name)),
-    hidden: integerList('--hidden', options.hidden),
+    seeds: integerList('--seeds', options.seeds, { max: 2 ** 32 - 1 }),
+    schemes: nameList(options.schemes, SCHEMES, (name) => scheme('--schemes', name)),
+    methods: nameList(options.methods, METHODS, (name) => method('--methods', name)),
+    hidden: integerList('--hidden', options.hidden, { min: 1, max: 64 }),
     epochs: integer('--epochs', options.epochs, { min: 1 }),
     batchSize: integer('--batch', options.batch, { min: 1 }),
     samples: integer('--mc', options.mc, { min: 1 }),
     evalSamples: integer('--eval-mc', options.evalMc, { min: 1 }),
   };
-  if (spec.hidden.some((h) => h < 1)) throw new UsageError('--hidden must list counts of at least 1');
   const session = await context.session();
   const status = new StatusLine(process.stderr, Boolean(options.progress ?? process.stderr.isTTY));
   const datasets: GridDataset[] = [];
   if (options.trials) {
-    for (const trial of integerList('--trials', options.trials)) {
+    for (const trial of integerList('--trials', options.trials, { max: 2 ** 32 - 1 })) {
       status.update(`simulating synthetic trial ${trial}`);
       const data = await syntheticDataset(trial, {}, session);
       datasets.push({ name: `trial ${trial}`, train: data.train.visible, test: data.test.visible, testHidden: data.test.hidden, truth: data.truth.generative });
@@ -59,7 +58,9 @@ async function gridCommand(context: CliContext, options: GridOptions): Promise<v
   }
   const total = datasets.length * spec.seeds.length * spec.schemes.length * spec.methods.length * spec.hidden.length;
   const started = performance.now();
+  let fitSeconds = 0;
   const notes = new Set<string>();
+  const safe = (text: string): string => text.replace(/[^A-Za-z0-9.-]+/g, '-');
   const rows = await runGrid(
     { datasets, ...spec },
     {
@@ -76,14 +77,17 @@ async function gridCommand(context: CliContext, options: GridOptions): Promise<v
             `${progress.group}: epoch ${progress.epoch}/${progress.epochs}${Number.isNaN(progress.meanElbo) ? '' : ` ELBO ${progress.meanElbo.toFixed(2)}`}`,
         );
       },
+      // The models are saved before evaluation starts, so that nothing in evaluation can lose them.
+      onFitted: (fitted) => {
+        fitSeconds = (performance.now() - started) / 1000;
+        for (const row of fitted) {
+          if (row.fit) writeJson(join(options.out, 'models', `${safe(row.dataset)}_seed${row.seed}_${row.scheme}_${row.method}_H${row.hidden}.json`), row.fit.model);
+        }
+        status.update(`fitted ${fitted.filter((row) => row.fit).length}/${total} in ${formatSeconds(fitSeconds)} (models saved); evaluating`);
+      },
     },
   );
-  const fitSeconds = (performance.now() - started) / 1000;
-  status.done(`fitted ${rows.filter((row) => row.fit).length}/${total} in ${formatSeconds(fitSeconds)}; evaluated`);
-  const safe = (text: string): string => text.replace(/[^A-Za-z0-9.-]+/g, '-');
-  for (const row of rows) {
-    if (row.fit) writeJson(join(options.out, 'models', `${safe(row.dataset)}_seed${row.seed}_${row.scheme}_${row.method}_H${row.hidden}.json`), row.fit.model);
-  }
+  status.done(`fitted ${rows.filter((row) => row.fit).length}/${total} in ${formatSeconds(fitSeconds)}; evaluated ${rows.filter((row) => row.metrics).length}`);
   const summary = summarise(rows);
   writeAtomically(join(options.out, 'fits.csv'), `${rowsToCsv(rows)}\n`);
   writeAtomically(join(options.out, 'summary.csv'), `${summaryToCsv(summary)}\n`);
@@ -94,11 +98,13 @@ async function gridCommand(context: CliContext, options: GridOptions): Promise<v
     `M = ${spec.samples}; metrics with ${spec.evalSamples} samples per test sequence; ${formatSeconds(seconds)} on ${session.adapter}.`;
   writeAtomically(join(options.out, 'summary.md'), `${heading}\n\nMean ± standard deviation over datasets and seeds.\n\n${summaryToMarkdown(summary)}\n`);
   if (options.json) {
-    context.out(JSON.stringify({ out: options.out, fits: total, seconds, fitsPerSecond: total / fitSeconds, summary }));
+    context.out(JSON.stringify({ out: options.out, fits: total, seconds, fitSeconds, fitsPerSecond: total / fitSeconds, summary }));
   } else {
     context.out(`${heading}\nwrote ${options.out}/models/*.json, fits.csv, summary.csv, summary.md\n\n${summaryToMarkdown(summary)}`);
   }
-  if (context.signal.aborted) throw new InterruptedExit(`interrupted: wrote the ${rows.filter((row) => row.fit).length} fits that finished`);
+  if (context.signal.aborted) {
+    throw new InterruptedExit(`interrupted: wrote the ${rows.filter((row) => row.fit).length} fitted models and the metrics of ${rows.filter((row) => row.metrics).length}`);
+  }
 }
 
 export function registerGridCommand(program: Command): void {

@@ -86,11 +86,15 @@ export function readTruth(path: string): GenerativeParams {
 /** Parses spike times: CSV rows "neuron,time" (time in seconds); a header row and blank lines are allowed. */
 export function parseSpikeTimes(text: string, source: string): { neuron: number; time: number }[] {
   const spikes: { neuron: number; time: number }[] = [];
+  let firstRow = true;
   text.split(/\r?\n/).forEach((line, index) => {
     const trimmed = line.trim();
     if (trimmed === '' || trimmed.startsWith('#')) return;
     const fields = trimmed.split(',').map((field) => field.trim());
-    if (index === 0 && fields.some((field) => Number.isNaN(Number(field)))) return;
+    // The first row that is not blank or a comment may be a header ("neuron,time").
+    const header = firstRow && fields.some((field) => Number.isNaN(Number(field)));
+    firstRow = false;
+    if (header) return;
     if (fields.length !== 2) throw new UsageError(`${source}:${index + 1}: expected "neuron,time", got "${trimmed}"`);
     const neuron = Number(fields[0]);
     const time = Number(fields[1]);
@@ -111,11 +115,12 @@ export function binSpikeTimes(
 ): number[][][] {
   const { binWidth } = options;
   if (!(binWidth > 0) || !Number.isFinite(binWidth)) throw new UsageError(`--bin-width must be a positive number of seconds, got ${binWidth}`);
-  const neurons = options.neurons ?? Math.max(-1, ...spikes.map((spike) => spike.neuron)) + 1;
+  // Loops, not Math.max(...spikes): a spread of a real recording's spikes overflows the call stack.
+  const neurons = options.neurons ?? spikes.reduce((most, spike) => Math.max(most, spike.neuron), -1) + 1;
   if (neurons < 1) throw new UsageError('no spikes and no --neurons: nothing to bin');
   const tooHigh = spikes.find((spike) => spike.neuron >= neurons);
   if (tooHigh) throw new UsageError(`a spike of neuron ${tooHigh.neuron} was found but --neurons is ${neurons}`);
-  const duration = options.duration ?? Math.max(0, ...spikes.map((spike) => spike.time)) + binWidth * 1e-9;
+  const duration = options.duration ?? spikes.reduce((last, spike) => Math.max(last, spike.time), 0) + binWidth * 1e-9;
   const bins = Math.ceil(duration / binWidth - 1e-9);
   if (bins < 1) throw new UsageError('the recording is shorter than one bin');
   const counts = Array.from({ length: bins }, () => new Array<number>(neurons).fill(0));

@@ -36,7 +36,7 @@ export function runner(action: (context: CliContext, ...args: never[]) => Promis
         process.stderr.write('\npoglm: interrupted again, exiting now\n');
         process.exit(EXIT.interrupted);
       }
-      process.stderr.write('\npoglm: interrupting — finishing the current step and saving what was learned (Ctrl-C again to quit now)\n');
+      process.stderr.write('\npoglm: interrupting — stopping at the end of the current epoch (or chunk of evaluation samples) and saving what is done (Ctrl-C again to quit now)\n');
       controller.abort();
     };
     process.on('SIGINT', onInterrupt);
@@ -53,7 +53,9 @@ export function runner(action: (context: CliContext, ...args: never[]) => Promis
       await (action as (context: CliContext, ...rest: unknown[]) => Promise<void>)(context, ...args);
       process.exitCode = controller.signal.aborted ? EXIT.interrupted : EXIT.ok;
     } catch (error) {
-      process.exitCode = reportError(error);
+      // An evaluation stopped by the signal rejects with the signal's reason: that is an interrupt, not a failure.
+      const stopped = controller.signal.aborted && error === controller.signal.reason;
+      process.exitCode = reportError(stopped ? new InterruptedExit('interrupted: stopped before finishing, nothing more to save') : error);
     } finally {
       process.off('SIGINT', onInterrupt);
       session?.destroy();
@@ -81,7 +83,7 @@ export function buildProgram(): Command {
         'Math and file formats: the spec (POGLM-SPEC.md) and docs/ in the package.',
     )
     .showHelpAfterError('(run with --help for usage)')
-    .configureOutput({ outputError: (text, write) => write(`poglm: ${text.replace(/^error: /, 'error: ')}`) });
+    .configureOutput({ outputError: (text, write) => write(`poglm: ${text}`) });
   program.addOption(new Option('--debug', 'run every GPU step inside error scopes (slower; names failing kernels)').hideHelp());
   // Before the commands are added, so that they inherit it: parse errors then reach main() as exceptions.
   program.exitOverride();

@@ -32,17 +32,21 @@ export function method(flag: string, raw: string): Method {
   return value;
 }
 
+/** A list longer than this is a typo (0-999999999), not a grid anyone can run. */
+const MAX_LIST = 100_000;
+
 /** "0-9", "1,3,5", "2" or a mix: the integers listed, in order, without repeats. */
-export function integerList(flag: string, raw: string): number[] {
+export function integerList(flag: string, raw: string, options: { min?: number; max?: number } = {}): number[] {
   const values: number[] = [];
   for (const part of raw.split(',').map((item) => item.trim())) {
     const range = /^(\d+)-(\d+)$/.exec(part);
     if (range) {
-      const [from, to] = [Number(range[1]), Number(range[2])];
+      const [from, to] = [integer(flag, range[1], options), integer(flag, range[2], options)];
       if (to < from) throw new UsageError(`${flag}: the range "${part}" runs backwards`);
+      if (values.length + to - from + 1 > MAX_LIST) throw new UsageError(`${flag} "${raw}" lists more than ${MAX_LIST} values`);
       for (let value = from; value <= to; value++) values.push(value);
     } else {
-      values.push(integer(flag, part));
+      values.push(integer(flag, part, options));
     }
   }
   if (values.length === 0) throw new UsageError(`${flag} lists nothing`);
@@ -50,9 +54,7 @@ export function integerList(flag: string, raw: string): number[] {
 }
 
 /** A comma-separated list of names, or "all". */
-export function nameList<T extends string>(flag: string, raw: string, all: readonly T[], check: (name: string) => T): T[] {
+export function nameList<T extends string>(raw: string, all: readonly T[], check: (name: string) => T): T[] {
   if (raw.trim().toLowerCase() === 'all') return [...all];
-  const names = raw.split(',').map((item) => check(item.trim()));
-  if (names.length === 0) throw new UsageError(`${flag} lists nothing`);
-  return [...new Set(names)];
+  return [...new Set(raw.split(',').map((item) => check(item.trim())))];
 }

@@ -41,7 +41,11 @@ export async function convolveOnDevice(
         }),
       ),
   );
-  await session.runtime.submit('convolve', (pass) => kernels.forEach((kernel) => kernel.encode(pass, kernel.dispatchFor(count))), kernels.map((k) => k.program.name));
+  try {
+    await session.runtime.submit('convolve', (pass) => kernels.forEach((kernel) => kernel.encode(pass, kernel.dispatchFor(count))), kernels.map((k) => k.program.name));
+  } finally {
+    kernels.forEach((kernel) => kernel.release());
+  }
 }
 
 export function checkBasis(basis: number[], bins: number): void {
@@ -67,7 +71,7 @@ export async function uploadDataset(
   if (datasets.length === 0) throw new Error(`${name}: no datasets given`);
   let shape = validateCounts(datasets.length === 1 ? name : `${name}[0]`, datasets[0], { neurons: expect.visible, bins: expect.bins });
   datasets.slice(1).forEach((dataset, index) => {
-    const next = validateCounts(`${name}[${index + 1}]`, dataset, { neurons: shape.neurons, bins: shape.bins });
+    const next = validateCounts(`${name}[${index + 1}]`, dataset, { neurons: shape.neurons, bins: shape.bins, binsFrom: `${name}[0]` });
     shape = { ...shape, sequences: shape.sequences + next.sequences };
   });
   checkBasis(basis, shape.bins);

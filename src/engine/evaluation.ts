@@ -25,6 +25,8 @@ export interface EvaluationSpec {
   samples: number;
   /** Bytes the largest per-chunk buffer may take (default: 128 MiB, or the device's binding limit if smaller). */
   maxChunkBytes?: number;
+  /** Checked before every chunk of samples: when aborted, the evaluation rejects with the signal's reason. */
+  signal?: AbortSignal;
 }
 
 export interface EvaluationOutcome {
@@ -50,24 +52,48 @@ export function samplesPerChunk(spec: Omit<PipelineSpec, 'samples'>, bins: numbe
   return Math.max(1, Math.min(samples, 1 + Math.floor((bytes - one) / Math.max(perSample, 1))));
 }
 
-export async function evaluateGroup(session: GpuSession, dataset: DeviceDataset, spec: EvaluationSpec): Promise<EvaluationOutcome> {
-  const { layout, members } = spec;
-  if (!Number.isInteger(spec.samples) || spec.samples < 1) throw new Error(`samples must be a positive integer, got ${spec.samples}`);
-  const B = members.length;
-  const S = spec.sequences;
-  const base: Omit<PipelineSpec, 'samples'> = {
+/** The evaluation pipeline of `models` models on `sequences` test sequences, all but its samples per chunk. */
+function evaluationPipeline(layout: ParamLayout, basis: number[], models: number, sequences: number): Omit<PipelineSpec, 'samples'> {
+  return {
     layout: paramLayout(layout.visible, layout.hidden, layout.scheme),
-    basis: spec.basis,
+    basis,
     method: POISSON,
-    models: B,
-    slots: S,
+    models,
+    slots: sequences,
     stepsPerEpoch: 1,
     noise: 'philox',
     mode: 'evaluate',
     purpose: NoisePurpose.evaluate,
   };
-  const limit = Math.min(session.context.limits.maxStorageBufferBindingSize, spec.maxChunkBytes ?? 128 * 2 ** 20);
-  const chunk = samplesPerChunk(base, dataset.bins, limit, spec.samples);
+}
+
+/** Bytes one evaluation buffer may take on this device: 128 MiB (what lavapipe binds), or less if the device says so. */
+export function evaluationLimitBytes(session: GpuSession, maxChunkBytes?: number): number {
+  return Math.min(session.context.limits.maxStorageBufferBindingSize, maxChunkBytes ?? 128 * 2 ** 20);
+}
+
+/** Samples a chunk should hold at least, where the models allow: fewer means more passes over the same data. */
+const PREFERRED_CHUNK = 64;
+
+/**
+ * The most models one evaluation job may hold so that a chunk of min(samples, 64) samples still fits in `bytes`
+ * (the workspace is affine in the models); at least 1, for which samplesPerChunk then finds what fits or says why not.
+ */
+export function modelsPerEvaluationJob(layout: ParamLayout, basis: number[], sequences: number, bins: number, samples: number, bytes: number): number {
+  const chunk = Math.min(samples, PREFERRED_CHUNK);
+  const one = workspaceBytes({ ...evaluationPipeline(layout, basis, 1, sequences), samples: chunk }, bins);
+  const perModel = workspaceBytes({ ...evaluationPipeline(layout, basis, 2, sequences), samples: chunk }, bins) - one;
+  if (one > bytes) return 1;
+  return 1 + Math.floor((bytes - one) / Math.max(perModel, 1));
+}
+
+export async function evaluateGroup(session: GpuSession, dataset: DeviceDataset, spec: EvaluationSpec): Promise<EvaluationOutcome> {
+  const { layout, members } = spec;
+  if (!Number.isInteger(spec.samples) || spec.samples < 1) throw new Error(`samples must be a positive integer, got ${spec.samples}`);
+  const B = members.length;
+  const S = spec.sequences;
+  const base = evaluationPipeline(layout, spec.basis, B, S);
+  const chunk = samplesPerChunk(base, dataset.bins, evaluationLimitBytes(session, spec.maxChunkBytes), spec.samples);
   const pipeline = await ElboPipeline.create(session, dataset, { ...base, samples: chunk });
   try {
     const params = new Float32Array(B * layout.total);
@@ -83,6 +109,7 @@ export async function evaluateGroup(session: GpuSession, dataset: DeviceDataset,
     pipeline.resetEvidence();
     let chunks = 0;
     for (let offset = 0; offset < spec.samples; offset += chunk) {
+      spec.signal?.throwIfAborted();
       pipeline.setSampleChunk(offset, Math.min(chunk, spec.samples - offset));
       await pipeline.run(1, `evaluate samples from ${offset}`);
       chunks++;

@@ -32,7 +32,7 @@ export interface GradientResult {
 /** Flattens noise[s][m][t][h][k] into the instance order of the pipeline, checking every dimension. */
 export function flattenNoise(
   noise: number[][][][][],
-  shape: { sequences: number; bins: number; hidden: number; width: number },
+  shape: { sequences: number; bins: number; hidden: number; width: number; uniform?: boolean },
   name = 'noise',
 ): { data: Float32Array; samples: number } {
   if (!Array.isArray(noise) || noise.length !== shape.sequences) {
@@ -63,6 +63,9 @@ export function flattenNoise(
             if (typeof value !== 'number' || !Number.isFinite(value)) {
               throw new Error(`${name}[${s}][${m}][${t}][${h}]${shape.width > 1 ? `[${k}]` : ''} must be a finite number`);
             }
+            if (shape.uniform && !(value > 0 && value < 1)) {
+              throw new Error(`${name}[${s}][${m}][${t}][${h}] is ${value}: this method's base noise is uniform in (0, 1)`);
+            }
             data[index++] = value;
           });
         });
@@ -77,9 +80,18 @@ export async function computeElboGradient(session: GpuSession, request: Gradient
   const sequences = request.sequences.length;
   let flatNoise: Float32Array | undefined;
   let samples = request.samples ?? 1;
+  for (const [name, value, limit] of [
+    ['samples', samples, 2 ** 32],
+    ['seed', request.seed ?? 0, 2 ** 32],
+    ['step', request.step ?? 0, 2 ** 28],
+  ] as const) {
+    if (!Number.isInteger(value) || value < (name === 'samples' ? 1 : 0) || value >= limit) {
+      throw new Error(`${name} must be an integer in [${name === 'samples' ? 1 : 0}, ${limit === 2 ** 28 ? '2^28' : '2^32'}), got ${value}`);
+    }
+  }
   if (request.noise) {
     const bins = Array.isArray(request.sequences[0]) ? request.sequences[0].length : 0;
-    const flat = flattenNoise(request.noise, { sequences, bins, hidden: layout.hidden, width: method.noiseWidth });
+    const flat = flattenNoise(request.noise, { sequences, bins, hidden: layout.hidden, width: method.noiseWidth, uniform: method.info.noise === 'uniform' });
     flatNoise = flat.data;
     samples = flat.samples;
   }

@@ -15,8 +15,12 @@ export async function philoxWords(
       buffers: { words },
       uniforms: { ...options, sequences: 0, samples: 0, bins: 0, hidden: 0, width: 0 },
     });
-    await session.runtime.submit('philox words', (pass) => kernel.encode(pass, kernel.dispatchFor(options.count)));
-    return await context.readU32(words, 0, options.count * 4);
+    try {
+      await session.runtime.submit('philox words', (pass) => kernel.encode(pass, kernel.dispatchFor(options.count)));
+      return await context.readU32(words, 0, options.count * 4);
+    } finally {
+      kernel.release();
+    }
   } finally {
     context.release(words);
   }
@@ -36,8 +40,12 @@ export async function drawBaseNoiseOnDevice(
       buffers: { noise },
       uniforms: { ...options, count: 0, width: method.noiseWidth },
     });
-    await session.runtime.submit('base noise', (pass) => kernel.encode(pass, kernel.dispatchFor(units)));
-    return await context.readF32(noise, 0, units * method.noiseWidth);
+    try {
+      await session.runtime.submit('base noise', (pass) => kernel.encode(pass, kernel.dispatchFor(units)));
+      return await context.readF32(noise, 0, units * method.noiseWidth);
+    } finally {
+      kernel.release();
+    }
   } finally {
     context.release(noise);
   }

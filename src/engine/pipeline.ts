@@ -124,10 +124,6 @@ export class ElboPipeline {
       slots: spec.slots,
       samples: spec.samples,
       bins: dataset.bins,
-      visible: layout.visible,
-      hidden: layout.hidden,
-      neurons: layout.neurons,
-      basisLength: spec.basis.length,
       paramCount: layout.total,
       weightOffset: layout.weightOffset,
       biasOffset: layout.biasOffset,
@@ -137,7 +133,6 @@ export class ElboPipeline {
       variationalBiasOffset: layout.variationalBiasOffset,
       generativeCount: layout.generativeCount,
       stepsPerEpoch: spec.stepsPerEpoch,
-      categories: spec.method.categories,
       noiseWidth: spec.method.noiseWidth,
       tau: spec.method.tau,
       purpose: spec.purpose,
@@ -346,5 +341,6 @@ export class ElboPipeline {
 
   destroy(): void {
     for (const name of ['workspace', 'control', 'modelParams', 'failureStep']) this.session.context.release(this.buffers[name]);
+    for (const { kernel } of this.kernels ?? []) kernel.release();
   }
 }

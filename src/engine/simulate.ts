@@ -114,8 +114,13 @@ export async function simulateOnDevice(session: GpuSession, request: SimulationR
                 purpose: NoisePurpose.simulate,
               },
             });
-            await session.runtime.submit('simulate', (pass) => kernel.encode(pass, kernel.dispatchFor(chunkModels.length * count)), [program.name]);
-            const chunk = await context.readF32(out, 0, bytes / 4);
+            let chunk: Float32Array;
+            try {
+              await session.runtime.submit('simulate', (pass) => kernel.encode(pass, kernel.dispatchFor(chunkModels.length * count)), [program.name]);
+              chunk = await context.readF32(out, 0, bytes / 4);
+            } finally {
+              kernel.release();
+            }
             const block = count * bins * neurons;
             chunkModels.forEach((_, b) => {
               const target = ((firstModel + b) * sequences + firstSequence) * bins * neurons;

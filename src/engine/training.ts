@@ -132,6 +132,13 @@ export async function trainGroup(
       options.onEpoch?.({ epoch: epoch + 1, epochs: spec.epochs, steps: epochsCompleted * steps, elbo, failed: failedAt.filter((f) => f !== undefined).length });
       if (failedAt.every((failure) => failure !== undefined)) break;
     }
+    if (interrupted) {
+      // Steps of an unfinished epoch may have gone non-finite too: the fit must say so, not only that it stopped.
+      const failures = await pipeline.readFailures();
+      members.forEach((_, b) => {
+        if (failures[b] !== NO_FAILURE && failedAt[b] === undefined) failedAt[b] = failures[b];
+      });
+    }
     const finalParams = await pipeline.readParams();
     // The step counter says how many steps really ran (an interrupt can fall inside an epoch).
     const stepsRun = await pipeline.readStep();

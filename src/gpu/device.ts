@@ -97,11 +97,12 @@ export class GpuContext {
     device.lost.then((info) => {
       if (!this.destroyed) this.lostReason = `${info.reason}: ${info.message}`;
     });
-    device.addEventListener('uncapturederror', (event) => {
-      const error = (event as GPUUncapturedErrorEvent).error;
-      this.uncaptured.push(error.message);
-    });
+    device.addEventListener('uncapturederror', this.onUncapturedError);
   }
+
+  private readonly onUncapturedError = (event: Event): void => {
+    this.uncaptured.push((event as GPUUncapturedErrorEvent).error.message);
+  };
 
   static async create(options: GpuContextOptions = {}): Promise<GpuContext> {
     if (options.device) {
@@ -266,6 +267,8 @@ export class GpuContext {
     for (const buffer of this.created) buffer.destroy();
     this.created.clear();
     this.destroyed = true;
+    // An adopted device lives on in the application: it must not keep calling into (and holding) this context.
+    this.device.removeEventListener('uncapturederror', this.onUncapturedError);
     if (this.ownsDevice) this.device.destroy();
     this.keepAlive = [];
   }

@@ -54,6 +54,11 @@ export class BoundKernel {
     return this.uniform !== undefined;
   }
 
+  /** Frees what binding created (the uniform buffer); work already submitted still completes. */
+  release(): void {
+    this.context.release(this.uniform?.buffer);
+  }
+
   /** Rewrites the uniform values (between submits; the bind group stays). */
   setUniforms(values: UniformValues): void {
     if (!this.uniform) throw new KernelArgumentError('this kernel has no uniform struct', this.program.name);
@@ -182,10 +187,12 @@ export class KernelRuntime {
         );
       }
     }
-    const limit = this.context.limits.maxComputeInvocationsPerWorkgroup;
-    if (program.workgroupSize > limit) {
+    // The workgroup size is the x extent: both the per-dimension and the total limit apply.
+    const { maxComputeInvocationsPerWorkgroup, maxComputeWorkgroupSizeX } = this.context.limits;
+    if (program.workgroupSize > Math.min(maxComputeInvocationsPerWorkgroup, maxComputeWorkgroupSizeX)) {
       throw new KernelArgumentError(
-        `workgroup size ${program.workgroupSize} exceeds the device's maxComputeInvocationsPerWorkgroup ${limit}`,
+        `workgroup size ${program.workgroupSize} exceeds the device's maxComputeWorkgroupSizeX ${maxComputeWorkgroupSizeX} ` +
+          `or maxComputeInvocationsPerWorkgroup ${maxComputeInvocationsPerWorkgroup}: use a smaller workgroupSize`,
         program.name,
       );
     }
@@ -248,18 +255,24 @@ export class KernelRuntime {
       resources.set(binding.name, buffer);
     }
     const groups = [...new Set(used.map((binding) => binding.group))].sort((a, b) => a - b);
-    const bindGroups = await this.context.scoped(`binding ${where}`, program.name, () =>
-      groups.map((group) => ({
-        group,
-        bindGroup: this.context.device.createBindGroup({
-          label: `${program.name} group ${group}`,
-          layout: pipeline.getBindGroupLayout(group),
-          entries: used
-            .filter((binding) => binding.group === group)
-            .map((binding) => ({ binding: binding.binding, resource: { buffer: resources.get(binding.name)! } })),
-        }),
-      })),
-    );
+    let bindGroups: { group: number; bindGroup: GPUBindGroup }[];
+    try {
+      bindGroups = await this.context.scoped(`binding ${where}`, program.name, () =>
+        groups.map((group) => ({
+          group,
+          bindGroup: this.context.device.createBindGroup({
+            label: `${program.name} group ${group}`,
+            layout: pipeline.getBindGroupLayout(group),
+            entries: used
+              .filter((binding) => binding.group === group)
+              .map((binding) => ({ binding: binding.binding, resource: { buffer: resources.get(binding.name)! } })),
+          }),
+        })),
+      );
+    } catch (error) {
+      this.context.release(uniform?.buffer);
+      throw error;
+    }
     return new BoundKernel(program, pipeline, bindGroups, uniform, this.context);
   }
 

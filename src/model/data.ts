@@ -20,7 +20,11 @@ export interface CountShape {
  * number of bins and every bin with `neurons` entries (when given). `name` is the field the user knows ("train",
  * "--test FILE.json", "counts").
  */
-export function validateCounts(name: string, data: unknown, expect: { neurons?: number; bins?: number } = {}): CountShape {
+export function validateCounts(
+  name: string,
+  data: unknown,
+  expect: { neurons?: number; bins?: number; role?: 'visible' | 'hidden'; binsFrom?: string } = {},
+): CountShape {
   if (!Array.isArray(data)) throw new DataError(`${name} must be an array [sequence][time][neuron] of spike counts, got ${typeof data}`);
   if (data.length === 0) throw new DataError(`${name} holds no sequences; give at least one [time][neuron] array`);
   let bins = expect.bins;
@@ -31,7 +35,7 @@ export function validateCounts(name: string, data: unknown, expect: { neurons?: 
     if (bins === undefined) bins = sequence.length;
     if (sequence.length !== bins) {
       throw new DataError(
-        `${name}[${s}] has ${sequence.length} time bins but ${expect.bins === undefined ? `${name}[0]` : 'the model'} has ${bins}: ` +
+        `${name}[${s}] has ${sequence.length} time bins but ${expect.bins === undefined ? `${name}[0]` : (expect.binsFrom ?? 'the visible counts')} has ${bins}: ` +
           'all sequences must have the same length (cut or pad them to a common number of bins)',
       );
     }
@@ -41,7 +45,7 @@ export function validateCounts(name: string, data: unknown, expect: { neurons?: 
       if (bin.length !== neurons) {
         throw new DataError(
           `${name}[${s}][${t}] has ${bin.length} neurons but ${expect.neurons === undefined ? `${name}[0][0] has` : 'the model expects'} ${neurons}` +
-            (expect.neurons === undefined ? ': every bin must list the same neurons' : ' visible neurons: check the data file matches the model'),
+            (expect.neurons === undefined ? ': every bin must list the same neurons' : ` ${expect.role ?? 'visible'} neurons: check the data file matches the model`),
         );
       }
       bin.forEach((count: unknown, v) => {
@@ -76,10 +80,4 @@ export function sequenceLogFactorials(data: number[][][]): Float64Array {
     for (const bin of sequence) for (const count of bin) total += logFactorialInteger(count);
     return total;
   });
-}
-
-export function unflatten3(flat: ArrayLike<number>, a: number, b: number, c: number): number[][][] {
-  return Array.from({ length: a }, (_, i) =>
-    Array.from({ length: b }, (_, j) => Array.from({ length: c }, (_, k) => Number(flat[(i * b + j) * c + k]))),
-  );
 }

@@ -1,6 +1,6 @@
 // The fitted-model JSON of the spec: basis, generative.{weight,bias}, variational.{scheme,forwardWeight,
 // backwardWeight?,bias}, visible, hidden, method and the training settings. Reading checks every field and names the
-// one that is wrong; writing goes through a temporary file so that nothing is ever half-written.
+// one that is wrong. (The CLI writes it through a temporary file and a rename: cli/io.ts.)
 import { flattenParams, paramLayout, unflattenParams, type ParamLayout } from './params.js';
 import {
   isMethod,

@@ -1,4 +1,4 @@
-// Small host-side numerics that the engine needs without pulling mathjs into browser builds.
+// Small host-side numerics (log factorials for the data, log-sum-exp) without pulling mathjs into browser builds.
 
 const LOG_FACTORIAL_CACHE: number[] = [0];
 

@@ -1,5 +1,6 @@
 // Ground-truth metrics of the spec: mean absolute error of W and b after matching learned hidden neurons to true
 // ones — the permutation of hidden indices that minimises the mean absolute W error (visible indices stay fixed).
+import { DataError } from './data.js';
 import type { GenerativeParams } from './types.js';
 
 /** All permutations of 0..n-1 (n! of them; the caller bounds n). */
@@ -33,6 +34,23 @@ export interface ParameterErrors {
   exhaustive: boolean;
 }
 
+/** Checks that `truth` is {weight: N x N, bias: N} of finite numbers; `name` is the field or flag the user gave. */
+export function checkTruth(truth: GenerativeParams, neurons: number, name: string): void {
+  const fix = `give the true parameters of all ${neurons} neurons (visible first), as \`poglm synth\` writes them`;
+  if (!truth || !Array.isArray(truth.bias) || !Array.isArray(truth.weight)) throw new DataError(`${name} must be {"weight": [[...]], "bias": [...]}: ${fix}`);
+  if (truth.bias.length !== neurons) throw new DataError(`${name}.bias has ${truth.bias.length} entries but the model has ${neurons} neurons: ${fix}`);
+  truth.bias.forEach((value, i) => {
+    if (typeof value !== 'number' || !Number.isFinite(value)) throw new DataError(`${name}.bias[${i}] is ${JSON.stringify(value)}: ${fix}`);
+  });
+  if (truth.weight.length !== neurons) throw new DataError(`${name}.weight has ${truth.weight.length} rows but the model has ${neurons} neurons: ${fix}`);
+  truth.weight.forEach((row, i) => {
+    if (!Array.isArray(row) || row.length !== neurons) throw new DataError(`${name}.weight[${i}] must be a row of ${neurons} numbers: ${fix}`);
+    row.forEach((value, j) => {
+      if (typeof value !== 'number' || !Number.isFinite(value)) throw new DataError(`${name}.weight[${i}][${j}] is ${JSON.stringify(value)}: ${fix}`);
+    });
+  });
+}
+
 /**
  * Matches hidden neurons by the permutation with the smallest mean |W - W_true| and reports the errors of W and b.
  * Up to 8 hidden neurons every permutation is tried (40,320); beyond, a greedy assignment by pairwise cost.
@@ -48,7 +66,12 @@ export function parameterErrors(learned: GenerativeParams, truth: GenerativePara
   let best: number[];
   let exhaustive = true;
   if (hidden <= 8) {
-    best = permutations(hidden).reduce((a, b) => (cost(b) < cost(a) ? b : a));
+    let bestCost = Infinity;
+    best = [];
+    for (const order of permutations(hidden)) {
+      const value = cost(order);
+      if (value < bestCost) [best, bestCost] = [order, value];
+    }
   } else {
     exhaustive = false;
     best = [];

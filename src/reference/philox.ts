@@ -13,8 +13,9 @@ export const NoisePurpose = {
   evaluate: 3,
   initialize: 4,
   shuffle: 5,
+  /** The true parameters of a synthetic trial. */
+  truth: 6,
 } as const;
-export type NoisePurposeName = keyof typeof NoisePurpose;
 
 /** High 32 bits of the unsigned 64-bit product. */
 export function mulHigh32(a: number, b: number): number {

@@ -7,7 +7,7 @@ export function useGpuSession(): () => GpuSession {
   let session: GpuSession | undefined;
   beforeAll(async () => {
     session = await GpuSession.open();
-    // The adapter that ran the tests goes into the log (CI checks it is lavapipe, not a skip).
+    // The adapter that ran the tests goes into the log, so that a reader of the CI log sees which one it was.
     console.log(`GPU tests on: ${session.adapter}`);
   });
   afterAll(() => session?.destroy());
