@@ -46,7 +46,7 @@ const HELP = `usage: tsx bench/run.ts [options]
   --quick          fewer repeats and smaller time budgets; grid up to B = 100; no 'large' (nor the large-size
                    profile) unless 'large' is named in --only
   --grid LIST      grid sizes B (default: 1,10,100,1000)
-  --cap SECONDS    a step (or fit) slower than this is measured once, not repeated (default: 60)
+  --cap SECONDS    a training step slower than this is measured once, not repeated (default: 60)
   --budget-scale F multiply every time budget by F (default: 1; --quick uses 0.25)
   --dawn LIST      Dawn options for the WGSL engine's and tfjs-webgpu's devices, comma-separated
                    (e.g. backend=vulkan); default none
@@ -204,7 +204,7 @@ function table(title: string, header: string[], body: string[][]): void {
   for (const row of body) console.log(line(row));
 }
 
-function flags(timing: { singleRun?: boolean; budgetLimited?: boolean; repeats: number }): string {
+function flags(timing: { singleRun?: boolean; budgetLimited?: boolean; repeats?: number }): string {
   if (timing.singleRun) return 'single run (over cap)';
   if (timing.budgetLimited) return `budget: ${timing.repeats} run(s)`;
   return '';
@@ -401,7 +401,13 @@ async function sectionCompare(session: GpuSession, names: readonly ('synthetic' 
       const wgsl = find('wgsl');
       const webgpu = find('tfjs-webgpu');
       const cpu = find('tfjs-cpu');
-      const flag = [wgsl, webgpu, cpu].filter((row): row is Row => row !== undefined).map((row) => (row.singleRun ? `${row.engine}: single run` : '')).filter(Boolean).join('; ');
+      // Row keeps the timing fields (singleRun, budgetLimited, repeats) as extra properties.
+      const flag = [wgsl, webgpu, cpu]
+        .filter((row): row is Row => row !== undefined)
+        .map((row) => ({ engine: row.engine, note: flags(row as Partial<StepTiming>) }))
+        .filter(({ note }) => note)
+        .map(({ engine, note }) => `${engine}: ${note}`)
+        .join('; ');
       body.push([
         `${name} (${describeSize(SIZES[name])})`,
         scheme,
@@ -435,8 +441,8 @@ const count = (value: number): string => {
 /**
  * Per-stage time of one training step: after warm-up steps, each stage's dispatch encoded k times into one compute
  * pass of one submission (k chosen by timeSteps so a measurement lasts ~targetMs), divided by k; the whole step the
- * same way. The parameters and step counter are written back before every measurement, as a stage repeated on its
- * own keeps changing them. Each stage's flops and its estimated divergent accesses, transcendentals and Philox calls
+ * same way. The parameters and step counter are written back before each stage is timed (its warm-up and its
+ * measurements), as a stage repeated on its own keeps changing them. Each stage's flops and its estimated divergent accesses, transcendentals and Philox calls
  * come from bench/flops.ts.
  */
 async function sectionProfile(session: GpuSession): Promise<void> {

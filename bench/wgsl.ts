@@ -21,8 +21,6 @@ export interface WgslStepJob {
   run(steps: number): Promise<void>;
   dispatchesPerStep: number;
   stageNames: string[];
-  /** The training step counter (steps run since creation). */
-  readStep(): Promise<number>;
   dispose(): void;
 }
 
@@ -124,7 +122,6 @@ export async function createStepJob(session: GpuSession, spec: WgslStepSpec, sha
     readFailures: () => pipeline.readFailures(),
     dispatchesPerStep: pipeline.dispatchesPerStep,
     stageNames: pipeline.stageNames,
-    readStep: () => pipeline.readStep(),
     dispose() {
       pipeline.destroy();
       if (!shared) dataset.release();
@@ -161,7 +158,6 @@ export async function createChunkedStepJob(session: GpuSession, spec: WgslStepSp
     },
     dispatchesPerStep: jobs[0].dispatchesPerStep,
     stageNames: jobs[0].stageNames,
-    readStep: () => jobs[0].readStep(),
     dispose() {
       jobs.forEach((job) => job.dispose());
       dataset.release();

@@ -2,7 +2,7 @@
 // paper's metrics, summarised as mean and standard deviation per combination, with the paper's findings checked on
 // the numbers. Writes docs/results/synthetic-summary.{md,csv}, docs/results/synthetic-fits.csv and
 // docs/results/synthetic-findings.md. Run after `npm run build`:
-//   node scripts/reproduce-synthetic.mjs [--trials 0-9] [--seeds 0-9] [--epochs 20] [--eval-mc 2000]
+//   node scripts/reproduce-synthetic.mjs [--trials 0-9] [--seeds 0-9] [--epochs 20] [--eval-mc 2000] [--out docs/results]
 //   node scripts/reproduce-synthetic.mjs --from docs/results/synthetic-fits.csv   (findings only, from a saved run)
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';

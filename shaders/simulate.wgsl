@@ -1,6 +1,6 @@
 // Simulation of the full POGLM: every neuron Poisson with rate sigma(b + W c[t]), zero history before t = 0.
 // One thread per (model, sequence), sequential in time inside the thread because c[t] reads the spikes just drawn.
-// The convolved history c[t] is written out as it is formed (it is both a useful output and the thread's scratch).
+// The convolved history c[t] is written out as it is formed: the thread's scratch, in a buffer the host does not read.
 //#include "grid.wgsl"
 //#include "noise.wgsl"
 //#include "distributions.wgsl"

@@ -37,6 +37,7 @@ describe('marginal likelihood and ELBO on the GPU', () => {
       const chunked = await evaluateGroup(gpu(), dataset, { ...spec, maxChunkBytes: 2_800 });
       expect(whole.chunks).toBe(1);
       expect(chunked.chunks).toBeGreaterThan(2);
+      // f32 weights of O(100) folded into a running log-sum-exp: 1e-5 relative (measured ~1e-7).
       expected.forEach(({ marginal, elbo }, s) => {
         for (const outcome of [whole, chunked]) {
           expect(Math.abs(outcome.marginalLogLikelihood[0][s] - marginal)).toBeLessThan(1e-5 * Math.abs(marginal));

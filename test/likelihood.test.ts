@@ -27,6 +27,9 @@ describe('convolutions', () => {
       const antiCausal = await dataset.read('backConv');
       const expectedCausal = data.flatMap((x) => convolveCausal(x, basis).flat());
       const expectedAnti = data.flatMap((x) => convolveAntiCausal(x, basis).flat());
+      // Sums of at most 5 products of O(1) values in f32: 5 decimals.
+      expect(causal).toHaveLength(expectedCausal.length);
+      expect(antiCausal).toHaveLength(expectedAnti.length);
       expectedCausal.forEach((value, i) => expect(causal[i]).toBeCloseTo(value, 5));
       expectedAnti.forEach((value, i) => expect(antiCausal[i]).toBeCloseTo(value, 5));
     } finally {
@@ -53,8 +56,11 @@ describe('ln p(X, Z) and the firing rates for given hidden spikes', () => {
     });
     traces.forEach((trace, s) => {
       const expected = logJoint(problem.model, problem.params, problem.sequences[s], trace.samples);
+      // ln p sums ~100 f32 terms of O(1-10): 1e-5 relative plus 1e-3 absolute covers the rounding (measured ~1e-5).
       expect(Math.abs(actual.logJoint[s] - expected.value)).toBeLessThan(1e-5 * Math.abs(expected.value) + 1e-3);
       const rates = actual.rates![s].flat();
+      // Rates are sigmoids in (0, 1): f32 gives them to ~1e-7.
+      expect(rates).toHaveLength(expected.lambda.flat().length);
       expected.lambda.flat().forEach((rate, i) => expect(Math.abs(rates[i] - rate)).toBeLessThan(1e-6));
     });
   });
@@ -79,6 +85,7 @@ describe('ln q(Z | X) for given hidden spikes', () => {
     traces.forEach((trace, s) => {
       const expected = logQOfSamples(problem.model, problem.params, problem.sequences[s], trace.samples);
       expect(expected).toBeCloseTo(trace.logQ, 9);
+      // The same f32 rounding budget as ln p above.
       expect(Math.abs(actual[s] - expected)).toBeLessThan(1e-5 * Math.abs(expected) + 1e-3);
     });
   });

@@ -111,7 +111,7 @@ describe('tfjs (cpu backend) matches the float64 reference', () => {
         const expectedMove = (rate * g) / (Math.abs(g) + 1e-8);
         expect(after[i] - problem.params[i]).toBeCloseTo(expectedMove, 4);
       }
-      // Minibatches, device noise, and no tensor left behind across steps.
+      // Minibatches, tfjs-drawn noise, and no tensor left behind across steps.
       await model.trainingStep({ batch: [2, 0] });
       const tensors = tf.memory().numTensors;
       for (let step = 0; step < 3; step++) await model.trainingStep({ batch: [1], read: step !== 1 });

@@ -69,7 +69,7 @@ export interface TfjsPoglmOptions {
   learningRates?: { theta: number; phi: number };
   /** Initial parameters (flat layout of src/model/params.ts); default all zero. */
   params?: ArrayLike<number>;
-  /** Seed of the on-device noise that trainingStep draws when it is given none. */
+  /** Seed of the noise that trainingStep draws (with tf.random*) when it is given none. */
   seed?: number;
 }
 
@@ -85,7 +85,10 @@ export interface TfjsElboResult {
 export interface TrainingStepOptions {
   /** Indices of the minibatch's sequences; default every sequence. */
   batch?: readonly number[];
-  /** Base noise [s][m][t][h][k] for the minibatch; default drawn on the device (tf.randomUniform / randomNormal). */
+  /**
+   * Base noise [s][m][t][h][k] for the minibatch; default tf.randomUniform / randomNormal, which tfjs-core fills in
+   * JavaScript on the host and uploads, on every backend (it is how tfjs code draws random numbers).
+   */
   noise?: Float32Array;
   /** Read the ELBO back (a sync point); default true. With false the step only enqueues work and resolves undefined. */
   read?: boolean;

@@ -97,7 +97,10 @@ export async function evaluateGroup(session: GpuSession, dataset: DeviceDataset,
   const pipeline = await ElboPipeline.create(session, dataset, { ...base, samples: chunk });
   try {
     const params = new Float32Array(B * layout.total);
-    members.forEach((member, b) => params.set(Array.from(member.params), b * layout.total));
+    members.forEach((member, b) => {
+      if (member.params.length !== layout.total) throw new Error(`members[${b}].params has ${member.params.length} values, expected ${layout.total}`);
+      params.set(Array.from(member.params), b * layout.total);
+    });
     pipeline.writeParams(params);
     pipeline.writeSeeds(Uint32Array.from(members, (member) => member.seed));
     const rows = new Uint32Array(B * S);

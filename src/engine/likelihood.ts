@@ -139,7 +139,10 @@ export async function scoreGivenSamplesMany(
     samples.set(flattenHiddenSamples(method, member.hidden, { sequences: S, bins, hidden: layout.hidden }, `members[${b}].hidden`), b * perMember);
   });
   const params = new Float32Array(members.length * layout.total);
-  members.forEach((member, b) => params.set(Array.from(member.params), b * layout.total));
+  members.forEach((member, b) => {
+    if (member.params.length !== layout.total) throw new Error(`members[${b}].params has ${member.params.length} values, expected ${layout.total}`);
+    params.set(Array.from(member.params), b * layout.total);
+  });
   const rows = Uint32Array.from({ length: members.length * S }, (_, i) => members[Math.floor(i / S)].firstRow + (i % S));
   const run = async (mode: 'logJoint' | 'logQ'): Promise<Float32Array> => {
     const pipeline = await ElboPipeline.create(session, dataset, {

@@ -32,7 +32,7 @@ export interface SimulationResult {
 }
 
 function checkGenerative(model: GenerativeParams, neurons: number, index: number): void {
-  const where = `models[${index}].generative`;
+  const where = `models[${index}]`;
   if (!Array.isArray(model.bias) || model.bias.length !== neurons) {
     throw new Error(`${where}.bias must have ${neurons} entries (got ${Array.isArray(model.bias) ? model.bias.length : typeof model.bias})`);
   }
@@ -54,7 +54,7 @@ export async function simulateOnDevice(session: GpuSession, request: SimulationR
   const { models, basis, sequences, bins } = request;
   if (models.length === 0) throw new Error('simulate: give at least one model');
   const neurons = models[0].bias?.length ?? 0;
-  if (neurons < 1) throw new Error('simulate: models[0].generative.bias must list at least one neuron');
+  if (neurons < 1) throw new Error('simulate: models[0].bias must list at least one neuron');
   models.forEach((model, index) => checkGenerative(model, neurons, index));
   if (!Number.isInteger(sequences) || sequences < 1) throw new Error(`sequences must be a positive integer, got ${sequences}`);
   if (!Number.isInteger(bins) || bins < 1) throw new Error(`bins must be a positive integer, got ${bins}`);
@@ -67,6 +67,7 @@ export async function simulateOnDevice(session: GpuSession, request: SimulationR
 
   const context = session.context;
   const layout = paramLayout(neurons, 0, 'F');
+  // Spikes and the convolved history (the kernel's per-thread scratch) take a buffer of this size each.
   const perSequence = bins * neurons * 4;
   const limit = Math.min(
     context.limits.maxStorageBufferBindingSize,
@@ -74,7 +75,11 @@ export async function simulateOnDevice(session: GpuSession, request: SimulationR
     request.maxChunkBytes ?? Infinity,
   );
   if (perSequence > limit) {
-    throw new Error(`one sequence of ${bins} bins x ${neurons} neurons needs ${perSequence} bytes, over the device's binding limit ${limit}`);
+    throw new Error(
+      `one sequence of ${bins} bins x ${neurons} neurons needs ${perSequence} bytes, over the limit of ${limit} ` +
+        `(${request.maxChunkBytes !== undefined && request.maxChunkBytes === limit ? 'maxChunkBytes' : "the device's buffer binding limit"}): ` +
+        'simulate fewer bins per sequence or fewer neurons',
+    );
   }
   const sequencesPerChunk = Math.max(1, Math.min(sequences, Math.floor(limit / perSequence)));
   const modelsPerChunk = Math.max(1, Math.min(models.length, Math.floor(limit / (perSequence * sequencesPerChunk))));

@@ -56,7 +56,10 @@ export interface TrainingOutcome {
 
 export function checkTrainingSpec(spec: TrainingGroupSpec): void {
   const sequences = new Set(spec.members.map((member) => member.sequences));
-  if (sequences.size > 1) throw new Error('a training group needs the same number of sequences for every member');
+  if (sequences.size > 1) {
+    const counts = spec.members.map((member, b) => `members[${b}]: ${member.sequences}`).join(', ');
+    throw new Error(`a training group needs the same number of sequences for every member (${counts}): group fits by dataset shape`);
+  }
   for (const [name, value] of Object.entries({ batchSize: spec.batchSize, samples: spec.samples, epochs: spec.epochs })) {
     if (!Number.isInteger(value) || value < 1) throw new Error(`${name} must be a positive integer, got ${value}`);
   }

@@ -65,7 +65,7 @@ export function workspaceLayout(spec: PipelineSpec, bins: number): { regions: Re
   return packRegions(workspaceCounts(spec, bins));
 }
 
-/** The control buffer: word 0 the step counter, then seeds, basis and schedule. */
+/** The control buffer: word 0 the step counter, word 1 the step within the epoch, then seeds, basis and schedule. */
 export function controlLayout(spec: PipelineSpec): { regions: Record<string, Region>; total: number } {
   return packRegions({
     step: 4,

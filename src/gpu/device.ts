@@ -1,7 +1,7 @@
 // One way to get a GPUDevice in Node (Dawn, npm `webgpu`) and in browsers (`navigator.gpu`), or to adopt a device
 // that a WebGPU application already has. The context turns every WebGPU failure into a thrown Error: compile and
 // validation errors through error scopes, anything that slips past them through the uncaptured-error event
-// (reported at the next readback), and device loss through `device.lost`.
+// (thrown by the next buffer creation, submission or read), and device loss through `device.lost`.
 import { BufferUsage, MapMode } from './constants.js';
 import { DeviceLimitError, DeviceLostError, GpuError, GpuValidationError } from './errors.js';
 
@@ -28,8 +28,9 @@ export interface AdapterDescription {
   label: string;
 }
 
-// Limits we raise to what the adapter offers: the defaults (128 MiB bindings, 8 storage buffers per stage) are far
-// below what large batched fits need, and asking costs nothing.
+// Limits we raise to what the adapter offers: the default 128 MiB per binding (and buffer size, workgroup counts)
+// are below what large batched fits need, and asking costs nothing. Our kernels bind at most 5 storage buffers and
+// use no workgroup memory; those two limits are raised for application kernels run through the same runtime.
 const RAISED_LIMITS = [
   'maxStorageBufferBindingSize',
   'maxBufferSize',

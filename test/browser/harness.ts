@@ -129,8 +129,6 @@ async function within<T>(promise: Promise<T>, ms: number, what: string): Promise
 }
 
 export interface HarnessOptions {
-  /** Print the page's console.log lines too (errors and warnings are always printed; only errors are collected). */
-  echoLogs?: boolean;
   /** Milliseconds to wait for Chromium to start and the page to load the bundle. */
   startTimeoutMs?: number;
 }
@@ -175,7 +173,6 @@ export async function openBrowserHarness(options: HarnessOptions = {}): Promise<
       const type = message.type();
       if (type === 'error') report(`console.error: ${message.text()}`);
       else if (type === 'warning') console.warn(`[browser] console.warn: ${message.text()}`);
-      else if (options.echoLogs) console.log(`[browser] console.${type}: ${message.text()}`);
     });
     page.on('pageerror', (error) => report(`uncaught in page: ${error.stack ?? error.message}`));
     page.on('requestfailed', (request) => report(`request failed: ${request.url()} (${request.failure()?.errorText ?? 'unknown'})`));
