@@ -81,7 +81,7 @@ describe('simulate on the GPU', () => {
     const model = randomModel(3, 1);
     model.weight[1] = [0, 0];
     await expect(simulateOnDevice(gpu(), { models: [model], basis, sequences: 2, bins: 20, seeds: 1 })).rejects.toThrow(
-      /models\[0\]\.generative\.weight\[1\] must have 3 entries/,
+      /models\[0\]\.weight\[1\] must have 3 entries/,
     );
   });
 });

@@ -63,6 +63,13 @@ function positiveInteger(value: unknown, field: string, allowZero = false): numb
 export function parseModel(json: unknown, source = 'model'): PoglmModelJson {
   if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new ModelFormatError(`${source}: a model must be a JSON object`);
   const raw = json as Record<string, unknown>;
+  if (raw.format !== undefined && raw.format !== 'poglm-gpu.model') {
+    throw new ModelFormatError(`${source}.format is ${JSON.stringify(raw.format)}: this is not a model JSON (a \`poglm synth\` dataset goes to --train/--test)`);
+  }
+  if (raw.version !== undefined && raw.version !== 1) throw new ModelFormatError(`${source}.version is ${JSON.stringify(raw.version)}; this library reads version 1`);
+  for (const field of ['tau', 'categories'] as const) {
+    if (raw[field] !== undefined && typeof raw[field] !== 'number') throw new ModelFormatError(`${source}.${field} must be a number, got ${JSON.stringify(raw[field])}`);
+  }
   const visible = positiveInteger(raw.visible, `${source}.visible`);
   const hidden = positiveInteger(raw.hidden, `${source}.hidden`, true);
   const method = raw.method ?? 'poisson';
