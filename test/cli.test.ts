@@ -198,31 +198,7 @@ describe('bad usage', () => {
 
 describe('interrupting a fit', () => {
   it('saves the model and exits 130 on Ctrl-C', async () => {
-    const child = spawn(process.execPath, [BIN, 'fit', '--train', 'synth.json', '--hidden', '2', '--scheme', 'FB', '--method', 'exponential', '--epochs', '100000', '--progress', '--out', 'long.json'], { cwd: folder });
-    let stderr = '';
-    child.stderr.on('data', (chunk) => (stderr += chunk));
-    const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
-    let status: number | null;
-    try {
-      // Wait for the third epoch, or fail at once if the child dies before it.
-      const early = await Promise.race([
-        new Promise<void>((resolve) => {
-          const poll = setInterval(() => {
-            if (/epoch [3-9]/.test(stderr)) {
-              clearInterval(poll);
-              resolve();
-            }
-          }, 50);
-          void exited.then(() => clearInterval(poll));
-        }),
-        exited.then((code) => code),
-      ]);
-      expect(early, `the fit ended before its third epoch: ${stderr}`).toBeUndefined();
-      child.kill('SIGINT');
-      status = await exited;
-    } finally {
-      child.kill('SIGKILL');
-    }
+    const { status, stderr } = await interruptWhen(/epoch [3-9]/, 'fit', '--train', 'synth.json', '--hidden', '2', '--scheme', 'FB', '--method', 'exponential', '--epochs', '100000', '--progress', '--out', 'long.json');
     expect(status).toBe(130);
     expect(stderr).toMatch(/saved the model after \d+ steps to long\.json/);
     const model = json('long.json');
@@ -231,7 +207,47 @@ describe('interrupting a fit', () => {
   });
 });
 
+/** Runs poglm in the background, sends Ctrl-C once stderr matches `when`, and returns the exit code and stderr. */
+async function interruptWhen(when: RegExp, ...args: string[]): Promise<{ status: number | null; stderr: string }> {
+  const child = spawn(process.execPath, [BIN, ...args], { cwd: folder });
+  let stderr = '';
+  child.stderr.on('data', (chunk) => (stderr += chunk));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+  try {
+    // Wait for the moment to interrupt, or fail at once if the child ends before it.
+    const early = await Promise.race([
+      new Promise<void>((resolve) => {
+        const poll = setInterval(() => {
+          if (when.test(stderr)) {
+            clearInterval(poll);
+            resolve();
+          }
+        }, 50);
+        void exited.then(() => clearInterval(poll));
+      }),
+      exited.then((code) => code),
+    ]);
+    expect(early, `poglm ended before ${when}: ${stderr}`).toBeUndefined();
+    child.kill('SIGINT');
+    return { status: await exited, stderr };
+  } finally {
+    child.kill('SIGKILL');
+  }
+}
+
 describe('poglm grid', () => {
+  it('saves every fitted model before evaluating, and keeps them when interrupted during evaluation', async () => {
+    // 200,000 samples per test sequence: evaluation takes minutes, so the interrupt lands inside it.
+    const run = await interruptWhen(/models saved\); evaluating/, 'grid', '--trials', '0', '--seeds', '0-2', '--schemes', 'FB', '--methods', 'exponential', '--epochs', '2', '--eval-mc', '200000', '--progress', '--out', 'grid-interrupted');
+    expect(run.status, run.stderr).toBe(130);
+    expect(run.stderr).toMatch(/wrote the 3 fitted models and the metrics of 0/);
+    expect(readdirSync(at('grid-interrupted/models'))).toHaveLength(3);
+    const fits = readFileSync(at('grid-interrupted/fits.csv'), 'utf8').trim().split('\n');
+    expect(fits).toHaveLength(4);
+    fits.slice(1).forEach((line) => expect(line).toMatch(/,"fitted, not evaluated \(interrupted\)"$/));
+    expect(parseModel(json(`grid-interrupted/models/trial-0_seed1_FB_exponential_H2.json`)).training?.epochsCompleted).toBe(2);
+  });
+
   it('fits a small grid in one job and writes every model and the tables', () => {
     const run = poglm('grid', '--trials', '0-1', '--seeds', '0,1', '--schemes', 'FB,FS', '--methods', 'exponential,categorical', '--epochs', '2', '--eval-mc', '50', '--out', 'grid', '--json');
     expect(run.status, run.stderr).toBe(0);
