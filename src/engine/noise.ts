@@ -3,11 +3,24 @@ import type { ResolvedMethod } from '../model/types.js';
 import { baseNoiseProgram, rawWordsProgram } from './programs.js';
 import type { GpuSession } from './session.js';
 
+/** Each option an integer in [min, limit): the key packs step into 28 bits and purpose into 4. */
+function checkOptions(options: Record<string, number>, limits: Record<string, [number, number]>): void {
+  for (const [name, [min, limit]] of Object.entries(limits)) {
+    const value = options[name];
+    if (!Number.isInteger(value) || value < min || value >= limit) {
+      throw new Error(`${name} must be an integer in [${min}, ${limit}), got ${value}`);
+    }
+  }
+}
+
+const KEY_LIMITS: Record<string, [number, number]> = { seed: [0, 2 ** 32], purpose: [0, 16], step: [0, 2 ** 28] };
+
 /** Philox words: 4 per counter (i, 0, 0, 0), i = 0..count-1, for key (seed, purpose, step). */
 export async function philoxWords(
   session: GpuSession,
   options: { count: number; seed: number; purpose: number; step: number },
 ): Promise<Uint32Array> {
+  checkOptions(options, { ...KEY_LIMITS, count: [1, 2 ** 32] });
   const context = session.context;
   const words = context.createStorage('philoxWords', options.count * 16);
   try {
@@ -32,6 +45,7 @@ export async function drawBaseNoiseOnDevice(
   method: ResolvedMethod,
   options: { seed: number; purpose: number; step: number; sequences: number; samples: number; bins: number; hidden: number },
 ): Promise<Float32Array> {
+  checkOptions(options, { ...KEY_LIMITS, sequences: [1, 2 ** 32], samples: [1, 2 ** 32], bins: [1, 2 ** 32], hidden: [1, 65] });
   const context = session.context;
   const units = options.sequences * options.samples * options.bins * options.hidden;
   const noise = context.createStorage('baseNoise', units * method.noiseWidth * 4);
