@@ -6,7 +6,7 @@ import { evaluateGroup, evaluationLimitBytes, modelsPerEvaluationJob, POISSON } 
 import { scoreGivenSamplesMany } from '../engine/likelihood.js';
 import { withSession, type GpuSession } from '../engine/session.js';
 import { DataError, validateCounts } from '../model/data.js';
-import { flattenModel, type PoglmModelJson } from '../model/json.js';
+import { flattenModel, type FlatModel, type PoglmModelJson } from '../model/json.js';
 import { checkTruth, parameterErrors } from '../model/metrics.js';
 import type { GenerativeParams } from '../model/types.js';
 
@@ -26,6 +26,12 @@ export interface GroundTruth {
   testHidden?: number[][][];
   /** True generative parameters over all N neurons. */
   truth?: GenerativeParams;
+}
+
+/** How many hidden neurons ground truth describes: its hidden spikes say, or else its parameters over V + H neurons. */
+export function groundTruthHiddenCount(truth: GroundTruth, visible: number): number | undefined {
+  if (truth.testHidden) return truth.testHidden[0]?.[0]?.length;
+  return truth.truth ? truth.truth.bias.length - visible : undefined;
 }
 
 export interface Metrics {
@@ -54,9 +60,10 @@ export async function evaluateMany(items: EvaluationItem[], options: EvaluateOpt
   const samples = options.samples ?? 2000;
   if (!Number.isInteger(samples) || samples < 1) throw new Error(`samples must be a positive integer, got ${samples}`);
   const groups = new Map<string, number[]>();
+  const flats = items.map((item) => flattenModel(item.model));
   items.forEach((item, index) => {
     const name = (field: string): string => (items.length > 1 ? `items[${index}].${field}` : field);
-    const flat = flattenModel(item.model);
+    const flat = flats[index];
     if (flat.layout.hidden < 1) throw new DataError(`${name('model')} has no hidden neurons: there is no q to evaluate`);
     if (!item.model.variational) {
       throw new DataError(`${name('model')} has no variational part: evaluate a fitted model (as fit writes it), not a bare generative one`);
@@ -75,14 +82,14 @@ export async function evaluateMany(items: EvaluationItem[], options: EvaluateOpt
   return withSession(options.session, async (session) => {
     const metrics: Metrics[] = new Array(items.length);
     for (const group of groups.values()) {
-      const first = flattenModel(items[group[0]].model);
+      const first = flats[group[0]];
       const sequences = items[group[0]].test.length;
       const bins = items[group[0]].test[0].length;
       const limit = evaluationLimitBytes(session, options.maxJobBytes);
       const perJob = modelsPerEvaluationJob(first.layout, first.basis, sequences, bins, samples, limit);
       for (let start = 0; start < group.length; start += perJob) {
         options.signal?.throwIfAborted();
-        await evaluateJob(session, items, group.slice(start, start + perJob), samples, options, metrics);
+        await evaluateJob(session, items, flats, group.slice(start, start + perJob), samples, options, metrics);
       }
     }
     for (const [index, item] of items.entries()) {
@@ -100,12 +107,13 @@ export async function evaluateMany(items: EvaluationItem[], options: EvaluateOpt
 async function evaluateJob(
   session: GpuSession,
   items: EvaluationItem[],
+  allFlats: FlatModel[],
   indices: number[],
   samples: number,
   options: EvaluateOptions,
   metrics: Metrics[],
 ): Promise<void> {
-  const flats = indices.map((index) => flattenModel(items[index].model));
+  const flats = indices.map((index) => allFlats[index]);
   const arrays: number[][][][] = [];
   const firstRow = indices.map((index) => {
     let position = arrays.indexOf(items[index].test);

@@ -1,6 +1,6 @@
 // A grid of fits in one job: every (dataset, seed, scheme, method, hidden count) combination fitted with fitMany and
 // evaluated with evaluateMany, then summarised as mean and standard deviation of each metric per combination.
-import { evaluateMany, type Metrics } from './evaluate.js';
+import { evaluateMany, groundTruthHiddenCount, type Metrics } from './evaluate.js';
 import { fitMany, type FitJob, type FitManyOptions, type FitResult } from './fit.js';
 import { validateCounts } from '../model/data.js';
 import type { GenerativeParams, Method, Scheme } from '../model/types.js';
@@ -67,12 +67,6 @@ export interface GridOptions extends FitManyOptions {
   onEvaluate?: (done: number, total: number) => void;
 }
 
-/** Ground truth applies to a fit with the dataset's true number of hidden neurons. */
-function trueHiddenCount(dataset: GridDataset): number | undefined {
-  if (dataset.testHidden) return dataset.testHidden[0]?.[0]?.length;
-  return dataset.truth ? dataset.truth.bias.length - dataset.train[0][0].length : undefined;
-}
-
 /**
  * Fits every combination in one fitMany job, then evaluates the fits that finished. The test data is checked before
  * any fitting; an interrupt (options.signal) during evaluation keeps the fits and marks the rows without metrics.
@@ -131,7 +125,8 @@ export async function runGrid(spec: GridSpec, options: GridOptions = {}): Promis
     metrics = await evaluateMany(
       evaluable.map((index) => {
         const dataset = byName.get(rows[index].dataset)!;
-        const matches = trueHiddenCount(dataset) === rows[index].hidden;
+        // Ground truth applies to a fit with the dataset's true number of hidden neurons.
+        const matches = groundTruthHiddenCount(dataset, dataset.train[0][0].length) === rows[index].hidden;
         return {
           model: fits[index].model,
           test: dataset.test,

@@ -1,7 +1,7 @@
 // The commands of `poglm`: synth, simulate, bin, fit, grad, eval, demo (and grid, in grid.ts).
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { evaluate, type GroundTruth, type Metrics } from '../api/evaluate.js';
+import { evaluate, groundTruthHiddenCount, type GroundTruth, type Metrics } from '../api/evaluate.js';
 import { fit, NonFiniteError, type FitResult } from '../api/fit.js';
 import { syntheticDataset } from '../api/synthetic.js';
 import { computeElboGradient } from '../engine/gradient.js';
@@ -33,13 +33,14 @@ const round = (value: number, digits = 4): number => Number(value.toFixed(digits
  * other model it is left out, with a note, so that a sweep over H still gets its likelihoods.
  */
 function groundTruthFor(file: CountsFile, hidden: number, context: CliContext): GroundTruth {
-  const trueHidden = file.hidden?.[0]?.[0]?.length ?? (file.truth ? file.truth.bias.length - file.visible[0][0].length : undefined);
+  const carried: GroundTruth = { testHidden: file.hidden, truth: file.truth };
+  const trueHidden = groundTruthHiddenCount(carried, file.visible[0][0].length);
   if (trueHidden === undefined) return {};
   if (trueHidden !== hidden) {
     context.err(`poglm: ${file.description} has ${trueHidden} true hidden neurons and the model ${hidden}: no ground-truth metrics`);
     return {};
   }
-  return { testHidden: file.hidden, truth: file.truth };
+  return carried;
 }
 
 export function formatMetrics(metrics: Metrics): string {

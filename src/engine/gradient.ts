@@ -4,6 +4,7 @@ import type { ParamLayout } from '../model/params.js';
 import type { ResolvedMethod } from '../model/types.js';
 import { NoisePurpose } from '../reference/philox.js';
 import type { GpuSession } from './session.js';
+import { checkIntegerOptions, KEY_LIMITS } from './noise.js';
 import { runSingleModelJob } from './single.js';
 
 export interface GradientRequest {
@@ -80,15 +81,10 @@ export async function computeElboGradient(session: GpuSession, request: Gradient
   const sequences = request.sequences.length;
   let flatNoise: Float32Array | undefined;
   let samples = request.samples ?? 1;
-  for (const [name, value, limit] of [
-    ['samples', samples, 2 ** 32],
-    ['seed', request.seed ?? 0, 2 ** 32],
-    ['step', request.step ?? 0, 2 ** 28],
-  ] as const) {
-    if (!Number.isInteger(value) || value < (name === 'samples' ? 1 : 0) || value >= limit) {
-      throw new Error(`${name} must be an integer in [${name === 'samples' ? 1 : 0}, ${limit === 2 ** 28 ? '2^28' : '2^32'}), got ${value}`);
-    }
-  }
+  checkIntegerOptions(
+    { samples, seed: request.seed ?? 0, step: request.step ?? 0 },
+    { samples: [1, 2 ** 32], seed: KEY_LIMITS.seed, step: KEY_LIMITS.step },
+  );
   if (request.noise) {
     const bins = Array.isArray(request.sequences[0]) ? request.sequences[0].length : 0;
     const flat = flattenNoise(request.noise, { sequences, bins, hidden: layout.hidden, width: method.noiseWidth, uniform: method.info.noise === 'uniform' });

@@ -3,24 +3,26 @@ import type { ResolvedMethod } from '../model/types.js';
 import { baseNoiseProgram, rawWordsProgram } from './programs.js';
 import type { GpuSession } from './session.js';
 
-/** Each option an integer in [min, limit): the key packs step into 28 bits and purpose into 4. */
-function checkOptions(options: Record<string, number>, limits: Record<string, [number, number]>): void {
+/** Checks that each named option is an integer in [min, limit), naming the first that is not. */
+export function checkIntegerOptions(options: Record<string, number>, limits: Record<string, readonly [number, number]>): void {
+  const bound = (limit: number): string => (limit >= 2 ** 16 && Number.isInteger(Math.log2(limit)) ? `2^${Math.log2(limit)}` : String(limit));
   for (const [name, [min, limit]] of Object.entries(limits)) {
     const value = options[name];
     if (!Number.isInteger(value) || value < min || value >= limit) {
-      throw new Error(`${name} must be an integer in [${min}, ${limit}), got ${value}`);
+      throw new Error(`${name} must be an integer in [${min}, ${bound(limit)}), got ${value}`);
     }
   }
 }
 
-const KEY_LIMITS: Record<string, [number, number]> = { seed: [0, 2 ** 32], purpose: [0, 16], step: [0, 2 ** 28] };
+/** What a noise key holds: a 32-bit seed, and the step and purpose packed into 28 and 4 bits. */
+export const KEY_LIMITS = { seed: [0, 2 ** 32], purpose: [0, 16], step: [0, 2 ** 28] } as const;
 
 /** Philox words: 4 per counter (i, 0, 0, 0), i = 0..count-1, for key (seed, purpose, step). */
 export async function philoxWords(
   session: GpuSession,
   options: { count: number; seed: number; purpose: number; step: number },
 ): Promise<Uint32Array> {
-  checkOptions(options, { ...KEY_LIMITS, count: [1, 2 ** 32] });
+  checkIntegerOptions(options, { ...KEY_LIMITS, count: [1, 2 ** 32] });
   const context = session.context;
   const words = context.createStorage('philoxWords', options.count * 16);
   try {
@@ -45,7 +47,7 @@ export async function drawBaseNoiseOnDevice(
   method: ResolvedMethod,
   options: { seed: number; purpose: number; step: number; sequences: number; samples: number; bins: number; hidden: number },
 ): Promise<Float32Array> {
-  checkOptions(options, { ...KEY_LIMITS, sequences: [1, 2 ** 32], samples: [1, 2 ** 32], bins: [1, 2 ** 32], hidden: [1, 65] });
+  checkIntegerOptions(options, { ...KEY_LIMITS, sequences: [1, 2 ** 32], samples: [1, 2 ** 32], bins: [1, 2 ** 32], hidden: [1, 65] });
   const context = session.context;
   const units = options.sequences * options.samples * options.bins * options.hidden;
   const noise = context.createStorage('baseNoise', units * method.noiseWidth * 4);
