@@ -4,7 +4,7 @@
 // agree with the same fit run in Node on the same data and seed. A missing Chromium fails the test with the setup
 // command; it never skips.
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NoisePurpose } from '../src/reference/philox.js';
@@ -14,6 +14,7 @@ import { exponentialBasis } from '../src/reference/basis.js';
 import { reflectShader } from '../src/gpu/reflect.js';
 import { listShaderFiles, resolveShader } from '../src/shaders/include.js';
 import { bundlePath, openBrowserHarness, repositoryRoot, type BrowserHarness } from './browser/harness.js';
+import { newestLibrarySource } from './helpers/freshness.js';
 import { makeProblem, relativeError } from './helpers/problems.js';
 import { useGpuSession } from './helpers/gpu.js';
 import { fit, type FitSettings } from '../src/api/fit.js';
@@ -23,20 +24,10 @@ import { syntheticDataset } from '../src/api/synthetic.js';
 /** The library as the page sees it: window.poglm, the bundle's exports. */
 type PageWindow = Window & { poglm: typeof import('../src/index.js') };
 
-/** Newest modification time of the files the bundle is built from. */
+/** Newest modification time of the files the bundle is built from: the library and its two build scripts. */
 function newestSourceTime(): number {
-  let newest = 0;
-  const visit = (directory: string, suffixes: string[]) => {
-    for (const entry of readdirSync(directory, { withFileTypes: true })) {
-      const path = join(directory, entry.name);
-      if (entry.isDirectory()) visit(path, suffixes);
-      else if (suffixes.some((suffix) => entry.name.endsWith(suffix))) newest = Math.max(newest, statSync(path).mtimeMs);
-    }
-  };
-  visit(join(repositoryRoot, 'src'), ['.ts']);
-  visit(join(repositoryRoot, 'shaders'), ['.wgsl']);
-  for (const script of ['embed-shaders.mjs', 'build-browser.mjs']) newest = Math.max(newest, statSync(join(repositoryRoot, 'scripts', script)).mtimeMs);
-  return newest;
+  const scripts = ['embed-shaders.mjs', 'build-browser.mjs'].map((script) => statSync(join(repositoryRoot, 'scripts', script)).mtimeMs);
+  return Math.max(newestLibrarySource(repositoryRoot), ...scripts);
 }
 
 /** Builds dist/browser/poglm-gpu.js when it is missing or older than its sources (about a quarter of a second). */

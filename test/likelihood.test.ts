@@ -7,7 +7,7 @@ import { METHODS, SCHEMES } from '../src/model/types.js';
 import { convolveAntiCausal, convolveCausal, exponentialBasis } from '../src/reference/basis.js';
 import { logJoint, logQOfSamples, traceSample } from '../src/reference/model.js';
 import { useGpuSession } from './helpers/gpu.js';
-import { makeProblem } from './helpers/problems.js';
+import { makeProblem, type TestProblem } from './helpers/problems.js';
 
 const gpu = useGpuSession();
 
@@ -38,13 +38,22 @@ describe('convolutions', () => {
   });
 });
 
+/**
+ * One sample per sequence traced by the float64 reference, and its hidden values as the API takes them: counts or
+ * continuous values, or for Gumbel-Softmax methods the relaxed one-hot vector (the trace keeps its logarithm).
+ */
+function givenHiddenValues(problem: TestProblem) {
+  const traces = problem.sequences.map((x, s) => traceSample(problem.model, problem.params, x, problem.noise[s][0]));
+  const hidden = traces.map((trace) =>
+    trace.samples.map((bin) => bin.map((sample) => (problem.method.info.gumbelSoftmax ? sample.map(Math.exp) : sample[0]))),
+  );
+  return { traces, hidden };
+}
+
 describe('ln p(X, Z) and the firing rates for given hidden spikes', () => {
   it.each(METHODS)('%s', async (method) => {
     const problem = makeProblem('FB', method, { bins: 25, sequences: 3, samples: 1 });
-    const traces = problem.sequences.map((x, s) => traceSample(problem.model, problem.params, x, problem.noise[s][0]));
-    const hidden = traces.map((trace) =>
-      trace.samples.map((bin) => bin.map((sample) => (problem.method.info.gumbelSoftmax ? sample.map(Math.exp) : sample[0]))),
-    );
+    const { traces, hidden } = givenHiddenValues(problem);
     const actual = await computeLogJoint(gpu(), {
       layout: problem.layout,
       basis: problem.model.basis,
@@ -70,10 +79,7 @@ describe('ln q(Z | X) for given hidden spikes', () => {
   const cases = SCHEMES.flatMap((scheme) => (['poisson', 'exponential', 'gs-pathwise'] as const).map((method) => ({ scheme, method })));
   it.each(cases)('$scheme $method', async ({ scheme, method }) => {
     const problem = makeProblem(scheme, method, { bins: 25, sequences: 2, samples: 1 });
-    const traces = problem.sequences.map((x, s) => traceSample(problem.model, problem.params, x, problem.noise[s][0]));
-    const hidden = traces.map((trace) =>
-      trace.samples.map((bin) => bin.map((sample) => (problem.method.info.gumbelSoftmax ? sample.map(Math.exp) : sample[0]))),
-    );
+    const { traces, hidden } = givenHiddenValues(problem);
     const actual = await computeLogQ(gpu(), {
       layout: problem.layout,
       basis: problem.model.basis,

@@ -8,25 +8,30 @@ import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useCpuBackend, registerWebgpuBackend, type WebgpuBackendHandle } from '../bench/tfjs/backend.js';
 import { createTfjsPoglm, type TfjsElboResult } from '../bench/tfjs/poglm-tfjs.js';
-import { computeElboGradient } from '../src/engine/gradient.js';
 import { METHODS, SCHEMES, type Method, type Scheme } from '../src/model/types.js';
 import { elboAndGradient, type ElboResult } from '../src/reference/model.js';
 import { useGpuSession } from './helpers/gpu.js';
-import { makeProblem, relativeError, type TestProblem } from './helpers/problems.js';
+import { gradientOnDevice, makeProblem, relativeError, type TestProblem } from './helpers/problems.js';
 
 const cases = SCHEMES.flatMap((scheme) => METHODS.map((method) => ({ scheme, method })));
 const problemFor = (scheme: Scheme, method: Method): TestProblem => makeProblem(scheme, method, { bins: 20, sequences: 3, samples: 3 });
 
 const flatNoise = (problem: TestProblem): Float32Array => Float32Array.from(problem.noise.flat(4) as number[]);
 
-async function runTfjs(problem: TestProblem): Promise<TfjsElboResult> {
-  const model = createTfjsPoglm(tf, {
+/** The tfjs model of a problem on the current backend; with `params`, starting from them (for training). */
+function tfjsModelFor(problem: TestProblem, params?: ArrayLike<number>): ReturnType<typeof createTfjsPoglm> {
+  return createTfjsPoglm(tf, {
     layout: problem.layout,
     basis: problem.model.basis,
     method: problem.method,
     sequences: problem.sequences,
     samples: problem.noise[0].length,
+    ...(params ? { params } : {}),
   });
+}
+
+async function runTfjs(problem: TestProblem): Promise<TfjsElboResult> {
+  const model = tfjsModelFor(problem);
   try {
     return await model.elboAndGradient(problem.params, flatNoise(problem));
   } finally {
@@ -91,14 +96,7 @@ describe('tfjs (cpu backend) matches the float64 reference', () => {
   it('training steps apply Adam (lr 0.05 theta, 0.1 phi, eps 1e-8) to the ascent direction and do not leak', async () => {
     const problem = problemFor('FB', 'exponential');
     const noise = flatNoise(problem);
-    const model = createTfjsPoglm(tf, {
-      layout: problem.layout,
-      basis: problem.model.basis,
-      method: problem.method,
-      sequences: problem.sequences,
-      samples: problem.noise[0].length,
-      params: problem.params,
-    });
+    const model = tfjsModelFor(problem, problem.params);
     try {
       // Adam's first step moves every parameter by lr * sign(gradient) (up to eps), uphill on the ELBO.
       const { gradient, elbo } = await model.elboAndGradient(problem.params, noise);
@@ -156,14 +154,7 @@ describe('tfjs (webgpu backend on Dawn) and the WGSL engine', () => {
     const result = agreement(actual, expected);
     report.push(format(`webgpu vs reference ${scheme} ${method}`, result));
     expectAgreement(result);
-    const engine = await computeElboGradient(gpu(), {
-      layout: problem.layout,
-      basis: problem.model.basis,
-      method: problem.method,
-      params: problem.params,
-      sequences: problem.sequences,
-      noise: problem.noise,
-    });
+    const engine = await gradientOnDevice(gpu(), problem);
     expect(engine.weights.flat()).toHaveLength(actual.weights.length);
     const versus = {
       elbo: Math.abs(engine.elbo - actual.elbo) / Math.abs(actual.elbo),
@@ -183,14 +174,7 @@ describe('tfjs (webgpu backend on Dawn) and the WGSL engine', () => {
     const train = async (backend: string) => {
       expect(await tf.setBackend(backend)).toBe(true);
       expect(tf.getBackend()).toBe(backend);
-      const model = createTfjsPoglm(tf, {
-        layout: problem.layout,
-        basis: problem.model.basis,
-        method: problem.method,
-        sequences: problem.sequences,
-        samples: problem.noise[0].length,
-        params: problem.params,
-      });
+      const model = tfjsModelFor(problem, problem.params);
       try {
         const elbos = [await model.trainingStep({ noise }), await model.trainingStep({ noise })];
         const tensors = tf.memory().numTensors;
@@ -217,14 +201,7 @@ describe('tfjs (webgpu backend on Dawn) and the WGSL engine', () => {
   it.each(cases)('WGSL engine matches tfjs (cpu): $scheme $method', async ({ scheme, method }) => {
     const problem = problemFor(scheme, method);
     const [engine, tfjs] = await Promise.all([
-      computeElboGradient(gpu(), {
-        layout: problem.layout,
-        basis: problem.model.basis,
-        method: problem.method,
-        params: problem.params,
-        sequences: problem.sequences,
-        noise: problem.noise,
-      }),
+      gradientOnDevice(gpu(), problem),
       runTfjs(problem),
     ]);
     expect(engine.weights.flat()).toHaveLength(tfjs.weights.length);

@@ -5,6 +5,8 @@ import { gumbelFromBits, normalFromBits, PhiloxStream } from '../../src/referenc
 import { paramLayout, type ParamLayout } from '../../src/model/params.js';
 import { resolveMethod, type Method, type ResolvedMethod, type Scheme } from '../../src/model/types.js';
 import type { ReferenceModel } from '../../src/reference/model.js';
+import { computeElboGradient, type GradientResult } from '../../src/engine/gradient.js';
+import type { GpuSession } from '../../src/engine/session.js';
 
 export interface TestProblem {
   model: ReferenceModel;
@@ -88,4 +90,16 @@ export function centralDifferences(objective: (params: ArrayLike<number>) => num
     gradient[i] = (up - down) / (2 * step);
   }
   return gradient;
+}
+
+/** The GPU engine's ELBO and gradient for a problem's parameters, data and base noise. */
+export function gradientOnDevice(session: GpuSession, problem: TestProblem): Promise<GradientResult> {
+  return computeElboGradient(session, {
+    layout: problem.layout,
+    basis: problem.model.basis,
+    method: problem.method,
+    params: problem.params,
+    sequences: problem.sequences,
+    noise: problem.noise,
+  });
 }
