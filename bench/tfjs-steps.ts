@@ -6,10 +6,10 @@
 import * as tf from '@tensorflow/tfjs';
 import { useCpuBackend, useWebgpuBackend, type WebgpuBackendHandle } from './tfjs/backend.js';
 import { createTfjsPoglm, type TfjsPoglm, type Tf } from './tfjs/poglm-tfjs.js';
-import { initialParams } from '../src/engine/schedule.js';
+import { initialParams } from '../src/model/schedule.js';
 import { paramLayout } from '../src/model/params.js';
 import type { Scheme } from '../src/model/types.js';
-import { exponentialBasis } from '../src/reference/basis.js';
+import { exponentialBasis } from '../src/model/basis.js';
 
 export type TfjsEngine = 'tfjs-webgpu' | 'tfjs-cpu';
 

@@ -6,13 +6,13 @@
 import { readFileSync } from 'node:fs';
 import { uploadDataset, type DeviceDataset } from '../src/engine/dataset.js';
 import { ElboPipeline, type PipelineSpec } from '../src/engine/pipeline.js';
-import { initialParams } from '../src/engine/schedule.js';
+import { initialParams } from '../src/model/schedule.js';
 import type { GpuSession } from '../src/engine/session.js';
 import { workspaceLayout } from '../src/engine/workspace.js';
 import { paramLayout } from '../src/model/params.js';
 import { resolveMethod, type Scheme } from '../src/model/types.js';
-import { exponentialBasis } from '../src/reference/basis.js';
-import { NoisePurpose } from '../src/reference/philox.js';
+import { exponentialBasis } from '../src/model/basis.js';
+import { NoisePurpose } from '../src/model/philox.js';
 import { fmaPeakFlops } from './flops.js';
 import { median } from './timing.js';
 

@@ -2,7 +2,7 @@
 //
 // Every draw is a pure function of (key, counter), so each (fit, purpose, step, sequence, sample, time, neuron)
 // owns an independent stream with no state to carry between dispatches, and the TypeScript twin in
-// src/reference/philox.ts reproduces the same 32-bit words exactly. The stream layout (which coordinate goes
+// src/model/philox.ts reproduces the same 32-bit words exactly. The stream layout (which coordinate goes
 // into which word) is documented in docs/architecture.md and fixed by `noiseCounter` below.
 
 const PHILOX_M0: u32 = 0xD2511F53u;

@@ -17,7 +17,7 @@ export { drawBaseNoiseOnDevice, philoxWords } from './engine/noise.js';
 export { uploadDataset, type DeviceDataset } from './engine/dataset.js';
 export { paramLayout, flattenParams, unflattenParams, type ParamLayout } from './model/params.js';
 export { validateCounts, DataError } from './model/data.js';
-export { exponentialBasis } from './reference/basis.js';
+export { exponentialBasis } from './model/basis.js';
 export * from './model/types.js';
 export { fit, fitMany, NonFiniteError, type FitJob, type FitSettings, type FitResult, type FitProgress, type FitManyOptions } from './api/fit.js';
 export { evaluate, evaluateMany, type Metrics, type EvaluateOptions, type GroundTruth, type EvaluationItem } from './api/evaluate.js';

@@ -12,7 +12,7 @@ import { logSumExpArray } from '../src/model/math.js';
 import { SCHEMES } from '../src/model/types.js';
 import { logJoint, logQOfSamples, traceSample } from '../src/reference/model.js';
 import { baseNoiseArray } from '../src/reference/noise.js';
-import { NoisePurpose } from '../src/reference/philox.js';
+import { NoisePurpose } from '../src/model/philox.js';
 import { useGpuSession } from './helpers/gpu.js';
 import { makeProblem } from './helpers/problems.js';
 

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { drawBaseNoiseOnDevice, philoxWords } from '../src/engine/noise.js';
 import { resolveMethod } from '../src/model/types.js';
 import { baseNoiseArray } from '../src/reference/noise.js';
-import { mulHigh32, noiseKey, philox4x32, uniformFromBits, type Word4 } from '../src/reference/philox.js';
+import { mulHigh32, noiseKey, philox4x32, uniformFromBits, type Word4 } from '../src/model/philox.js';
 import { useGpuSession } from './helpers/gpu.js';
 import { EULER_GAMMA, gumbelCdf, ksCritical, ksDistance, mean, normalCdf, variance } from './helpers/stats.js';
 

@@ -3,8 +3,8 @@
 import { describe, expect, it } from 'vitest';
 import { simulateOnDevice } from '../src/engine/simulate.js';
 import type { GenerativeParams } from '../src/model/types.js';
-import { exponentialBasis } from '../src/reference/basis.js';
-import { NoisePurpose, PhiloxStream } from '../src/reference/philox.js';
+import { exponentialBasis } from '../src/model/basis.js';
+import { NoisePurpose, PhiloxStream } from '../src/model/philox.js';
 import { philoxUniforms, simulateReference } from '../src/reference/simulate.js';
 import { useGpuSession } from './helpers/gpu.js';
 

@@ -4,7 +4,7 @@ import { expect, it } from 'vitest';
 import { evaluate } from '../src/api/evaluate.js';
 import { fit } from '../src/api/fit.js';
 import { syntheticDataset } from '../src/api/synthetic.js';
-import { initialParams } from '../src/engine/schedule.js';
+import { initialParams } from '../src/model/schedule.js';
 import { buildModel } from '../src/model/json.js';
 import { paramLayout } from '../src/model/params.js';
 import { resolveMethod } from '../src/model/types.js';

@@ -4,10 +4,10 @@
 import { describe, expect, it } from 'vitest';
 import { fit, fitMany, NonFiniteError } from '../src/api/fit.js';
 import { uploadDataset } from '../src/engine/dataset.js';
-import { PAPER_ADAM } from '../src/engine/pipeline.js';
+import { PAPER_ADAM } from '../src/model/adam.js';
 import { trainGroup } from '../src/engine/training.js';
 import { workspaceBytes } from '../src/engine/workspace.js';
-import { exponentialBasis } from '../src/reference/basis.js';
+import { exponentialBasis } from '../src/model/basis.js';
 import { buildModel } from '../src/model/json.js';
 import type { Method, Scheme } from '../src/model/types.js';
 import { referenceTraining } from '../src/reference/training.js';

@@ -3,18 +3,18 @@
 // per step; each keeps its own seed, Adam state and failure flag. Groups larger than the device allows are split
 // into chunks, and the split is reported.
 import { uploadDataset, type DeviceDataset } from '../engine/dataset.js';
-import { PAPER_ADAM } from '../engine/pipeline.js';
+import { PAPER_ADAM } from '../model/adam.js';
 import { workspaceBytes } from '../engine/workspace.js';
 import type { GpuSession } from '../engine/session.js';
 import { withSession } from '../engine/session.js';
-import { initialParams } from '../engine/schedule.js';
+import { initialParams } from '../model/schedule.js';
 import { trainGroup, type TrainingOutcome } from '../engine/training.js';
 import { validateCounts } from '../model/data.js';
 import { buildModel, flattenModel, type PoglmModelJson, type TrainingRecord } from '../model/json.js';
 import { paramLayout } from '../model/params.js';
 import { isScheme, resolveMethod, SCHEMES, type Method, type ResolvedMethod, type Scheme } from '../model/types.js';
-import { exponentialBasis } from '../reference/basis.js';
-import { NoisePurpose } from '../reference/philox.js';
+import { exponentialBasis } from '../model/basis.js';
+import { NoisePurpose } from '../model/philox.js';
 
 export interface FitSettings {
   hidden: number;

@@ -5,8 +5,8 @@
 import { simulateOnDevice } from '../engine/simulate.js';
 import { withSession, type GpuSession } from '../engine/session.js';
 import type { GenerativeParams } from '../model/types.js';
-import { exponentialBasis } from '../reference/basis.js';
-import { NoisePurpose, PhiloxStream } from '../reference/philox.js';
+import { exponentialBasis } from '../model/basis.js';
+import { NoisePurpose, PhiloxStream } from '../model/philox.js';
 
 export interface SyntheticOptions {
   visible?: number;

@@ -5,7 +5,7 @@ import { evaluate, groundTruthHiddenCount, type GroundTruth, type Metrics } from
 import { fit, NonFiniteError, type FitResult } from '../api/fit.js';
 import { syntheticDataset } from '../api/synthetic.js';
 import { computeElboGradient } from '../engine/gradient.js';
-import { initialParams } from '../engine/schedule.js';
+import { initialParams } from '../model/schedule.js';
 import { simulateOnDevice } from '../engine/simulate.js';
 import { validateCounts } from '../model/data.js';
 import { buildModel, flattenModel, parseModel, type PoglmModelJson } from '../model/json.js';

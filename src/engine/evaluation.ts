@@ -3,7 +3,7 @@
 // small enough for the device; each chunk's weights fold into a running log-sum-exp on the GPU.
 import { paramLayout, type ParamLayout } from '../model/params.js';
 import { resolveMethod } from '../model/types.js';
-import { NoisePurpose } from '../reference/philox.js';
+import { NoisePurpose } from '../model/philox.js';
 import type { DeviceDataset } from './dataset.js';
 import { ElboPipeline, type PipelineSpec } from './pipeline.js';
 import { workspaceBytes } from './workspace.js';

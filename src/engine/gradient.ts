@@ -2,7 +2,7 @@
 // noise): the computation `poglm grad` prints and the gradient tests compare with the float64 reference.
 import type { ParamLayout } from '../model/params.js';
 import type { ResolvedMethod } from '../model/types.js';
-import { NoisePurpose } from '../reference/philox.js';
+import { NoisePurpose } from '../model/philox.js';
 import type { GpuSession } from './session.js';
 import { checkIntegerOptions, KEY_LIMITS } from './noise.js';
 import { runSingleModelJob } from './single.js';

@@ -7,7 +7,7 @@ import type { DeviceDataset } from './dataset.js';
 import { ElboPipeline, type PipelineMode } from './pipeline.js';
 import { runSingleModelJob } from './single.js';
 import type { GpuSession } from './session.js';
-import { NoisePurpose } from '../reference/philox.js';
+import { NoisePurpose } from '../model/philox.js';
 
 
 export interface GivenSamplesRequest {

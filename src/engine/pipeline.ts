@@ -6,7 +6,9 @@
 import type { BoundKernel, KernelProgram } from '../gpu/kernel.js';
 import type { Dispatch } from '../gpu/grid.js';
 import type { UniformValues } from '../gpu/uniforms.js';
+import { PAPER_ADAM, type AdamSettings } from '../model/adam.js';
 import type { ParamLayout } from '../model/params.js';
+import { NO_SEQUENCE } from '../model/schedule.js';
 import type { ResolvedMethod } from '../model/types.js';
 import type { DeviceDataset } from './dataset.js';
 import {
@@ -28,24 +30,7 @@ import {
 import type { GpuSession } from './session.js';
 import { controlLayout, offsetUniforms, workspaceLayout, type Region } from './workspace.js';
 
-export const NO_SEQUENCE = 0xffffffff;
 export const NO_FAILURE = 0xffffffff;
-
-export interface AdamSettings {
-  learningRateGenerative: number;
-  learningRateVariational: number;
-  beta1: number;
-  beta2: number;
-  epsilon: number;
-}
-
-export const PAPER_ADAM: AdamSettings = {
-  learningRateGenerative: 0.05,
-  learningRateVariational: 0.1,
-  beta1: 0.9,
-  beta2: 0.999,
-  epsilon: 1e-8,
-};
 
 /**
  * What a job computes, and so which stages it dispatches:
@@ -69,7 +54,7 @@ export interface PipelineSpec {
   stepsPerEpoch: number;
   noise: NoiseSource;
   mode: PipelineMode;
-  /** Noise purpose (src/reference/philox.ts NoisePurpose). */
+  /** Noise purpose (src/model/philox.ts NoisePurpose). */
   purpose: number;
   adam?: AdamSettings;
   /** Keep every rate lambda[t][n] (firing-rate output). */

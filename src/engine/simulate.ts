@@ -3,7 +3,7 @@
 // draw exactly what one job would, because the noise counter carries the global sequence index.
 import { paramLayout } from '../model/params.js';
 import type { GenerativeParams } from '../model/types.js';
-import { NoisePurpose } from '../reference/philox.js';
+import { NoisePurpose } from '../model/philox.js';
 import { checkBasis } from './dataset.js';
 import { simulateProgram } from './programs.js';
 import type { GpuSession } from './session.js';

@@ -4,10 +4,11 @@
 // and reads back only the per-step ELBOs and failure flags that progress reporting needs.
 import type { ParamLayout } from '../model/params.js';
 import type { ResolvedMethod } from '../model/types.js';
-import { NoisePurpose } from '../reference/philox.js';
+import { NoisePurpose } from '../model/philox.js';
 import type { DeviceDataset } from './dataset.js';
-import { ElboPipeline, NO_FAILURE, PAPER_ADAM, type AdamSettings } from './pipeline.js';
-import { epochSchedule, initialParams, stepsPerEpoch, type ScheduledFit } from './schedule.js';
+import { ElboPipeline, NO_FAILURE } from './pipeline.js';
+import { PAPER_ADAM, type AdamSettings } from '../model/adam.js';
+import { epochSchedule, initialParams, stepsPerEpoch, type ScheduledFit } from '../model/schedule.js';
 import type { GpuSession } from './session.js';
 
 export interface GroupMember extends ScheduledFit {

@@ -1,14 +1,4 @@
-// The spike-history basis and the two convolutions of the spec, in float64.
-
-/** psi[l-1] = exp(-decay*l) / sum_k exp(-decay*k), l = 1..L, so that binWidth * sum(psi) = 1. */
-export function exponentialBasis(length = 5, decay = 0.25, binWidth = 1): number[] {
-  if (!Number.isInteger(length) || length < 1) throw new Error(`basis length ${length} must be a positive integer`);
-  if (!(decay >= 0) || !Number.isFinite(decay)) throw new Error(`basis decay ${decay} must be a finite number >= 0`);
-  if (!(binWidth > 0) || !Number.isFinite(binWidth)) throw new Error(`bin width ${binWidth} must be positive`);
-  const raw = Array.from({ length }, (_, index) => Math.exp(-decay * (index + 1)));
-  const total = raw.reduce((sum, value) => sum + value, 0);
-  return raw.map((value) => value / (total * binWidth));
-}
+// The two convolutions with the spike-history basis, in float64 (the basis itself: src/model/basis.ts).
 
 /** cx[t][c] = sum_{l=1..L} psi[l-1] x[t-l][c], zero history before t = 0. */
 export function convolveCausal(x: number[][], basis: number[]): number[][] {

@@ -1,6 +1,6 @@
 // Twin of shaders/noise.wgsl: the base noise of one hidden unit in one bin, from its Philox stream.
 import type { ResolvedMethod } from '../model/types.js';
-import { gumbelFromBits, noiseKey, noiseWord, normalFromBits, uniformFromBits } from './philox.js';
+import { gumbelFromBits, noiseKey, noiseWord, normalFromBits, uniformFromBits } from '../model/philox.js';
 
 /** Base noise of hidden unit `unit`: words unit * wordsPerUnit .. of the (time, sample, sequence) stream. */
 export function drawBaseNoise(

@@ -1,6 +1,6 @@
 // Float64 twin of shaders/simulate.wgsl: every neuron Poisson with rate sigma(b + W c[t]), zero history before t = 0.
 import { poissonInversion } from './distributions.js';
-import { noiseKey, noiseWord, uniformFromBits } from './philox.js';
+import { noiseKey, noiseWord, uniformFromBits } from '../model/philox.js';
 import { sigmoid } from './special.js';
 
 

@@ -1,11 +1,11 @@
 // Float64 twin of the GPU training loop: the same minibatch schedule, the same Philox noise per step, the hand-
 // derived ELBO gradient of src/reference/model.ts, and Adam with PyTorch's semantics, descending -ELBO.
-import type { AdamSettings } from '../engine/pipeline.js';
-import { epochSchedule, stepsPerEpoch } from '../engine/schedule.js';
-import { NO_SEQUENCE } from '../engine/pipeline.js';
+import type { AdamSettings } from '../model/adam.js';
+import { epochSchedule, stepsPerEpoch } from '../model/schedule.js';
+import { NO_SEQUENCE } from '../model/schedule.js';
 import { elboAndGradient, type ReferenceModel } from './model.js';
 import { baseNoiseArray } from './noise.js';
-import { NoisePurpose } from './philox.js';
+import { NoisePurpose } from '../model/philox.js';
 
 export class ReferenceAdam {
   private readonly first: Float64Array;

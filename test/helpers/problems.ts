@@ -1,7 +1,7 @@
 // Small, fixed problems shared by the reference and GPU tests: a model, data and base noise for every scheme and
 // method, all drawn from seeded Philox streams so every run sees the same numbers.
-import { exponentialBasis } from '../../src/reference/basis.js';
-import { gumbelFromBits, normalFromBits, PhiloxStream } from '../../src/reference/philox.js';
+import { exponentialBasis } from '../../src/model/basis.js';
+import { gumbelFromBits, normalFromBits, PhiloxStream } from '../../src/model/philox.js';
 import { paramLayout, type ParamLayout } from '../../src/model/params.js';
 import { resolveMethod, type Method, type ResolvedMethod, type Scheme } from '../../src/model/types.js';
 import type { ReferenceModel } from '../../src/reference/model.js';

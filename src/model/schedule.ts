@@ -1,8 +1,10 @@
 // Minibatches and initial parameters, drawn on the host from each fit's own Philox streams, so that a fit gives the
 // same result alone or inside a batch of thousands.
-import type { ParamLayout } from '../model/params.js';
-import { NoisePurpose, PhiloxStream } from '../reference/philox.js';
-import { NO_SEQUENCE } from './pipeline.js';
+import type { ParamLayout } from './params.js';
+import { NoisePurpose, PhiloxStream } from './philox.js';
+
+/** A schedule entry for an empty minibatch slot (the last minibatch of an epoch may be short). */
+export const NO_SEQUENCE = 0xffffffff;
 
 /** Steps per epoch with minibatches of `batchSize` over `sequences` sequences (the last one may be short). */
 export function stepsPerEpoch(sequences: number, batchSize: number): number {
