@@ -12,7 +12,7 @@ import { buildModel, flattenModel, parseModel, type PoglmModelJson } from '../mo
 import { paramLayout, unflattenParams } from '../model/params.js';
 import { resolveMethod, type Method } from '../model/types.js';
 import { binSpikeTimes, parseSpikeTimes, readCounts, readJson, readTruth, UsageError, writeJson, type CountsFile } from './io.js';
-import { InterruptedExit, runner, type CliContext } from './main.js';
+import { InterruptedExit, runner, type CliContext } from './runner.js';
 import { integer, method as methodOption, positiveNumber, scheme as schemeOption } from './options.js';
 import { formatSeconds, StatusLine } from './progress.js';
 import { registerGridCommand } from './grid.js';

@@ -6,7 +6,7 @@ import { rowsToCsv, runGrid, summarise, summaryToCsv, summaryToMarkdown, type Gr
 import { syntheticDataset } from '../api/synthetic.js';
 import { METHODS, SCHEMES } from '../model/types.js';
 import { readCounts, UsageError, writeAtomically, writeJson } from './io.js';
-import { InterruptedExit, runner, type CliContext } from './main.js';
+import { InterruptedExit, runner, type CliContext } from './runner.js';
 import { integer, integerList, method, nameList, scheme } from './options.js';
 import { formatSeconds, StatusLine } from './progress.js';
 
