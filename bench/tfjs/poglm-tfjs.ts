@@ -1,4 +1,4 @@
-// The TensorFlow.js baseline of the benchmark: the same POGLM as the WGSL engine (../shared/POGLM-SPEC.md and
+// The TensorFlow.js baseline of the benchmark: the same POGLM as the WGSL engine (docs/gradients.md and
 // src/reference/model.ts), written the way a competent tfjs user would write it, with gradients by tf autodiff.
 //
 // Shapes. Everything is vectorised over sequences and Monte Carlo samples: per-sequence quantities are
