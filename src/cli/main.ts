@@ -9,7 +9,7 @@ export function buildProgram(): Command {
     .name('poglm')
     .description(
       'Partially observable GLMs of spike trains, fitted with differentiable variational inference in WGSL (WebGPU).\n' +
-        'Math and file formats: the spec (POGLM-SPEC.md) and docs/ in the package.',
+        'The model and every gradient: docs/gradients.md; file formats: README.md (both in the package).',
     )
     .showHelpAfterError('(run with --help for usage)')
     .configureOutput({ outputError: (text, write) => write(`poglm: ${text}`) });

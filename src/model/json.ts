@@ -1,4 +1,4 @@
-// The fitted-model JSON of the spec: basis, generative.{weight,bias}, variational.{scheme,forwardWeight,
+// The fitted-model JSON (README.md, File formats): basis, generative.{weight,bias}, variational.{scheme,forwardWeight,
 // backwardWeight?,bias}, visible, hidden, method and the training settings. Reading checks every field and names the
 // one that is wrong. (The CLI writes it through a temporary file and a rename: cli/io.ts.)
 import { flattenParams, paramLayout, unflattenParams, type ParamLayout } from './params.js';

@@ -1,4 +1,4 @@
-// Ground-truth metrics of the spec: mean absolute error of W and b after matching learned hidden neurons to true
+// The paper's ground-truth metrics: mean absolute error of W and b after matching learned hidden neurons to true
 // ones — the permutation of hidden indices that minimises the mean absolute W error (visible indices stay fixed).
 import { DataError } from './data.js';
 import type { GenerativeParams } from './types.js';

@@ -1,5 +1,5 @@
-// The vocabulary shared by the GPU engine, the float64 reference, the CLI and the JSON formats
-// (../shared/POGLM-SPEC.md). Matrices are row-major nested arrays at the API surface.
+// The vocabulary shared by the GPU engine, the float64 reference, the CLI and the JSON formats (the model and its
+// notation: docs/gradients.md; the formats: README.md). Matrices are row-major nested arrays at the API surface.
 
 export const SCHEMES = ['F', 'FS', 'FB'] as const;
 export type Scheme = (typeof SCHEMES)[number];
