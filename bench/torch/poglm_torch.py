@@ -29,6 +29,8 @@ Command line (JSON in, JSON out):
       FILE: {"visible", "hidden", "scheme", "method", "basis", "params", "counts" [s][t][v],
              "noise" [s][m][t][h] (or [...][h][1], or [...][h][K] Gumbels)}, or {"problems": [such objects]}.
       Prints {"elbo", "weights" [s][m], "gradient" [flat]} (a list of them for "problems").
+  poglm_torch.py step --input FILE [--dtype float32|float64]
+      The same input; one training step (forward, backward, Adam) with that noise. Prints {"elbo", "params" [flat]}.
   poglm_torch.py time --input FILE [--threads N] [--warmup 2] [--repeats 7] [--target-ms 400]
                       [--budget-ms 30000] [--cap-ms 60000] [--max-steps 1000] [--dtype float32]
       FILE: {"visible", "hidden", "scheme", "method", "basis", "samples", "params", "counts"}; every step trains
@@ -339,6 +341,24 @@ def command_grad(args):
     sys.stdout.write('\n')
 
 
+def command_step(args):
+    with open(args.input) as file:
+        spec = json.load(file)
+    dtype = dtype_of(args.dtype)
+    model = model_of(spec, dtype)
+    optimizer = model.optimizer()
+    counts = np.asarray(spec['counts'], dtype=np.float64)
+    S, T = counts.shape[:2]
+    noise = np.asarray(spec['noise'], dtype=np.float64)
+    noise = torch.as_tensor(noise.reshape(model.noise_shape(S, noise.shape[1], T))).to(dtype)
+    objective, weights = model.objective(model.prepare(counts), noise)
+    optimizer.zero_grad(set_to_none=True)
+    (-objective).backward()
+    optimizer.step()
+    json.dump({'elbo': weights.mean().item(), 'params': model.flat_params().to(torch.float64).tolist()}, sys.stdout)
+    sys.stdout.write('\n')
+
+
 def command_time(args):
     torch.set_num_threads(args.threads)
     with open(args.input) as file:
@@ -405,6 +425,9 @@ def main():
     grad = commands.add_parser('grad', help='ELBO and flat gradient for given parameters, data and base noise')
     grad.add_argument('--input', required=True)
     grad.add_argument('--dtype', default='float32', choices=('float32', 'float64'))
+    one_step = commands.add_parser('step', help='one training step with given base noise; prints the parameters after it')
+    one_step.add_argument('--input', required=True)
+    one_step.add_argument('--dtype', default='float32', choices=('float32', 'float64'))
     timing = commands.add_parser('time', help='median time of one training step (forward, backward, Adam)')
     timing.add_argument('--input', required=True)
     timing.add_argument('--threads', type=int, default=1)
@@ -416,10 +439,7 @@ def main():
     timing.add_argument('--cap-ms', type=float, default=60000)
     timing.add_argument('--max-steps', type=int, default=1000)
     args = parser.parse_args()
-    if args.command == 'grad':
-        command_grad(args)
-    else:
-        command_time(args)
+    {'grad': command_grad, 'step': command_step, 'time': command_time}[args.command](args)
 
 
 if __name__ == '__main__':

@@ -143,3 +143,8 @@ export function torchTime(python: string, problem: TorchTimeProblem, options: To
   const timeoutMs = options.timeoutMs ?? (options.budgetMs ?? 30_000) + (options.capMs ?? 60_000) * 4 + 120_000;
   return withInput(problem, async (path) => JSON.parse(await runScript(python, [...args, '--input', path], timeoutMs)) as TorchTiming);
 }
+
+/** One training step (forward, backward, Adam at the spec's settings) with the problem's noise: ELBO and parameters after. */
+export function torchStep(python: string, problem: TorchGradProblem, dtype: 'float32' | 'float64' = 'float32'): Promise<{ elbo: number; params: number[] }> {
+  return withInput(problem, async (path) => JSON.parse(await runScript(python, ['step', '--input', path, '--dtype', dtype], 120_000)) as { elbo: number; params: number[] });
+}
