@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Sets poglm-gpu up on a fresh Debian machine: npm dependencies (which build the package), and — only when Node finds
-# no WebGPU adapter — a Vulkan driver on the CPU (Mesa lavapipe) from the bookworm-backports suite, because Dawn
-# rejects bookworm's own Mesa 22.3 while Mesa 25 works. The backports suite is added to the Debian source the machine
-# already has (its URIs line is reused; no host name is written here).
-#   bash scripts/setup.sh              dependencies + GPU driver if needed
+# Sets poglm-gpu up on a fresh Debian machine: npm dependencies (which build the package); only when Node finds
+# no WebGPU adapter, a Vulkan driver on the CPU (Mesa lavapipe) from the bookworm-backports suite, because Dawn
+# rejects bookworm's own Mesa 22.3 while Mesa 25 works (the suite is added to the machine's own Debian source, its
+# URIs line reused; no host name is written here); and only when python3 cannot import torch, python3-torch and
+# python3-numpy for the benchmark's PyTorch baseline (bench/torch) and its test (test/torch-equivalence.test.ts).
+#   bash scripts/setup.sh              dependencies + GPU driver and PyTorch if needed
 #   bash scripts/setup.sh --browser    also Chromium, for the browser tests (CI does this)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -102,6 +103,27 @@ else
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q libvulkan1 mesa-vulkan-drivers
   fi
   node scripts/check-gpu.mjs || { echo "setup: still no WebGPU adapter after installing the Vulkan driver" >&2; exit 1; }
+fi
+
+# The PyTorch baseline: Debian's python3-torch (CPU). /usr/bin/python3 is checked too, as the bench and the test do,
+# because a version manager's python3 first on the PATH does not see Debian's packages.
+torch_python() {
+  local python
+  for python in python3 /usr/bin/python3; do
+    if command -v "$python" >/dev/null && "$python" -c 'import torch, numpy' 2>/dev/null; then return 0; fi
+  done
+  return 1
+}
+if torch_python; then
+  say "python3 imports torch; nothing to install for the PyTorch baseline"
+elif command -v apt-get >/dev/null; then
+  apt_update
+  say "installing python3-torch and python3-numpy (the benchmark's PyTorch baseline and its test)"
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends python3-torch python3-numpy
+  torch_python || { echo "setup: python3 still cannot import torch after installing python3-torch" >&2; exit 1; }
+else
+  echo "setup: python3 with torch and numpy is needed by bench/torch and test/torch-equivalence.test.ts: install them (PyTorch >= 1.13)" >&2
+  exit 1
 fi
 
 if [ "$with_browser" -eq 1 ]; then
