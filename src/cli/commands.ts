@@ -43,7 +43,7 @@ function groundTruthFor(file: CountsFile, hidden: number, context: CliContext): 
   return carried;
 }
 
-export function formatMetrics(metrics: Metrics): string {
+function formatMetrics(metrics: Metrics): string {
   const rows: [string, number | undefined][] = [
     ['test marginal log-likelihood (per sequence)', metrics.testMarginalLogLikelihood],
     ['test ELBO (per sequence)', metrics.testElbo],

@@ -4,7 +4,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { EXIT } from './runner.js';
 import { registerCommands } from './commands.js';
 
-export function buildProgram(): Command {
+function buildProgram(): Command {
   const program = new Command()
     .name('poglm')
     .description(

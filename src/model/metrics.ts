@@ -4,7 +4,7 @@ import { DataError } from './data.js';
 import type { GenerativeParams } from './types.js';
 
 /** All permutations of 0..n-1 (n! of them; the caller bounds n). */
-export function permutations(n: number): number[][] {
+function permutations(n: number): number[][] {
   if (n === 0) return [[]];
   return permutations(n - 1).flatMap((rest) =>
     Array.from({ length: n }, (_, position) => [...rest.slice(0, position), n - 1, ...rest.slice(position)]),

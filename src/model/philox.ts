@@ -60,7 +60,7 @@ export function noiseKey(seed: number, purpose: number, step: number): [number, 
 }
 
 /** Counter of the Philox call for `block` (words 4 block .. 4 block + 3) of a (time, sample, sequence) stream. */
-export function noiseCounter(time: number, block: number, sample: number, sequence: number): Word4 {
+function noiseCounter(time: number, block: number, sample: number, sequence: number): Word4 {
   return [time >>> 0, block >>> 0, sample >>> 0, sequence >>> 0];
 }
 

@@ -12,7 +12,7 @@ export function stepsPerEpoch(sequences: number, batchSize: number): number {
 }
 
 /** A uniformly random permutation of 0..n-1 for (seed, epoch): Fisher-Yates on the fit's shuffle stream. */
-export function epochPermutation(seed: number, epoch: number, n: number): number[] {
+function epochPermutation(seed: number, epoch: number, n: number): number[] {
   const stream = new PhiloxStream(seed, NoisePurpose.shuffle, epoch);
   const order = Array.from({ length: n }, (_, i) => i);
   for (let i = n - 1; i > 0; i--) {
