@@ -1,11 +1,12 @@
 // The WGSL engine's training step, timed through its public engine classes only: a dataset uploaded with
-// uploadDataset, one ElboPipeline job in 'train' mode (stepsPerEpoch 1, Philox noise), parameters from
+// uploadDataset, one VariationalJob job in 'train' mode (stepsPerEpoch 1, Philox noise), parameters from
 // initialParams, then `pipeline.run(k)` (k steps in one command buffer) and `context.finish()`. Nothing here depends
 // on how the stage kernels are written; the FMA peak kernel (bench/kernels/fma_peak.wgsl) runs through the same
 // KernelRuntime as an application kernel.
 import { readFileSync } from 'node:fs';
 import { uploadDataset, type DeviceDataset } from '../src/engine/dataset.js';
-import { ElboPipeline, type PipelineSpec } from '../src/engine/pipeline.js';
+import { VariationalJob } from '../src/engine/job.js';
+import type { JobSpec } from '../src/engine/spec.js';
 import { initialParams } from '../src/model/schedule.js';
 import type { GpuSession } from '../src/engine/session.js';
 import { workspaceLayout } from '../src/engine/workspace.js';
@@ -27,7 +28,7 @@ export interface WgslStepJob {
 /** A one-job step with the hooks of the per-stage profile. */
 export interface ProfiledStepJob extends WgslStepJob {
   /**
-   * Encodes `count` copies of stage `stage` (ElboPipeline.encodeStage), or of the whole step when `stage` is
+   * Encodes `count` copies of stage `stage` (VariationalJob.encodeStage), or of the whole step when `stage` is
    * undefined (encodeStep), into one compute pass of one submission, and waits until the device has finished.
    */
   runEncoded(count: number, stage?: number): Promise<void>;
@@ -49,7 +50,7 @@ export interface WgslStepSpec {
   basis?: number[];
 }
 
-function pipelineSpec(spec: WgslStepSpec, models: number): PipelineSpec {
+function pipelineSpec(spec: WgslStepSpec, models: number): JobSpec {
   const visible = spec.data[0][0].length;
   return {
     layout: paramLayout(visible, spec.hidden, spec.scheme),
@@ -80,9 +81,9 @@ export function modelsPerJob(session: GpuSession, spec: WgslStepSpec): number {
 export async function createStepJob(session: GpuSession, spec: WgslStepSpec, shared?: DeviceDataset): Promise<ProfiledStepJob> {
   const pipelineInput = pipelineSpec(spec, spec.models);
   const dataset = shared ?? (await uploadDataset(session, [spec.data], pipelineInput.basis, 'bench'));
-  let pipeline: ElboPipeline;
+  let pipeline: VariationalJob;
   try {
-    pipeline = await ElboPipeline.create(session, dataset, pipelineInput);
+    pipeline = await VariationalJob.create(session, dataset, pipelineInput);
   } catch (error) {
     if (!shared) dataset.release();
     throw error;
@@ -106,11 +107,14 @@ export async function createStepJob(session: GpuSession, spec: WgslStepSpec, sha
     },
     async runEncoded(count: number, stage?: number) {
       const label = stage === undefined ? 'bench profile step' : `bench profile ${pipeline.stageNames[stage]}`;
-      await session.runtime.submit(label, (pass) => {
-        for (let i = 0; i < count; i++) {
-          if (stage === undefined) pipeline.encodeStep(pass);
-          else pipeline.encodeStage(pass, stage);
+      await session.runtime.submitCommands(label, (encoder) => {
+        if (stage === undefined) {
+          for (let i = 0; i < count; i++) pipeline.encodeStep(encoder);
+          return;
         }
+        const pass = encoder.beginComputePass({ label });
+        for (let i = 0; i < count; i++) pipeline.encodeStage(pass, stage);
+        pass.end();
       });
       await session.context.finish(label);
     },

@@ -1,11 +1,9 @@
 // Adam with PyTorch's semantics (bias-corrected; eps added to the corrected root), two parameter groups (theta
 // before `generativeCount`, phi after) with their own learning rates, descending the loss -ELBO. A model whose ELBO
 // or gradient went non-finite (failureStep set by the reduce stage) is frozen at its last finite parameters.
-//#include "grid.wgsl"
-//#include "layout.wgsl"
+//#include "stage.wgsl"
 
 struct Params {
-  models: u32,
   paramCount: u32,
   generativeCount: u32,
   learningRateGenerative: f32,
@@ -19,7 +17,6 @@ struct Params {
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> control: array<u32>;
 @group(0) @binding(2) var<storage, read_write> modelParams: array<f32>;
 @group(0) @binding(3) var<storage, read_write> workspace: array<f32>;
 @group(0) @binding(4) var<storage, read> failureStep: array<u32>;
@@ -30,13 +27,13 @@ override workgroupSize: u32 = 64u;
 fn adamStep(@builtin(workgroup_id) group: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>,
             @builtin(local_invocation_index) lane: u32) {
   let index = linearWorkgroup(group, groups) * workgroupSize + lane;
-  if (index >= params.models * params.paramCount) {
+  if (index >= jobModels() * params.paramCount) {
     return;
   }
   if (failureStep[index / params.paramCount] != NO_FAILURE) {
     return;
   }
-  let step = f32(control[0] + 1u);
+  let step = f32(stepCounter() + 1u);
   let learningRate = select(params.learningRateVariational, params.learningRateGenerative,
                             index % params.paramCount < params.generativeCount);
   let gradient = -workspace[params.gradientsOffset + index];

@@ -7,21 +7,14 @@
 // dz/dmu comes from the sampling stage (sampleSlope: continuous methods) or from the sample itself (Gumbel-Softmax), so
 // no noise is redrawn here. F, FB and every score method: a row per instance, a thread per bin. FS pathwise: one
 // thread per instance sweeping time backwards, because dJ/dcz of a bin depends on dJ/dg of the same bin.
-//#include "grid.wgsl"
-//#include "layout.wgsl"
+//#include "stage.wgsl"
 //#include "distributions.wgsl"
 
 struct Params {
-  models: u32,
-  slots: u32,
-  samples: u32,
-  bins: u32,
   paramCount: u32,
   forwardOffset: u32,
   forwardColumns: u32,
   tau: f32,
-  basisOffset: u32,
-  scheduleOffset: u32,
   sampleSlopeOffset: u32,
   samplesOffset: u32,
   meansOffset: u32,
@@ -32,26 +25,12 @@ struct Params {
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> control: array<u32>;
 @group(0) @binding(2) var<storage, read> modelParams: array<f32>;
 @group(0) @binding(3) var<storage, read_write> workspace: array<f32>;
 
 override workgroupSize: u32 = 64u;
 override method: u32 = 4u;
 override pathwise: bool = true;
-// The model's shape, fixed per pipeline so that loops over it unroll into registers.
-override visibleCount: u32 = 3u;
-override hiddenCount: u32 = 2u;
-override basisCount: u32 = 5u;
-override categoryCount: u32 = 5u;
-
-fn unitIndex(instance: u32, time: u32, h: u32) -> u32 {
-  return (instance * params.bins + time) * hiddenCount + h;
-}
-
-fn basisWeight(lag: u32) -> f32 {
-  return bitcast<f32>(control[params.basisOffset + lag - 1u]);
-}
 
 fn readSample(unit: u32) -> Categories {
   var draw: Categories;
@@ -89,27 +68,24 @@ fn unitGradient(instance: u32, time: u32, h: u32, throughHistory: f32) -> f32 {
   return (throughSample - meanDerivative) * slope;
 }
 
-fn slotRow(at: Instance) -> u32 {
-  return control[params.scheduleOffset + scheduleIndex(control[1], params.models, params.slots, at.model, at.slot)];
-}
-
 @compute @workgroup_size(workgroupSize)
 fn backwardParallel(@builtin(workgroup_id) group: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>,
                     @builtin(global_invocation_id) thread: vec3<u32>) {
   let instance = rowOfWorkgroup(group, groups);
   let time = thread.x;
-  if (instance >= params.models * params.slots * params.samples || time >= params.bins) {
+  let bins = jobBins();
+  if (instance >= instanceCount() || time >= bins) {
     return;
   }
-  let at = decodeInstance(instance, params.slots, params.samples);
-  if (slotRow(at) == NO_SEQUENCE) {
+  let at = decodeInstance(instance);
+  if (slotRow(at.model, at.slot) == NO_SEQUENCE) {
     return;
   }
   for (var h = 0u; h < hiddenCount; h++) {
     var throughHistory = 0.0;
     if (pathwise) {
       for (var lag = 1u; lag <= basisCount; lag++) {
-        if (time + lag < params.bins) {
+        if (time + lag < bins) {
           throughHistory += basisWeight(lag) * workspace[params.driveGradientOffset + unitIndex(instance, time + lag, h)];
         }
       }
@@ -122,20 +98,21 @@ fn backwardParallel(@builtin(workgroup_id) group: vec3<u32>, @builtin(num_workgr
 fn backwardSequential(@builtin(workgroup_id) group: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>,
                       @builtin(local_invocation_index) lane: u32) {
   let instance = linearWorkgroup(group, groups) * workgroupSize + lane;
-  if (instance >= params.models * params.slots * params.samples) {
+  if (instance >= instanceCount()) {
     return;
   }
-  let at = decodeInstance(instance, params.slots, params.samples);
-  if (slotRow(at) == NO_SEQUENCE) {
+  let at = decodeInstance(instance);
+  if (slotRow(at.model, at.slot) == NO_SEQUENCE) {
     return;
   }
   let H = hiddenCount;
+  let bins = jobBins();
   let selfWeights = at.model * params.paramCount + params.forwardOffset + visibleCount;
-  for (var step = 0u; step < params.bins; step++) {
-    let time = params.bins - 1u - step;
+  for (var step = 0u; step < bins; step++) {
+    let time = bins - 1u - step;
     for (var h = 0u; h < H; h++) {
       var throughHistory = 0.0;
-      for (var lag = 1u; lag <= basisCount && time + lag < params.bins; lag++) {
+      for (var lag = 1u; lag <= basisCount && time + lag < bins; lag++) {
         throughHistory += basisWeight(lag) * workspace[params.hiddenConvGradientOffset + unitIndex(instance, time + lag, h)];
       }
       workspace[params.variationalGradientOffset + unitIndex(instance, time, h)] = unitGradient(instance, time, h, throughHistory);

@@ -1,4 +1,4 @@
-// Causal and anti-causal convolution of spike trains with the history basis (spec: cx and rx).
+// Causal and anti-causal convolution of spike trains with the history basis (cx and rx).
 // One thread per (row, time bin, channel); rows are independent sequences laid out [row][bin][channel].
 //#include "grid.wgsl"
 

@@ -4,13 +4,9 @@
 //   variational: variationalDrive[t][h]  = bq[h] + sum_v Af[h][v] cx[t][v] (+ sum_v Ab[h][v] rx[t][v] for FB)
 // A row per (model, slot) pair, a thread per bin. Outputs are formed in register tiles of TILE columns, so each input
 // cx[t][v] is read once per tile; the model's weights are the same for the whole workgroup (uniform reads).
-//#include "grid.wgsl"
-//#include "layout.wgsl"
+//#include "stage.wgsl"
 
 struct Params {
-  models: u32,
-  slots: u32,
-  bins: u32,
   paramCount: u32,
   weightOffset: u32,
   biasOffset: u32,
@@ -18,7 +14,6 @@ struct Params {
   forwardColumns: u32,
   backwardOffset: u32,
   variationalBiasOffset: u32,
-  scheduleOffset: u32,
   convOffset: u32,
   backConvOffset: u32,
   visibleDriveOffset: u32,
@@ -26,18 +21,11 @@ struct Params {
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> control: array<u32>;
 @group(0) @binding(2) var<storage, read> dataset: array<f32>;
 @group(0) @binding(3) var<storage, read> modelParams: array<f32>;
 @group(0) @binding(4) var<storage, read_write> workspace: array<f32>;
 
 override workgroupSize: u32 = 64u;
-// 0 = F, 1 = FS, 2 = FB.
-override scheme: u32 = 0u;
-// The model's shape, fixed per pipeline so that loops over it unroll into registers.
-override visibleCount: u32 = 3u;
-override hiddenCount: u32 = 2u;
-override neuronCount: u32 = 5u;
 
 const TILE: u32 = 8u;
 
@@ -46,17 +34,18 @@ fn drive(@builtin(workgroup_id) group: vec3<u32>, @builtin(num_workgroups) group
          @builtin(global_invocation_id) thread: vec3<u32>) {
   let pair = rowOfWorkgroup(group, groups);
   let time = thread.x;
-  if (pair >= params.models * params.slots || time >= params.bins) {
+  let bins = jobBins();
+  if (pair >= pairCount() || time >= bins) {
     return;
   }
-  let model = pair / params.slots;
-  let row = control[params.scheduleOffset + scheduleIndex(control[1], params.models, params.slots, model, pair % params.slots)];
+  let model = pair / chunkSlots();
+  let row = slotRow(model, pair % chunkSlots());
   if (row == NO_SEQUENCE) {
     return;
   }
-  let data = (row * params.bins + time) * visibleCount;
+  let data = (row * bins + time) * visibleCount;
   let base = model * params.paramCount;
-  let generativeOut = params.visibleDriveOffset + (pair * params.bins + time) * neuronCount;
+  let generativeOut = params.visibleDriveOffset + (pair * bins + time) * neuronCount;
   for (var first = 0u; first < neuronCount; first += TILE) {
     var sums: array<f32, TILE>;
     for (var r = 0u; r < TILE; r++) {
@@ -74,7 +63,7 @@ fn drive(@builtin(workgroup_id) group: vec3<u32>, @builtin(num_workgroups) group
       }
     }
   }
-  let variationalOut = params.variationalDriveOffset + (pair * params.bins + time) * hiddenCount;
+  let variationalOut = params.variationalDriveOffset + (pair * bins + time) * hiddenCount;
   for (var first = 0u; first < hiddenCount; first += TILE) {
     var sums: array<f32, TILE>;
     for (var r = 0u; r < TILE; r++) {
@@ -86,7 +75,7 @@ fn drive(@builtin(workgroup_id) group: vec3<u32>, @builtin(num_workgroups) group
         sums[r] += modelParams[base + params.forwardOffset + min(first + r, hiddenCount - 1u) * params.forwardColumns + v] * input;
       }
     }
-    if (scheme == 2u) {
+    if (scheme == SCHEME_FB) {
       for (var v = 0u; v < visibleCount; v++) {
         let input = dataset[params.backConvOffset + data + v];
         for (var r = 0u; r < TILE; r++) {

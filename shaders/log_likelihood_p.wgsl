@@ -6,20 +6,13 @@
 //   driveGradient[t][k] = sum_n delta[t][n] W[n][V+k]  = d ln p / d cz[t][k] through the drives (when `withGradient`)
 // The data's -ln x! terms are constant per sequence and are added by the reduce stage.
 // A row per instance, a thread per bin: given the samples, every bin is independent. cz lives in registers.
-//#include "grid.wgsl"
-//#include "layout.wgsl"
+//#include "stage.wgsl"
 //#include "distributions.wgsl"
 
 struct Params {
-  models: u32,
-  slots: u32,
-  samples: u32,
-  bins: u32,
   paramCount: u32,
   weightOffset: u32,
   tau: f32,
-  basisOffset: u32,
-  scheduleOffset: u32,
   countsOffset: u32,
   visibleDriveOffset: u32,
   samplesOffset: u32,
@@ -33,7 +26,6 @@ struct Params {
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> control: array<u32>;
 @group(0) @binding(2) var<storage, read> dataset: array<f32>;
 @group(0) @binding(3) var<storage, read> modelParams: array<f32>;
 @group(0) @binding(4) var<storage, read_write> workspace: array<f32>;
@@ -46,29 +38,18 @@ override withGradient: bool = true;
 override storeRates: bool = false;
 // Whether weightTerms already holds -ln q of this bin (a sampling stage ran) or is written afresh with ln p.
 override addToWeights: bool = true;
-// The model's shape, fixed per pipeline so that loops over it unroll into registers.
-override visibleCount: u32 = 3u;
-override hiddenCount: u32 = 2u;
-override neuronCount: u32 = 5u;
-override basisCount: u32 = 5u;
-override categoryCount: u32 = 5u;
-
-const MAX_HIDDEN: u32 = 64u;
-
-fn unitIndex(instance: u32, time: u32, h: u32) -> u32 {
-  return (instance * params.bins + time) * hiddenCount + h;
-}
 
 @compute @workgroup_size(workgroupSize)
 fn logJointPerBin(@builtin(workgroup_id) group: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>,
                   @builtin(global_invocation_id) thread: vec3<u32>) {
   let instance = rowOfWorkgroup(group, groups);
   let time = thread.x;
-  if (instance >= params.models * params.slots * params.samples || time >= params.bins) {
+  let bins = jobBins();
+  if (instance >= instanceCount() || time >= bins) {
     return;
   }
-  let at = decodeInstance(instance, params.slots, params.samples);
-  let row = control[params.scheduleOffset + scheduleIndex(control[1], params.models, params.slots, at.model, at.slot)];
+  let at = decodeInstance(instance);
+  let row = slotRow(at.model, at.slot);
   if (row == NO_SEQUENCE) {
     return;
   }
@@ -77,7 +58,7 @@ fn logJointPerBin(@builtin(workgroup_id) group: vec3<u32>, @builtin(num_workgrou
     var sum = 0.0;
     for (var lag = 1u; lag <= basisCount; lag++) {
       if (lag <= time) {
-        sum += bitcast<f32>(control[params.basisOffset + lag - 1u]) * workspace[params.hiddenCountsOffset + unitIndex(instance, time - lag, k)];
+        sum += basisWeight(lag) * workspace[params.hiddenCountsOffset + unitIndex(instance, time - lag, k)];
       }
     }
     cz[k] = sum;
@@ -85,8 +66,8 @@ fn logJointPerBin(@builtin(workgroup_id) group: vec3<u32>, @builtin(num_workgrou
   }
   let width = select(1u, categoryCount, isGumbelSoftmax(method));
   let weights = at.model * params.paramCount + params.weightOffset;
-  let drives = params.visibleDriveOffset + (at.pair * params.bins + time) * neuronCount;
-  let out = (instance * params.bins + time) * neuronCount;
+  let drives = params.visibleDriveOffset + (at.pair * bins + time) * neuronCount;
+  let out = (instance * bins + time) * neuronCount;
   var driveGradient: array<f32, MAX_HIDDEN>;
   var logJoint = 0.0;
   for (var n = 0u; n < neuronCount; n++) {
@@ -98,7 +79,7 @@ fn logJointPerBin(@builtin(workgroup_id) group: vec3<u32>, @builtin(num_workgrou
     let slope = rate * (1.0 - rate);
     var delta: f32;
     if (n < visibleCount) {
-      let count = dataset[params.countsOffset + (row * params.bins + time) * visibleCount + n];
+      let count = dataset[params.countsOffset + (row * bins + time) * visibleCount + n];
       logJoint += count * log(rate + EPS) - rate;
       delta = (count / (rate + EPS) - 1.0) * slope;
     } else {
@@ -126,7 +107,7 @@ fn logJointPerBin(@builtin(workgroup_id) group: vec3<u32>, @builtin(num_workgrou
       workspace[params.driveGradientOffset + unitIndex(instance, time, k)] = driveGradient[k];
     }
   }
-  let term = params.weightTermsOffset + instance * params.bins + time;
+  let term = params.weightTermsOffset + instance * bins + time;
   if (addToWeights) {
     workspace[term] += logJoint;
   } else {

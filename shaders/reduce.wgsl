@@ -7,16 +7,13 @@
 //                 with g' = dJ/dg and s = 1 (pathwise) or the sample's weight w (score function). A thread forms one
 //                 TILE x TILE tile of one block in registers, reading each factor and input once per bin.
 //   sumGradient:  the mean over the minibatch's (sequence, sample) instances of every parameter's gradient, and the
-//                 ELBO (a row per model). A non-finite ELBO or gradient records the step in failureStep[model], which
-//                 freezes that model in the Adam stage.
-//#include "grid.wgsl"
-//#include "layout.wgsl"
+//                 ELBO (a row per model). A minibatch processed in chunks sums each chunk into the gradient region
+//                 (the ELBO into its history slot) and divides after the last chunk, so one Adam step sees the whole
+//                 minibatch. A non-finite ELBO or gradient records the step in failureStep[model], which freezes that
+//                 model in the Adam stage.
+//#include "stage.wgsl"
 
 struct Params {
-  models: u32,
-  slots: u32,
-  samples: u32,
-  bins: u32,
   paramCount: u32,
   weightOffset: u32,
   biasOffset: u32,
@@ -24,7 +21,6 @@ struct Params {
   forwardColumns: u32,
   backwardOffset: u32,
   variationalBiasOffset: u32,
-  scheduleOffset: u32,
   convOffset: u32,
   backConvOffset: u32,
   logFactorialOffset: u32,
@@ -39,42 +35,32 @@ struct Params {
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> control: array<u32>;
 @group(0) @binding(2) var<storage, read> dataset: array<f32>;
 @group(0) @binding(3) var<storage, read_write> workspace: array<f32>;
 @group(0) @binding(4) var<storage, read_write> failureStep: array<atomic<u32>>;
 
 override workgroupSize: u32 = 64u;
 override scoreFunction: bool = false;
-// 0 = F, 1 = FS, 2 = FB.
-override scheme: u32 = 0u;
-// The model's shape, fixed per pipeline.
-override visibleCount: u32 = 3u;
-override hiddenCount: u32 = 2u;
-override neuronCount: u32 = 5u;
 
 const TILE: u32 = 8u;
-
-fn rowOf(model: u32, slot: u32) -> u32 {
-  return control[params.scheduleOffset + scheduleIndex(control[1], params.models, params.slots, model, slot)];
-}
 
 @compute @workgroup_size(workgroupSize)
 fn sumWeights(@builtin(workgroup_id) group: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>,
               @builtin(local_invocation_index) lane: u32) {
   let instance = linearWorkgroup(group, groups) * workgroupSize + lane;
-  if (instance >= params.models * params.slots * params.samples) {
+  if (instance >= instanceCount()) {
     return;
   }
-  let at = decodeInstance(instance, params.slots, params.samples);
-  let row = rowOf(at.model, at.slot);
+  let at = decodeInstance(instance);
+  let row = slotRow(at.model, at.slot);
   if (row == NO_SEQUENCE) {
     workspace[params.sampleWeightsOffset + instance] = 0.0;
     return;
   }
+  let bins = jobBins();
   var total = -dataset[params.logFactorialOffset + row];
-  for (var time = 0u; time < params.bins; time++) {
-    total += workspace[params.weightTermsOffset + instance * params.bins + time];
+  for (var time = 0u; time < bins; time++) {
+    total += workspace[params.weightTermsOffset + instance * bins + time];
   }
   workspace[params.sampleWeightsOffset + instance] = total;
 }
@@ -107,7 +93,7 @@ fn forwardTiles() -> u32 {
 }
 
 fn backwardTiles() -> u32 {
-  return select(0u, tilesOf(hiddenCount) * tilesOf(visibleCount), scheme == 2u);
+  return select(0u, tilesOf(hiddenCount) * tilesOf(visibleCount), scheme == SCHEME_FB);
 }
 
 fn tilesPerInstance() -> u32 {
@@ -145,15 +131,16 @@ fn blockColumns(part: u32) -> u32 {
 
 // Input `column` of a block at bin `time`: a visible convolution, a hidden convolution, or 1 for the bias.
 fn inputAt(part: u32, column: u32, row: u32, instance: u32, time: u32) -> f32 {
+  let bins = jobBins();
   if (part == BLOCK_BACKWARD) {
-    return dataset[params.backConvOffset + (row * params.bins + time) * visibleCount + column];
+    return dataset[params.backConvOffset + (row * bins + time) * visibleCount + column];
   }
   if (column < visibleCount) {
-    return dataset[params.convOffset + (row * params.bins + time) * visibleCount + column];
+    return dataset[params.convOffset + (row * bins + time) * visibleCount + column];
   }
   let last = select(forwardColumnCount, neuronCount, part == BLOCK_THETA);
   if (column < last) {
-    return workspace[params.hiddenConvOffset + (instance * params.bins + time) * hiddenCount + column - visibleCount];
+    return workspace[params.hiddenConvOffset + unitIndex(instance, time, column - visibleCount)];
   }
   return 1.0;
 }
@@ -177,21 +164,22 @@ fn sumInstance(@builtin(workgroup_id) group: vec3<u32>, @builtin(num_workgroups)
                @builtin(local_invocation_index) lane: u32) {
   let index = linearWorkgroup(group, groups) * workgroupSize + lane;
   let instance = index / tilesPerInstance();
-  if (instance >= params.models * params.slots * params.samples) {
+  if (instance >= instanceCount()) {
     return;
   }
   let tile = tileOf(index % tilesPerInstance());
-  let at = decodeInstance(instance, params.slots, params.samples);
-  let row = rowOf(at.model, at.slot);
+  let at = decodeInstance(instance);
+  let row = slotRow(at.model, at.slot);
   if (row == NO_SEQUENCE) {
     return;
   }
   let units = blockUnits(tile.part);
   let columns = blockColumns(tile.part);
   let factorUnits = select(hiddenCount, neuronCount, tile.part == BLOCK_THETA);
-  let factorBase = select(params.variationalGradientOffset, params.deltasOffset, tile.part == BLOCK_THETA) + instance * params.bins * factorUnits;
+  let bins = jobBins();
+  let factorBase = select(params.variationalGradientOffset, params.deltasOffset, tile.part == BLOCK_THETA) + instance * bins * factorUnits;
   var sums: array<f32, 64>;
-  for (var time = 0u; time < params.bins; time++) {
+  for (var time = 0u; time < bins; time++) {
     var factors: array<f32, TILE>;
     var inputs: array<f32, TILE>;
     for (var i = 0u; i < TILE; i++) {
@@ -228,38 +216,50 @@ fn isNonFinite(value: f32) -> bool {
 }
 
 fn recordFailure(model: u32) {
-  atomicMin(&failureStep[model], control[0]);
+  atomicMin(&failureStep[model], stepCounter());
 }
 
-// A row per model, a thread per parameter (plus one for the ELBO).
+// A row per model, a thread per parameter (plus one for the ELBO). Partial sums of a chunked minibatch wait in the
+// output slots themselves; the mean is taken over every non-empty slot of every chunk.
 @compute @workgroup_size(workgroupSize)
 fn sumGradient(@builtin(workgroup_id) group: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>,
                @builtin(global_invocation_id) thread: vec3<u32>) {
   let model = rowOfWorkgroup(group, groups);
   let parameter = thread.x;
-  if (model >= params.models || parameter > params.paramCount) {
+  let models = jobModels();
+  if (model >= models || parameter > params.paramCount) {
     return;
   }
   let elboSlot = parameter == params.paramCount;
-  var used = 0u;
+  let samples = jobSamples();
   var total = 0.0;
-  for (var slot = 0u; slot < params.slots; slot++) {
-    if (rowOf(model, slot) == NO_SEQUENCE) {
+  for (var slot = 0u; slot < chunkSlots(); slot++) {
+    if (slotRow(model, slot) == NO_SEQUENCE) {
       continue;
     }
-    used++;
-    for (var draw = 0u; draw < params.samples; draw++) {
-      let instance = (model * params.slots + slot) * params.samples + draw;
+    for (var draw = 0u; draw < samples; draw++) {
+      let instance = (model * chunkSlots() + slot) * samples + draw;
       total += select(workspace[params.instanceGradientsOffset + instance * params.paramCount + parameter],
                       workspace[params.sampleWeightsOffset + instance], elboSlot);
     }
   }
-  let mean = total / f32(max(used, 1u) * params.samples);
-  if (elboSlot) {
-    workspace[params.elboHistoryOffset + control[1] * params.models + model] = mean;
-  } else {
-    workspace[params.gradientsOffset + model * params.paramCount + parameter] = mean;
+  let out = select(params.gradientsOffset + model * params.paramCount + parameter,
+                   params.elboHistoryOffset + control[CONTROL_STEP_IN_EPOCH] * models + model, elboSlot);
+  if (!isFirstChunk()) {
+    total += workspace[out];
   }
+  if (!isLastChunk()) {
+    workspace[out] = total;
+    return;
+  }
+  var used = 0u;
+  for (var chunk = 0u; chunk < control[CONTROL_CHUNKS]; chunk++) {
+    for (var slot = 0u; slot < chunkSlots(); slot++) {
+      used += select(1u, 0u, scheduleEntry(chunk, model, slot) == NO_SEQUENCE);
+    }
+  }
+  let mean = total / f32(max(used, 1u) * samples);
+  workspace[out] = mean;
   if (isNonFinite(mean)) {
     recordFailure(model);
   }

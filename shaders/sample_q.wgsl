@@ -5,28 +5,17 @@
 // The noise comes from the instance's Philox stream, or from a caller's buffer, or the samples themselves are given
 // (then only ln q is computed), as the `noiseSource` override says. For the continuous pathwise methods the stage also
 // stores dz/dmu (`storeSlope`), all that the backward pass needs of the noise.
-//#include "grid.wgsl"
-//#include "layout.wgsl"
+//#include "stage.wgsl"
 //#include "noise.wgsl"
 //#include "distributions.wgsl"
 
 struct Params {
-  models: u32,
-  slots: u32,
-  samples: u32,
-  bins: u32,
   paramCount: u32,
   forwardOffset: u32,
   forwardColumns: u32,
   noiseWidth: u32,
   tau: f32,
   purpose: u32,
-  // Offsets added to the sample and slot indices of the noise counter (evaluation runs in chunks of samples).
-  sampleOffset: u32,
-  sequenceOffset: u32,
-  seedsOffset: u32,
-  basisOffset: u32,
-  scheduleOffset: u32,
   variationalDriveOffset: u32,
   externalNoiseOffset: u32,
   samplesOffset: u32,
@@ -38,17 +27,11 @@ struct Params {
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> control: array<u32>;
 @group(0) @binding(2) var<storage, read> modelParams: array<f32>;
 @group(0) @binding(3) var<storage, read_write> workspace: array<f32>;
 
 override workgroupSize: u32 = 64u;
 override method: u32 = 4u;
-// The model's shape, fixed per pipeline so that loops over it unroll into registers.
-override visibleCount: u32 = 3u;
-override hiddenCount: u32 = 2u;
-override basisCount: u32 = 5u;
-override categoryCount: u32 = 5u;
 override noiseKind: u32 = 0u;
 // 0: draw from Philox, 1: read base noise from the externalNoise region, 2: samples are given.
 override noiseSource: u32 = 0u;
@@ -61,18 +44,6 @@ fn sampleWidth() -> u32 {
   return select(1u, categoryCount, isGumbelSoftmax(method));
 }
 
-fn unitIndex(instance: u32, time: u32, h: u32) -> u32 {
-  return (instance * params.bins + time) * hiddenCount + h;
-}
-
-fn basisWeight(lag: u32) -> f32 {
-  return bitcast<f32>(control[params.basisOffset + lag - 1u]);
-}
-
-fn slotRow(at: Instance) -> u32 {
-  return control[params.scheduleOffset + scheduleIndex(control[1], params.models, params.slots, at.model, at.slot)];
-}
-
 fn baseNoise(cache: ptr<function, NoiseWords>, at: Instance, instance: u32, time: u32, h: u32) -> Categories {
   if (noiseSource == NOISE_FROM_BUFFER) {
     var noise: Categories;
@@ -82,9 +53,8 @@ fn baseNoise(cache: ptr<function, NoiseWords>, at: Instance, instance: u32, time
     }
     return noise;
   }
-  let key = noiseKey(control[params.seedsOffset + at.model], params.purpose, control[0]);
-  return drawUnitNoise(cache, noiseKind, key, time, h, at.sampleIndex + params.sampleOffset, at.slot + params.sequenceOffset,
-                       params.noiseWidth);
+  let key = noiseKey(seedOf(at.model), params.purpose, stepCounter());
+  return drawUnitNoise(cache, noiseKind, key, time, h, at.sampleIndex, minibatchSlot(at.slot), params.noiseWidth);
 }
 
 // Draws (or reads, when given) the sample of one hidden unit, stores it with its count and mean, returns ln q.
@@ -118,20 +88,21 @@ fn sampleParallel(@builtin(workgroup_id) group: vec3<u32>, @builtin(num_workgrou
                   @builtin(global_invocation_id) thread: vec3<u32>) {
   let instance = rowOfWorkgroup(group, groups);
   let time = thread.x;
-  if (instance >= params.models * params.slots * params.samples || time >= params.bins) {
+  let bins = jobBins();
+  if (instance >= instanceCount() || time >= bins) {
     return;
   }
-  let at = decodeInstance(instance, params.slots, params.samples);
-  if (slotRow(at) == NO_SEQUENCE) {
+  let at = decodeInstance(instance);
+  if (slotRow(at.model, at.slot) == NO_SEQUENCE) {
     return;
   }
   var logQ = 0.0;
   var cache = freshNoiseWords();
   for (var h = 0u; h < hiddenCount; h++) {
-    let mean = sigmoid(workspace[params.variationalDriveOffset + (at.pair * params.bins + time) * hiddenCount + h]);
+    let mean = sigmoid(workspace[params.variationalDriveOffset + (at.pair * bins + time) * hiddenCount + h]);
     logQ += sampleUnit(&cache, at, instance, time, h, mean);
   }
-  workspace[params.weightTermsOffset + instance * params.bins + time] = -logQ;
+  workspace[params.weightTermsOffset + instance * bins + time] = -logQ;
 }
 
 // FS: one thread per instance, in time order; g[t][h] adds sum_k A[h][V+k] cz[t][k] of the samples drawn so far.
@@ -139,16 +110,17 @@ fn sampleParallel(@builtin(workgroup_id) group: vec3<u32>, @builtin(num_workgrou
 fn sampleSequential(@builtin(workgroup_id) group: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>,
                     @builtin(local_invocation_index) lane: u32) {
   let instance = linearWorkgroup(group, groups) * workgroupSize + lane;
-  if (instance >= params.models * params.slots * params.samples) {
+  if (instance >= instanceCount()) {
     return;
   }
-  let at = decodeInstance(instance, params.slots, params.samples);
-  if (slotRow(at) == NO_SEQUENCE) {
+  let at = decodeInstance(instance);
+  if (slotRow(at.model, at.slot) == NO_SEQUENCE) {
     return;
   }
   let H = hiddenCount;
+  let bins = jobBins();
   let selfWeights = at.model * params.paramCount + params.forwardOffset + visibleCount;
-  for (var time = 0u; time < params.bins; time++) {
+  for (var time = 0u; time < bins; time++) {
     for (var k = 0u; k < H; k++) {
       var sum = 0.0;
       for (var lag = 1u; lag <= min(basisCount, time); lag++) {
@@ -159,12 +131,12 @@ fn sampleSequential(@builtin(workgroup_id) group: vec3<u32>, @builtin(num_workgr
     var logQ = 0.0;
     var cache = freshNoiseWords();
     for (var h = 0u; h < H; h++) {
-      var drive = workspace[params.variationalDriveOffset + (at.pair * params.bins + time) * H + h];
+      var drive = workspace[params.variationalDriveOffset + (at.pair * bins + time) * H + h];
       for (var k = 0u; k < H; k++) {
         drive += modelParams[selfWeights + h * params.forwardColumns + k] * workspace[params.hiddenConvOffset + unitIndex(instance, time, k)];
       }
       logQ += sampleUnit(&cache, at, instance, time, h, sigmoid(drive));
     }
-    workspace[params.weightTermsOffset + instance * params.bins + time] = -logQ;
+    workspace[params.weightTermsOffset + instance * bins + time] = -logQ;
   }
 }

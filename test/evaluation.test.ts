@@ -4,7 +4,8 @@
 import { describe, expect, it } from 'vitest';
 import { evaluate, evaluateMany } from '../src/api/evaluate.js';
 import { uploadDataset } from '../src/engine/dataset.js';
-import { evaluateGroup, modelsPerEvaluationJob, POISSON } from '../src/engine/evaluation.js';
+import { evaluateGroup, evaluationSpec, POISSON } from '../src/engine/evaluation.js';
+import { planEvaluation } from '../src/engine/sizing.js';
 import { workspaceBytes } from '../src/engine/workspace.js';
 import { buildModel } from '../src/model/json.js';
 import { parameterErrors, permuteHidden } from '../src/model/metrics.js';
@@ -64,7 +65,7 @@ describe('many models', () => {
       30,
     );
     // Room for one model and a full chunk of samples per job: three jobs.
-    expect(modelsPerEvaluationJob(problem.layout, problem.model.basis, 3, 30, 40, oneSample + 100)).toBe(1);
+    expect(planEvaluation(evaluationSpec(problem.layout, problem.model.basis, 3), 30, 3, 40, oneSample + 100, false)).toMatchObject({ modelsPerJob: 1, chunks: 1 });
     const apart = await evaluateMany(items, { session: gpu(), samples: 40, seed: 2, maxJobBytes: oneSample + 100 });
     expect(apart).toHaveLength(3);
     apart.forEach((metrics, i) => {

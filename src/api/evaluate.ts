@@ -2,7 +2,8 @@
 // M = 2,000 samples by default), and with ground truth the predicted complete log-likelihood ln p(X, Z_true), the
 // hidden log-likelihood sum PoissonLL(z_true; mu), and the errors of W and b after matching hidden neurons.
 import { uploadDataset } from '../engine/dataset.js';
-import { evaluateGroup, evaluationLimitBytes, modelsPerEvaluationJob, POISSON } from '../engine/evaluation.js';
+import { evaluateGroup, planModelEvaluation, POISSON } from '../engine/evaluation.js';
+import { isStaged, jobLimitBytes } from '../engine/sizing.js';
 import { scoreGivenSamplesMany } from '../engine/likelihood.js';
 import { withSession, type GpuSession } from '../engine/session.js';
 import { DataError, validateCounts } from '../model/data.js';
@@ -17,7 +18,7 @@ export interface EvaluateOptions {
   session?: GpuSession;
   /** Checked between jobs and chunks of samples: when aborted, the promise rejects with the signal's reason. */
   signal?: AbortSignal;
-  /** Bytes the largest buffer of one job may take; default 128 MiB, or the device's binding limit if smaller. */
+  /** Bytes the largest buffer of one job may take; default the device's binding limit. */
   maxJobBytes?: number;
 }
 
@@ -85,8 +86,8 @@ export async function evaluateMany(items: EvaluationItem[], options: EvaluateOpt
       const first = flats[group[0]];
       const sequences = items[group[0]].test.length;
       const bins = items[group[0]].test[0].length;
-      const limit = evaluationLimitBytes(session, options.maxJobBytes);
-      const perJob = modelsPerEvaluationJob(first.layout, first.basis, sequences, bins, samples, limit);
+      const plan = planModelEvaluation(session, first.layout, first.basis, { models: group.length, sequences, bins, samples, staged: isStaged(new Set(group.map((index) => items[index].test)).size * sequences, bins, first.layout.visible, jobLimitBytes(session.context.limits, options.maxJobBytes)) }, options.maxJobBytes);
+      const perJob = plan.modelsPerJob;
       for (let start = 0; start < group.length; start += perJob) {
         options.signal?.throwIfAborted();
         await evaluateJob(session, items, flats, group.slice(start, start + perJob), samples, options, metrics);
@@ -120,7 +121,7 @@ async function evaluateJob(
     if (position < 0) position = arrays.push(items[index].test) - 1;
     return position * items[index].test.length;
   });
-  const dataset = await uploadDataset(session, arrays, flats[0].basis, 'test');
+  const dataset = await uploadDataset(session, arrays, flats[0].basis, 'test', {}, options.maxJobBytes);
   const sequences = items[indices[0]].test.length;
   try {
     const outcome = await evaluateGroup(session, dataset, {

@@ -4,7 +4,7 @@
 // into chunks, and the split is reported.
 import { uploadDataset, type DeviceDataset } from '../engine/dataset.js';
 import { PAPER_ADAM } from '../model/adam.js';
-import { workspaceBytes } from '../engine/workspace.js';
+import { isStaged, jobLimitBytes, planJobs, type JobPlan } from '../engine/sizing.js';
 import type { GpuSession } from '../engine/session.js';
 import { withSession } from '../engine/session.js';
 import { initialParams } from '../model/schedule.js';
@@ -75,7 +75,7 @@ export interface FitManyOptions {
   session?: GpuSession;
   signal?: AbortSignal;
   onProgress?: (progress: FitProgress) => void;
-  /** Bytes the largest buffer of one job may take; default the device's binding limit (at most 1 GiB). */
+  /** Bytes the largest buffer of one job may take; default the device's binding limit. */
   maxJobBytes?: number;
 }
 
@@ -182,32 +182,29 @@ function groupKey(job: ResolvedJob): string {
   ]);
 }
 
-/** How many models of a group one job can hold with its workspace under `bytes`. */
-function modelsPerJob(jobs: ResolvedJob[], bytes: number): number {
+/** How a group's fits split into jobs and their minibatches into chunks on this device (src/engine/sizing.ts). */
+function planGroup(jobs: ResolvedJob[], bytes: number): JobPlan {
   const first = jobs[0];
   const layout = paramLayout(first.job.train[0][0].length, first.job.hidden, first.scheme);
-  const perModel = workspaceBytes(
+  const slots = Math.min(first.batchSize, first.sequences);
+  return planJobs(
     {
       layout,
       basis: first.basis,
       method: first.method,
-      models: 1,
-      slots: Math.min(first.batchSize, first.sequences),
+      slots,
       samples: first.samples,
-      stepsPerEpoch: Math.ceil(first.sequences / first.batchSize),
+      stepsPerEpoch: Math.ceil(first.sequences / slots),
       noise: 'philox',
       mode: 'train',
       purpose: NoisePurpose.train,
     },
     first.bins,
+    jobs.length,
+    bytes,
+    // The rows a job uploads: each distinct training array once.
+    isStaged(new Set(jobs.map((job) => job.job.train)).size * first.sequences, first.bins, layout.visible, bytes),
   );
-  if (perModel > bytes) {
-    throw new Error(
-      `one ${first.scheme}/${first.method.method} fit needs ${perModel} bytes of workspace, over the device's limit of ${bytes}: ` +
-        'use fewer Monte Carlo samples, a smaller batch or shorter sequences',
-    );
-  }
-  return Math.max(1, Math.floor(bytes / perModel));
 }
 
 function trainingRecord(job: ResolvedJob, outcome: TrainingOutcome, member: number, adapter: string): TrainingRecord {
@@ -266,16 +263,21 @@ export async function fitMany(jobs: FitJob[], options: FitManyOptions = {}): Pro
         ...(note ? { note } : {}),
       });
     };
-    const limit = Math.min(session.context.limits.maxStorageBufferBindingSize, options.maxJobBytes ?? 2 ** 30);
+    const limit = jobLimitBytes(session.context.limits, options.maxJobBytes);
     for (const members of groups.values()) {
-      const perJob = modelsPerJob(members, limit);
+      const plan = planGroup(members, limit);
+      const perJob = plan.modelsPerJob;
       const chunks = Math.ceil(members.length / perJob);
       const first = members[0];
       const name = `${first.scheme}/${first.method.method} H=${first.job.hidden} x ${members.length}`;
-      const note = chunks > 1 ? `${name} split into ${chunks} jobs of at most ${perJob} fits to stay within ${limit} bytes per buffer` : undefined;
+      const notes = [
+        chunks > 1 ? `split into ${chunks} jobs of at most ${perJob} fits` : '',
+        plan.chunks > 1 ? `each minibatch in ${plan.chunks} chunks of ${plan.chunkSlots} sequences` : '',
+      ].filter(Boolean);
+      const note = notes.length > 0 ? `${name} ${notes.join(', ')}, to stay within ${limit} bytes per buffer` : undefined;
       for (let chunk = 0; chunk < chunks && !options.signal?.aborted; chunk++) {
         const part = members.slice(chunk * perJob, (chunk + 1) * perJob);
-        const chunkResults = await trainChunk(session, part, options.signal, (epoch, meanElbo) =>
+        const chunkResults = await trainChunk(session, part, plan.chunkSlots, limit, options.signal, (epoch, meanElbo) =>
           report(chunks > 1 ? `${name} (job ${chunk + 1}/${chunks})` : name, epoch, first.epochs, meanElbo, note),
         );
         chunkResults.forEach((result, i) => (results[part[i].index] = result));
@@ -291,6 +293,8 @@ export async function fitMany(jobs: FitJob[], options: FitManyOptions = {}): Pro
 async function trainChunk(
   session: GpuSession,
   part: ResolvedJob[],
+  chunkSlots: number,
+  limit: number,
   signal: AbortSignal | undefined,
   onEpoch: (epoch: number, meanElbo: number) => void,
 ): Promise<FitResult[]> {
@@ -303,7 +307,7 @@ async function trainChunk(
     if (position < 0) position = arrays.push(job.job.train) - 1;
     return position * first.sequences;
   });
-  const dataset: DeviceDataset = await uploadDataset(session, arrays, first.basis, 'train');
+  const dataset: DeviceDataset = await uploadDataset(session, arrays, first.basis, 'train', {}, limit);
   try {
     const outcome = await trainGroup(
       session,
@@ -320,6 +324,7 @@ async function trainChunk(
         })),
         batchSize: first.batchSize,
         samples: first.samples,
+        chunkSlots,
         epochs: first.epochs,
         adam: { ...PAPER_ADAM, learningRateGenerative: first.learningRateGenerative, learningRateVariational: first.learningRateVariational },
       },

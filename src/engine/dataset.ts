@@ -1,22 +1,33 @@
 // Visible spike counts on the device: the counts, their causal and anti-causal convolutions with the basis
 // (computed once by the convolve kernels), and each sequence's sum of ln x!. Rows are sequences; several datasets
-// of the same shape (trials) are stacked as consecutive blocks of rows.
+// of the same shape (trials) are stacked as consecutive blocks of rows, split into shards where one binding cannot
+// hold them all.
 import { DataError, flattenCounts, sequenceLogFactorials, validateCounts } from '../model/data.js';
 import { convolveProgram } from './programs.js';
 import type { GpuSession } from './session.js';
 import { packRegions, type Region } from './workspace.js';
 
+export type DatasetRegion = 'counts' | 'conv' | 'backConv' | 'logFactorial';
+export type DatasetRegions = Record<DatasetRegion, Region>;
+
+/** Consecutive rows in one f32 buffer, laid out by datasetRegions. */
+export interface DatasetShard {
+  buffer: GPUBuffer;
+  firstRow: number;
+  rows: number;
+  regions: DatasetRegions;
+}
+
 export interface DeviceDataset {
   rows: number;
   bins: number;
   visible: number;
-  /** One f32 buffer holding the regions below; stages bind it as `dataset`. */
-  buffer: GPUBuffer;
-  regions: { counts: Region; conv: Region; backConv: Region; logFactorial: Region };
+  /** The rows, in order, in shards that each fit one binding; stages bind a lone shard as `dataset` directly. */
+  shards: DatasetShard[];
   /** Per-row constants in float64, for host-side metrics. */
   logFactorials: Float64Array;
   /** Reads one region back (tests, diagnostics). */
-  read(region: 'counts' | 'conv' | 'backConv' | 'logFactorial'): Promise<Float32Array>;
+  read(region: DatasetRegion): Promise<Float32Array>;
   release(): void;
 }
 
@@ -60,13 +71,38 @@ export function checkBasis(basis: number[], bins: number): void {
   }
 }
 
-/** Uploads `datasets` (each [sequence][bin][visible], all of one shape) as consecutive rows. */
+/** The regions of a block of rows, region-major: the layout of a shard and of a job's staging buffer alike. */
+export function datasetRegions(rows: number, bins: number, visible: number): { regions: DatasetRegions; total: number } {
+  const cells = rows * bins * visible;
+  return packRegions({ counts: cells, conv: cells, backConv: cells, logFactorial: rows });
+}
+
+/** Rows of `bins` x `visible` that one shard of at most `bytes` can hold. */
+export function rowsPerShard(bins: number, visible: number, bytes: number): number {
+  const perRow = (3 * bins * visible + 1) * 4;
+  // Four regions, each padded to 16 bytes.
+  const rows = Math.floor((bytes - 4 * 16) / perRow);
+  if (rows < 1) {
+    throw new DataError(
+      `one sequence of ${bins} bins x ${visible} neurons needs ${perRow} bytes on the device, over the limit of ${bytes} per buffer: ` +
+        'use shorter sequences (split each into several)',
+    );
+  }
+  return rows;
+}
+
+/**
+ * Uploads `datasets` (each [sequence][bin][visible], all of one shape) as consecutive rows. The rows go into as many
+ * shards as the device's binding limit (or `maxShardBytes`) needs; a job binds a lone shard directly and copies the
+ * rows of each chunk out of several into a staging buffer of its own.
+ */
 export async function uploadDataset(
   session: GpuSession,
   datasets: number[][][][],
   basis: number[],
   name = 'data',
   expect: { visible?: number; bins?: number } = {},
+  maxShardBytes?: number,
 ): Promise<DeviceDataset> {
   if (datasets.length === 0) throw new Error(`${name}: no datasets given`);
   let shape = validateCounts(datasets.length === 1 ? name : `${name}[0]`, datasets[0], { neurons: expect.visible, bins: expect.bins });
@@ -77,12 +113,56 @@ export async function uploadDataset(
   checkBasis(basis, shape.bins);
   const all = datasets.flat();
   const context = session.context;
-  const rows = all.length;
-  const cells = rows * shape.bins * shape.neurons;
-  const { regions, total } = packRegions({ counts: cells, conv: cells, backConv: cells, logFactorial: rows });
+  const limit = Math.min(context.limits.maxStorageBufferBindingSize, context.limits.maxBufferSize, maxShardBytes ?? Infinity);
+  const perShard = rowsPerShard(shape.bins, shape.neurons, limit);
   const logFactorials = sequenceLogFactorials(all);
+  const shards: DatasetShard[] = [];
+  try {
+    for (let firstRow = 0; firstRow < all.length; firstRow += perShard) {
+      const rows = all.slice(firstRow, firstRow + perShard);
+      const label = all.length > perShard ? `${name}.shard${shards.length}` : name;
+      shards.push(await uploadShard(session, rows, basis, label, firstRow, logFactorials.subarray(firstRow, firstRow + rows.length)));
+    }
+  } catch (error) {
+    for (const shard of shards) context.release(shard.buffer);
+    throw error;
+  }
+  return {
+    rows: all.length,
+    bins: shape.bins,
+    visible: shape.neurons,
+    shards,
+    logFactorials,
+    async read(region) {
+      const parts = await Promise.all(shards.map((shard) => context.readF32(shard.buffer, shard.regions[region].offset, shard.regions[region].count)));
+      const out = new Float32Array(parts.reduce((total, part) => total + part.length, 0));
+      let at = 0;
+      for (const part of parts) {
+        out.set(part, at);
+        at += part.length;
+      }
+      return out;
+    },
+    release: () => shards.forEach((shard) => context.release(shard.buffer)),
+  };
+}
+
+/** One shard: its rows' counts, both convolutions (computed on the device) and sums of ln x!. */
+async function uploadShard(
+  session: GpuSession,
+  rows: number[][][],
+  basis: number[],
+  name: string,
+  firstRow: number,
+  logFactorials: Float64Array,
+): Promise<DatasetShard> {
+  const context = session.context;
+  const bins = rows[0].length;
+  const visible = rows[0][0].length;
+  const cells = rows.length * bins * visible;
+  const { regions, total } = datasetRegions(rows.length, bins, visible);
   const buffer = context.createStorage(`${name}.dataset`, total * 4);
-  const counts = flattenCounts(all);
+  const counts = flattenCounts(rows);
   context.write(buffer, counts, regions.counts.offset * 4);
   context.write(buffer, Float32Array.from(logFactorials), regions.logFactorial.offset * 4);
   // The convolve kernels read and write whole buffers; their results are copied into the dataset's regions.
@@ -91,7 +171,7 @@ export async function uploadDataset(
   const backConv = context.createStorage(`${name}.backConv`, cells * 4);
   const basisBuffer = context.upload(`${name}.basis`, Float32Array.from(basis));
   try {
-    await convolveOnDevice(session, spikes, { rows, bins: shape.bins, channels: shape.neurons }, basisBuffer, basis.length, {
+    await convolveOnDevice(session, spikes, { rows: rows.length, bins, channels: visible }, basisBuffer, basis.length, {
       causal: conv,
       antiCausal: backConv,
     });
@@ -105,14 +185,5 @@ export async function uploadDataset(
   } finally {
     for (const temporary of [spikes, conv, backConv, basisBuffer]) context.release(temporary);
   }
-  return {
-    rows,
-    bins: shape.bins,
-    visible: shape.neurons,
-    buffer,
-    regions,
-    logFactorials,
-    read: (region) => context.readF32(buffer, regions[region].offset, regions[region].count),
-    release: () => context.release(buffer),
-  };
+  return { buffer, firstRow, rows: rows.length, regions };
 }

@@ -1,13 +1,15 @@
 // Evaluation of B fitted models on their test sequences: the marginal log-likelihood logsumexp_m(w_m) - ln M and
 // the ELBO mean_m(w_m), per sequence, with both models switched to Poisson. M (2,000 in the paper) is drawn in chunks
-// small enough for the device; each chunk's weights fold into a running log-sum-exp on the GPU.
+// of samples small enough for the device, over chunks of sequences where all of them do not fit at once; each
+// chunk's weights fold into a running log-sum-exp on the GPU.
+import { NoisePurpose } from '../model/philox.js';
 import { paramLayout, type ParamLayout } from '../model/params.js';
 import { resolveMethod } from '../model/types.js';
-import { NoisePurpose } from '../model/philox.js';
 import type { DeviceDataset } from './dataset.js';
-import { ElboPipeline, type PipelineSpec } from './pipeline.js';
-import { workspaceBytes } from './workspace.js';
+import { VariationalJob } from './job.js';
 import type { GpuSession } from './session.js';
+import { jobLimitBytes, planEvaluation, type EvaluationPlan } from './sizing.js';
+import type { JobSpec } from './spec.js';
 
 export interface EvaluationMember {
   params: ArrayLike<number>;
@@ -23,7 +25,7 @@ export interface EvaluationSpec {
   /** Test sequences per member. */
   sequences: number;
   samples: number;
-  /** Bytes the largest per-chunk buffer may take (default: 128 MiB, or the device's binding limit if smaller). */
+  /** Bytes the largest per-chunk buffer may take (default: the device's binding limit). */
   maxChunkBytes?: number;
   /** Checked before every chunk of samples: when aborted, the evaluation rejects with the signal's reason. */
   signal?: AbortSignal;
@@ -33,32 +35,20 @@ export interface EvaluationOutcome {
   /** [member][sequence] */
   marginalLogLikelihood: number[][];
   elbo: number[][];
+  /** Submissions: chunks of samples times chunks of sequences. */
   chunks: number;
   samplesPerChunk: number;
+  sequencesPerChunk: number;
 }
 
 export const POISSON = resolveMethod('poisson');
 
-/** The most samples per chunk whose workspace stays within `bytes` (its size is affine in the samples). */
-export function samplesPerChunk(spec: Omit<PipelineSpec, 'samples'>, bins: number, bytes: number, samples: number): number {
-  const one = workspaceBytes({ ...spec, samples: 1 }, bins);
-  const perSample = workspaceBytes({ ...spec, samples: 2 }, bins) - one;
-  if (one > bytes) {
-    throw new Error(
-      `evaluating ${spec.models} models on ${spec.slots} sequences needs ${one} bytes for a single sample, over the limit of ${bytes}: ` +
-        'evaluate fewer models or sequences at a time',
-    );
-  }
-  return Math.max(1, Math.min(samples, 1 + Math.floor((bytes - one) / Math.max(perSample, 1))));
-}
-
-/** The evaluation pipeline of `models` models on `sequences` test sequences, all but its samples per chunk. */
-function evaluationPipeline(layout: ParamLayout, basis: number[], models: number, sequences: number): Omit<PipelineSpec, 'samples'> {
+/** The evaluation job of models of `layout` on `sequences` test sequences, all but its models, chunks and samples. */
+export function evaluationSpec(layout: ParamLayout, basis: number[], sequences: number): Omit<JobSpec, 'models' | 'chunkSlots' | 'samples'> {
   return {
     layout: paramLayout(layout.visible, layout.hidden, layout.scheme),
     basis,
     method: POISSON,
-    models,
     slots: sequences,
     stepsPerEpoch: 1,
     noise: 'philox',
@@ -67,24 +57,16 @@ function evaluationPipeline(layout: ParamLayout, basis: number[], models: number
   };
 }
 
-/** Bytes one evaluation buffer may take on this device: 128 MiB (what lavapipe binds), or less if the device says so. */
-export function evaluationLimitBytes(session: GpuSession, maxChunkBytes?: number): number {
-  return Math.min(session.context.limits.maxStorageBufferBindingSize, maxChunkBytes ?? 128 * 2 ** 20);
-}
-
-/** Samples a chunk should hold at least, where the models allow: fewer means more passes over the same data. */
-const PREFERRED_CHUNK = 64;
-
-/**
- * The most models one evaluation job may hold so that a chunk of min(samples, 64) samples still fits in `bytes`
- * (the workspace is affine in the models); at least 1, for which samplesPerChunk then finds what fits or says why not.
- */
-export function modelsPerEvaluationJob(layout: ParamLayout, basis: number[], sequences: number, bins: number, samples: number, bytes: number): number {
-  const chunk = Math.min(samples, PREFERRED_CHUNK);
-  const one = workspaceBytes({ ...evaluationPipeline(layout, basis, 1, sequences), samples: chunk }, bins);
-  const perModel = workspaceBytes({ ...evaluationPipeline(layout, basis, 2, sequences), samples: chunk }, bins) - one;
-  if (one > bytes) return 1;
-  return 1 + Math.floor((bytes - one) / Math.max(perModel, 1));
+/** How `models` models evaluate on this device: models per job, sequences and samples per chunk. */
+export function planModelEvaluation(
+  session: GpuSession,
+  layout: ParamLayout,
+  basis: number[],
+  shape: { models: number; sequences: number; bins: number; samples: number; staged: boolean },
+  maxBytes?: number,
+): EvaluationPlan {
+  const bytes = jobLimitBytes(session.context.limits, maxBytes);
+  return planEvaluation(evaluationSpec(layout, basis, shape.sequences), shape.bins, shape.models, shape.samples, bytes, shape.staged);
 }
 
 export async function evaluateGroup(session: GpuSession, dataset: DeviceDataset, spec: EvaluationSpec): Promise<EvaluationOutcome> {
@@ -92,46 +74,54 @@ export async function evaluateGroup(session: GpuSession, dataset: DeviceDataset,
   if (!Number.isInteger(spec.samples) || spec.samples < 1) throw new Error(`samples must be a positive integer, got ${spec.samples}`);
   const B = members.length;
   const S = spec.sequences;
-  const base = evaluationPipeline(layout, spec.basis, B, S);
-  const chunk = samplesPerChunk(base, dataset.bins, evaluationLimitBytes(session, spec.maxChunkBytes), spec.samples);
-  const pipeline = await ElboPipeline.create(session, dataset, { ...base, samples: chunk });
+  const plan = planModelEvaluation(session, layout, spec.basis, { models: B, sequences: S, bins: dataset.bins, samples: spec.samples, staged: dataset.shards.length > 1 }, spec.maxChunkBytes);
+  if (plan.modelsPerJob < B) throw new Error(`${B} models do not fit one evaluation job (at most ${plan.modelsPerJob}): evaluate them in groups`);
+  const chunk = plan.samplesPerChunk;
+  const job = await VariationalJob.create(session, dataset, {
+    ...evaluationSpec(layout, spec.basis, S),
+    models: B,
+    chunkSlots: plan.chunkSlots,
+    samples: chunk,
+  });
   try {
     const params = new Float32Array(B * layout.total);
     members.forEach((member, b) => {
       if (member.params.length !== layout.total) throw new Error(`members[${b}].params has ${member.params.length} values, expected ${layout.total}`);
       params.set(Array.from(member.params), b * layout.total);
     });
-    pipeline.writeParams(params);
-    pipeline.writeSeeds(Uint32Array.from(members, (member) => member.seed));
+    job.writeParams(params);
+    job.writeSeeds(Uint32Array.from(members, (member) => member.seed));
     const rows = new Uint32Array(B * S);
     members.forEach((member, b) => {
       for (let s = 0; s < S; s++) rows[b * S + s] = member.firstRow + s;
     });
-    pipeline.writeSchedule(rows);
-    pipeline.setStep(0);
-    pipeline.resetEvidence();
-    let chunks = 0;
-    for (let offset = 0; offset < spec.samples; offset += chunk) {
-      spec.signal?.throwIfAborted();
-      pipeline.setSampleChunk(offset, Math.min(chunk, spec.samples - offset));
-      await pipeline.run(1, `evaluate samples from ${offset}`);
-      chunks++;
-    }
-    const evidence = await pipeline.read('evidence');
-    const marginal: number[][] = [];
-    const elbo: number[][] = [];
-    for (let b = 0; b < B; b++) {
-      marginal.push([]);
-      elbo.push([]);
-      for (let s = 0; s < S; s++) {
-        const [max, sumExp, sumWeights, count] = evidence.subarray((b * S + s) * 4, (b * S + s) * 4 + 4);
-        if (count !== spec.samples) throw new Error(`evaluation accumulated ${count} samples for a sequence, expected ${spec.samples}`);
-        marginal[b].push(max + Math.log(sumExp) - Math.log(spec.samples));
-        elbo[b].push(sumWeights / spec.samples);
+    job.writeSchedule(rows);
+    job.setStep(0);
+    const marginal: number[][] = members.map(() => []);
+    const elbo: number[][] = members.map(() => []);
+    let submissions = 0;
+    for (let sequenceChunk = 0; sequenceChunk < plan.chunks; sequenceChunk++) {
+      job.resetEvidence();
+      for (let offset = 0; offset < spec.samples; offset += chunk) {
+        spec.signal?.throwIfAborted();
+        job.setEvaluationChunk(sequenceChunk, offset, Math.min(chunk, spec.samples - offset));
+        await job.run(1, `evaluate samples from ${offset}`);
+        submissions++;
+      }
+      const evidence = await job.read('evidence');
+      const first = sequenceChunk * plan.chunkSlots;
+      for (let b = 0; b < B; b++) {
+        for (let local = 0; local < plan.chunkSlots && first + local < S; local++) {
+          const at = (b * plan.chunkSlots + local) * 4;
+          const [max, sumExp, sumWeights, count] = evidence.subarray(at, at + 4);
+          if (count !== spec.samples) throw new Error(`evaluation accumulated ${count} samples for a sequence, expected ${spec.samples}`);
+          marginal[b].push(max + Math.log(sumExp) - Math.log(spec.samples));
+          elbo[b].push(sumWeights / spec.samples);
+        }
       }
     }
-    return { marginalLogLikelihood: marginal, elbo, chunks, samplesPerChunk: chunk };
+    return { marginalLogLikelihood: marginal, elbo, chunks: submissions, samplesPerChunk: chunk, sequencesPerChunk: plan.chunkSlots };
   } finally {
-    pipeline.destroy();
+    job.destroy();
   }
 }

@@ -30,7 +30,7 @@ export interface GradientResult {
   gradient: Float64Array;
 }
 
-/** Flattens noise[s][m][t][h][k] into the instance order of the pipeline, checking every dimension. */
+/** Flattens noise[s][m][t][h][k] into the instance order of the job, checking every dimension. */
 export function flattenNoise(
   noise: number[][][][][],
   shape: { sequences: number; bins: number; hidden: number; width: number; uniform?: boolean },
@@ -102,12 +102,12 @@ export async function computeElboGradient(session: GpuSession, request: Gradient
       seed: request.seed,
       step: request.step,
     },
-    (pipeline) => flatNoise && pipeline.writeNoise(flatNoise),
-    async (pipeline) => {
+    (job) => flatNoise && job.writeNoise(flatNoise),
+    async (job) => {
       const [history, gradient, weights] = await Promise.all([
-        pipeline.read('elboHistory'),
-        pipeline.read('gradients'),
-        pipeline.read('sampleWeights'),
+        job.read('elboHistory'),
+        job.read('gradients'),
+        job.read('sampleWeights'),
       ]);
       return {
         elbo: history[0],

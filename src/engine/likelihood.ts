@@ -4,7 +4,8 @@
 import type { ResolvedMethod } from '../model/types.js';
 import type { ParamLayout } from '../model/params.js';
 import type { DeviceDataset } from './dataset.js';
-import { ElboPipeline, type PipelineMode } from './pipeline.js';
+import { VariationalJob } from './job.js';
+import type { JobMode } from './spec.js';
 import { runSingleModelJob } from './single.js';
 import type { GpuSession } from './session.js';
 import { NoisePurpose } from '../model/philox.js';
@@ -66,8 +67,8 @@ export function flattenHiddenSamples(
 function runGiven<T>(
   session: GpuSession,
   request: GivenSamplesRequest,
-  mode: PipelineMode,
-  read: (pipeline: ElboPipeline, sequences: number, bins: number) => Promise<T>,
+  mode: JobMode,
+  read: (job: VariationalJob, sequences: number, bins: number) => Promise<T>,
 ): Promise<T> {
   const sequences = request.sequences.length;
   const bins = Array.isArray(request.sequences[0]) ? request.sequences[0].length : 0;
@@ -76,8 +77,8 @@ function runGiven<T>(
     session,
     request,
     { samples: 1, noise: 'given', mode, purpose: NoisePurpose.evaluate, storeRates: request.rates ?? false },
-    (pipeline) => pipeline.writeSamples(samples),
-    (pipeline) => read(pipeline, sequences, bins),
+    (job) => job.writeSamples(samples),
+    (job) => read(job, sequences, bins),
   );
 }
 
@@ -86,12 +87,12 @@ export async function computeLogJoint(
   session: GpuSession,
   request: GivenSamplesRequest,
 ): Promise<{ logJoint: number[]; rates?: number[][][] }> {
-  return runGiven(session, request, 'logJoint', async (pipeline, sequences, bins) => {
-    const weights = await pipeline.read('sampleWeights');
+  return runGiven(session, request, 'logJoint', async (job, sequences, bins) => {
+    const weights = await job.read('sampleWeights');
     const result: { logJoint: number[]; rates?: number[][][] } = { logJoint: Array.from(weights.subarray(0, sequences)) };
     if (request.rates) {
       const N = request.layout.neurons;
-      const rates = await pipeline.read('rates');
+      const rates = await job.read('rates');
       result.rates = Array.from({ length: sequences }, (_, s) =>
         Array.from({ length: bins }, (_, t) => Array.from(rates.subarray((s * bins + t) * N, (s * bins + t + 1) * N))),
       );
@@ -102,8 +103,8 @@ export async function computeLogJoint(
 
 /** ln q(Z | X) per sequence for given hidden values (FS reads their own history). */
 export async function computeLogQ(session: GpuSession, request: GivenSamplesRequest): Promise<number[]> {
-  return runGiven(session, request, 'logQ', async (pipeline, sequences, bins) => {
-    const terms = await pipeline.read('weightTerms');
+  return runGiven(session, request, 'logQ', async (job, sequences, bins) => {
+    const terms = await job.read('weightTerms');
     return Array.from({ length: sequences }, (_, s) => {
       let total = 0;
       for (let t = 0; t < bins; t++) total -= terms[s * bins + t];
@@ -145,7 +146,7 @@ export async function scoreGivenSamplesMany(
   });
   const rows = Uint32Array.from({ length: members.length * S }, (_, i) => members[Math.floor(i / S)].firstRow + (i % S));
   const run = async (mode: 'logJoint' | 'logQ'): Promise<Float32Array> => {
-    const pipeline = await ElboPipeline.create(session, dataset, {
+    const job = await VariationalJob.create(session, dataset, {
       layout,
       basis: spec.basis,
       method,
@@ -158,15 +159,15 @@ export async function scoreGivenSamplesMany(
       purpose: NoisePurpose.evaluate,
     });
     try {
-      pipeline.writeParams(params);
-      pipeline.writeSeeds(new Uint32Array(members.length));
-      pipeline.writeSchedule(rows);
-      pipeline.writeSamples(samples);
-      pipeline.setStep(0);
-      await pipeline.run(1, mode);
-      return await pipeline.read(mode === 'logJoint' ? 'sampleWeights' : 'weightTerms');
+      job.writeParams(params);
+      job.writeSeeds(new Uint32Array(members.length));
+      job.writeSchedule(rows);
+      job.writeSamples(samples);
+      job.setStep(0);
+      await job.run(1, mode);
+      return await job.read(mode === 'logJoint' ? 'sampleWeights' : 'weightTerms');
     } finally {
-      pipeline.destroy();
+      job.destroy();
     }
   };
   const joint = await run('logJoint');

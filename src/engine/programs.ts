@@ -4,6 +4,7 @@ import type { KernelProgram } from '../gpu/kernel.js';
 import { rowWorkgroupSize } from '../gpu/grid.js';
 import type { ParamLayout } from '../model/params.js';
 import { METHOD_INFO, SCHEME_ID, type ResolvedMethod, type Scheme } from '../model/types.js';
+import type { NoiseSource } from './spec.js';
 
 export const DEFAULT_WORKGROUP = 64;
 
@@ -31,8 +32,6 @@ export function shapeConstants(layout: ParamLayout, basisLength: number, method:
 const pick = <K extends keyof ShapeConstants>(shape: ShapeConstants, keys: K[]): Pick<ShapeConstants, K> =>
   Object.fromEntries(keys.map((key) => [key, shape[key]])) as Pick<ShapeConstants, K>;
 
-/** Where the base noise of a sampling or backward stage comes from. */
-export type NoiseSource = 'philox' | 'buffer' | 'given';
 const NOISE_SOURCE_ID: Record<NoiseSource, number> = { philox: 0, buffer: 1, given: 2 };
 const NOISE_KIND_ID = { uniform: 0, normal: 1, gumbel: 2 } as const;
 

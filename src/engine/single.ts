@@ -3,7 +3,8 @@
 import type { ParamLayout } from '../model/params.js';
 import type { ResolvedMethod } from '../model/types.js';
 import { uploadDataset } from './dataset.js';
-import { ElboPipeline, type PipelineSpec } from './pipeline.js';
+import { VariationalJob } from './job.js';
+import type { JobSpec } from './spec.js';
 import type { GpuSession } from './session.js';
 
 export interface SingleModelRequest {
@@ -19,9 +20,9 @@ export interface SingleModelRequest {
 export async function runSingleModelJob<T>(
   session: GpuSession,
   request: SingleModelRequest,
-  spec: Pick<PipelineSpec, 'samples' | 'noise' | 'mode' | 'purpose' | 'storeRates'> & { seed?: number; step?: number },
-  prepare: (pipeline: ElboPipeline) => void,
-  read: (pipeline: ElboPipeline) => Promise<T>,
+  spec: Pick<JobSpec, 'samples' | 'noise' | 'mode' | 'purpose' | 'storeRates'> & { seed?: number; step?: number },
+  prepare: (job: VariationalJob) => void,
+  read: (job: VariationalJob) => Promise<T>,
 ): Promise<T> {
   const { layout } = request;
   if (request.params.length !== layout.total) {
@@ -29,9 +30,9 @@ export async function runSingleModelJob<T>(
   }
   const dataset = await uploadDataset(session, [request.sequences], request.basis, 'sequences', { visible: layout.visible });
   const sequences = request.sequences.length;
-  let pipeline: ElboPipeline | undefined;
+  let job: VariationalJob | undefined;
   try {
-    pipeline = await ElboPipeline.create(session, dataset, {
+    job = await VariationalJob.create(session, dataset, {
       layout,
       basis: request.basis,
       method: request.method,
@@ -44,15 +45,15 @@ export async function runSingleModelJob<T>(
       purpose: spec.purpose,
       storeRates: spec.storeRates,
     });
-    pipeline.writeParams(Float32Array.from(request.params));
-    pipeline.writeSeeds(Uint32Array.of(spec.seed ?? 0));
-    pipeline.writeSchedule(Uint32Array.from({ length: sequences }, (_, s) => s));
-    pipeline.setStep(spec.step ?? 0);
-    prepare(pipeline);
-    await pipeline.run(1, spec.mode);
-    return await read(pipeline);
+    job.writeParams(Float32Array.from(request.params));
+    job.writeSeeds(Uint32Array.of(spec.seed ?? 0));
+    job.writeSchedule(Uint32Array.from({ length: sequences }, (_, s) => s));
+    job.setStep(spec.step ?? 0);
+    prepare(job);
+    await job.run(1, spec.mode);
+    return await read(job);
   } finally {
-    pipeline?.destroy();
+    job?.destroy();
     dataset.release();
   }
 }

@@ -6,7 +6,7 @@ import type { ParamLayout } from '../model/params.js';
 import type { ResolvedMethod } from '../model/types.js';
 import { NoisePurpose } from '../model/philox.js';
 import type { DeviceDataset } from './dataset.js';
-import { ElboPipeline, NO_FAILURE } from './pipeline.js';
+import { NO_FAILURE, VariationalJob } from './job.js';
 import { PAPER_ADAM, type AdamSettings } from '../model/adam.js';
 import { epochSchedule, initialParams, stepsPerEpoch, type ScheduledFit } from '../model/schedule.js';
 import type { GpuSession } from './session.js';
@@ -27,6 +27,8 @@ export interface TrainingGroupSpec {
   adam?: AdamSettings;
   /** Most steps per submission (smaller: a more responsive interrupt and progress). */
   stepsPerSubmit?: number;
+  /** Sequences per chunk of a minibatch (src/engine/sizing.ts planJobs); default the whole minibatch. */
+  chunkSlots?: number;
 }
 
 export interface EpochReport {
@@ -73,7 +75,7 @@ export async function trainGroup(
   session: GpuSession,
   dataset: DeviceDataset,
   spec: TrainingGroupSpec,
-  options: { onEpoch?: (report: EpochReport) => void; signal?: AbortSignal; onStart?: (pipeline: ElboPipeline) => void } = {},
+  options: { onEpoch?: (report: EpochReport) => void; signal?: AbortSignal; onStart?: (job: VariationalJob) => void } = {},
 ): Promise<TrainingOutcome> {
   checkTrainingSpec(spec);
   const { layout, members } = spec;
@@ -81,12 +83,13 @@ export async function trainGroup(
   const sequences = members[0].sequences;
   const batchSize = Math.min(spec.batchSize, sequences);
   const steps = stepsPerEpoch(sequences, batchSize);
-  const pipeline = await ElboPipeline.create(session, dataset, {
+  const job = await VariationalJob.create(session, dataset, {
     layout,
     basis: spec.basis,
     method: spec.method,
     models: B,
     slots: batchSize,
+    chunkSlots: spec.chunkSlots,
     samples: spec.samples,
     stepsPerEpoch: steps,
     noise: 'philox',
@@ -95,23 +98,23 @@ export async function trainGroup(
     adam: spec.adam ?? PAPER_ADAM,
   });
   try {
-    options.onStart?.(pipeline);
+    options.onStart?.(job);
     const params = new Float32Array(B * layout.total);
     members.forEach((member, b) => {
       const init = member.init ?? initialParams(layout, member.seed);
       if (init.length !== layout.total) throw new Error(`members[${b}].init has ${init.length} values, expected ${layout.total}`);
       params.set(Array.from(init), b * layout.total);
     });
-    pipeline.writeParams(params);
-    pipeline.writeSeeds(Uint32Array.from(members, (member) => member.seed));
-    pipeline.setStep(0);
+    job.writeParams(params);
+    job.writeSeeds(Uint32Array.from(members, (member) => member.seed));
+    job.setStep(0);
     const histories: number[][] = members.map(() => []);
     const failedAt: (number | undefined)[] = members.map(() => undefined);
     const perSubmit = Math.max(1, Math.min(spec.stepsPerSubmit ?? steps, steps));
     let epochsCompleted = 0;
     let interrupted = false;
     for (let epoch = 0; epoch < spec.epochs && !interrupted; epoch++) {
-      pipeline.writeSchedule(epochSchedule(members, epoch, batchSize));
+      job.writeSchedule(epochSchedule(members, epoch, batchSize));
       let done = 0;
       while (done < steps) {
         if (options.signal?.aborted) {
@@ -119,11 +122,11 @@ export async function trainGroup(
           break;
         }
         const count = Math.min(perSubmit, steps - done);
-        await pipeline.run(count, `epoch ${epoch + 1}`);
+        await job.run(count, `epoch ${epoch + 1}`);
         done += count;
       }
       if (interrupted) break;
-      const [history, failures] = await Promise.all([pipeline.read('elboHistory'), pipeline.readFailures()]);
+      const [history, failures] = await Promise.all([job.read('elboHistory'), job.readFailures()]);
       const elbo = new Float64Array(B);
       members.forEach((_, b) => {
         if (failures[b] !== NO_FAILURE && failedAt[b] === undefined) failedAt[b] = failures[b];
@@ -138,14 +141,14 @@ export async function trainGroup(
     }
     if (interrupted) {
       // Steps of an unfinished epoch may have gone non-finite too: the fit must say so, not only that it stopped.
-      const failures = await pipeline.readFailures();
+      const failures = await job.readFailures();
       members.forEach((_, b) => {
         if (failures[b] !== NO_FAILURE && failedAt[b] === undefined) failedAt[b] = failures[b];
       });
     }
-    const finalParams = await pipeline.readParams();
+    const finalParams = await job.readParams();
     // The step counter says how many steps really ran (an interrupt can fall inside an epoch).
-    const stepsRun = await pipeline.readStep();
+    const stepsRun = await job.readStep();
     return {
       members: members.map((_, b) => {
         const outcome: MemberOutcome = {
@@ -158,10 +161,10 @@ export async function trainGroup(
       epochsCompleted,
       steps: stepsRun,
       interrupted,
-      dispatchesPerStep: pipeline.dispatchesPerStep,
-      stageNames: pipeline.stageNames,
+      dispatchesPerStep: job.dispatchesPerStep,
+      stageNames: job.stageNames,
     };
   } finally {
-    pipeline.destroy();
+    job.destroy();
   }
 }

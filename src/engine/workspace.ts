@@ -1,9 +1,10 @@
 // Where everything of a job lives. Stages bind few buffers (WebGPU guarantees only 8 storage buffers per stage,
 // and an application's device may have no more), so a job keeps its arrays as named regions of two buffers:
-//   control   (u32): step counter, seeds, basis (f32 bits), minibatch schedule
+//   control   (u32): the header (step, chunk, the job's shape, region offsets), seeds, basis (f32 bits), schedule
 //   workspace (f32): drives, noise, samples, rates, deltas, gradients, Adam moments, ELBOs, evidence
-// This is the one place their offsets are computed; stages receive each as the uniform `<region>Offset`.
-import type { PipelineSpec } from './pipeline.js';
+// This is the one place their offsets are computed; stages receive each workspace region as the uniform
+// `<region>Offset`, and find the control regions through the header (shaders/control.wgsl).
+import { chunking, type JobSpec } from './spec.js';
 
 export interface Region {
   offset: number;
@@ -11,10 +12,11 @@ export interface Region {
 }
 
 /** Elements (f32) of each workspace region for a job; zero for regions the job does not use. */
-export function workspaceCounts(spec: PipelineSpec, bins: number): Record<string, number> {
-  const { layout, models: B, slots, samples: M } = spec;
+export function workspaceCounts(spec: JobSpec, bins: number): Record<string, number> {
+  const { layout, models: B, samples: M } = spec;
   const { neurons: N, hidden: H } = layout;
-  const pairs = B * slots;
+  // Per-pair and per-instance arrays hold one chunk of the minibatch.
+  const pairs = B * chunking(spec).chunkSlots;
   const instances = pairs * M;
   const training = spec.mode === 'train' || spec.mode === 'gradient';
   const pathwise = spec.method.info.estimator === 'pathwise';
@@ -61,18 +63,53 @@ export function packRegions<Name extends string>(counts: Record<Name, number>): 
   return { regions, total: Math.max(offset, 4) };
 }
 
-export function workspaceLayout(spec: PipelineSpec, bins: number): { regions: Record<string, Region>; total: number } {
+export function workspaceLayout(spec: JobSpec, bins: number): { regions: Record<string, Region>; total: number } {
   return packRegions(workspaceCounts(spec, bins));
 }
 
-/** The control buffer: word 0 the step counter, word 1 the step within the epoch, then seeds, basis and schedule. */
-export function controlLayout(spec: PipelineSpec): { regions: Record<string, Region>; total: number } {
+/** Words of the control header (twin of shaders/control.wgsl): the advance stage keeps the first three. */
+export const CONTROL_HEADER = {
+  step: 0,
+  stepInEpoch: 1,
+  chunk: 2,
+  stepsPerEpoch: 3,
+  models: 4,
+  chunkSlots: 5,
+  samples: 6,
+  chunks: 7,
+  bins: 8,
+  seeds: 9,
+  basis: 10,
+  schedule: 11,
+} as const;
+const CONTROL_HEADER_WORDS = 12;
+
+/** The control buffer: the header, then seeds, basis and the schedule [stepInEpoch][chunk][model][chunk slot]. */
+export function controlLayout(spec: JobSpec): { regions: Record<string, Region>; total: number } {
+  const { chunkSlots, chunks } = chunking(spec);
   return packRegions({
-    step: 4,
+    header: CONTROL_HEADER_WORDS,
     seeds: spec.models,
     basis: spec.basis.length,
-    schedule: spec.stepsPerEpoch * spec.models * spec.slots,
+    schedule: spec.stepsPerEpoch * chunks * spec.models * chunkSlots,
   });
+}
+
+/** The header's initial words: step 0 of chunk 0, the job's shape and where its control regions start. */
+export function controlHeader(spec: JobSpec, bins: number): Uint32Array {
+  const { chunkSlots, chunks } = chunking(spec);
+  const { regions } = controlLayout(spec);
+  const header = new Uint32Array(CONTROL_HEADER_WORDS);
+  header[CONTROL_HEADER.stepsPerEpoch] = spec.stepsPerEpoch;
+  header[CONTROL_HEADER.models] = spec.models;
+  header[CONTROL_HEADER.chunkSlots] = chunkSlots;
+  header[CONTROL_HEADER.samples] = spec.samples;
+  header[CONTROL_HEADER.chunks] = chunks;
+  header[CONTROL_HEADER.bins] = bins;
+  header[CONTROL_HEADER.seeds] = regions.seeds.offset;
+  header[CONTROL_HEADER.basis] = regions.basis.offset;
+  header[CONTROL_HEADER.schedule] = regions.schedule.offset;
+  return header;
 }
 
 /** The uniform fields `<region>Offset` for every region. */
@@ -81,6 +118,6 @@ export function offsetUniforms(regions: Record<string, Region>): Record<string, 
 }
 
 /** Bytes of a job's workspace buffer: the binding that grows with models, sequences, samples and bins. */
-export function workspaceBytes(spec: PipelineSpec, bins: number): number {
+export function workspaceBytes(spec: JobSpec, bins: number): number {
   return workspaceLayout(spec, bins).total * 4;
 }

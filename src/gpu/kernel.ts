@@ -25,13 +25,14 @@ export interface KernelProgram {
 export interface KernelBindings {
   /** Storage buffers by WGSL variable name. */
   buffers: Record<string, GPUBuffer>;
-  /** Values of the entry point's uniform struct, by field name. */
+  /** Values of the entry point's uniform struct, by field name: exactly the fields it declares. */
   uniforms?: UniformValues;
-  /**
-   * Strict (the default): every buffer and uniform value given must be one the entry point declares. Non-strict:
-   * the kernel takes what it declares from a job's shared buffers and dimensions; what it declares must be there.
-   */
-  strict?: boolean;
+}
+
+/** What an entry point declares: the storage variables it uses and the fields of its uniform struct. */
+export interface KernelInterface {
+  buffers: string[];
+  uniforms: string[];
 }
 
 interface ShaderModuleEntry {
@@ -208,6 +209,18 @@ export class KernelRuntime {
     }
   }
 
+  /** The storage variables and uniform fields that a program's entry point declares (compiles it if needed). */
+  async interfaceOf(program: KernelProgram): Promise<KernelInterface> {
+    const { reflection } = (await this.pipeline(program)).module;
+    const entry = reflection.entryPoints.get(program.entryPoint)!;
+    const used = [...reflection.bindings.values()].filter((binding) => entry.resources.has(binding.name));
+    const uniform = used.find((binding) => binding.kind === 'uniform');
+    return {
+      buffers: used.filter((binding) => binding.kind === 'storage').map((binding) => binding.name),
+      uniforms: uniform ? reflection.uniforms.get(uniform.name)!.members.map((member) => member.name) : [],
+    };
+  }
+
   /** Binds a program to its buffers and uniform values for one job (bind groups are made here, once). */
   async bind(program: KernelProgram, bindings: KernelBindings): Promise<BoundKernel> {
     const { pipeline, module } = await this.pipeline(program);
@@ -215,30 +228,27 @@ export class KernelRuntime {
     const entry = reflection.entryPoints.get(program.entryPoint)!;
     const used = [...reflection.bindings.values()].filter((binding) => entry.resources.has(binding.name));
     const where = `${program.name} (${program.shader}:${program.entryPoint})`;
-    const strict = bindings.strict ?? true;
-    if (strict) {
-      for (const name of Object.keys(bindings.buffers)) {
-        const binding = reflection.bindings.get(name);
-        if (!binding || binding.kind !== 'storage') {
-          throw new KernelArgumentError(`buffer "${name}" matches no storage variable in ${program.shader}`, program.name);
-        }
-        if (!entry.resources.has(name)) {
-          throw new KernelArgumentError(`buffer "${name}" is not used by entry point ${program.entryPoint}`, program.name);
-        }
+    for (const name of Object.keys(bindings.buffers)) {
+      const binding = reflection.bindings.get(name);
+      if (!binding || binding.kind !== 'storage') {
+        throw new KernelArgumentError(`buffer "${name}" matches no storage variable in ${program.shader}`, program.name);
+      }
+      if (!entry.resources.has(name)) {
+        throw new KernelArgumentError(`buffer "${name}" is not used by entry point ${program.entryPoint}`, program.name);
       }
     }
     const uniformsUsed = used.filter((binding) => binding.kind === 'uniform');
     if (uniformsUsed.length > 1) {
       throw new KernelArgumentError(`${where} uses ${uniformsUsed.length} uniform structs; kernels use one`, program.name);
     }
-    if (uniformsUsed.length === 0 && bindings.uniforms && strict) {
+    if (uniformsUsed.length === 0 && bindings.uniforms) {
       throw new KernelArgumentError(`${where} declares no uniform struct but uniform values were given`, program.name);
     }
     let uniform: { buffer: GPUBuffer; write: (values: UniformValues) => ArrayBuffer } | undefined;
     const resources = new Map<string, GPUBuffer>();
     if (uniformsUsed.length === 1) {
       const layout = reflection.uniforms.get(uniformsUsed[0].name)!;
-      const write = (values: UniformValues): ArrayBuffer => packUniforms(layout, values, where, !strict);
+      const write = (values: UniformValues): ArrayBuffer => packUniforms(layout, values, where);
       const bytes = write(bindings.uniforms ?? {});
       const buffer = this.context.createBuffer(
         `${program.name}.${layout.variable}`,
@@ -281,12 +291,23 @@ export class KernelRuntime {
    * waits for completion, so a failure names its kernels.
    */
   async submit(label: string, encodeSteps: (pass: GPUComputePassEncoder) => void, kernels: string[] = []): Promise<void> {
+    await this.submitCommands(
+      label,
+      (encoder) => {
+        const pass = encoder.beginComputePass({ label });
+        encodeSteps(pass);
+        pass.end();
+      },
+      kernels,
+    );
+  }
+
+  /** Like `submit`, for work that mixes compute passes with copies: `encode` records into the command encoder. */
+  async submitCommands(label: string, encode: (encoder: GPUCommandEncoder) => void, kernels: string[] = []): Promise<void> {
     const device = this.context.device;
     const run = (): void => {
       const encoder = device.createCommandEncoder({ label });
-      const pass = encoder.beginComputePass({ label });
-      encodeSteps(pass);
-      pass.end();
+      encode(encoder);
       device.queue.submit([encoder.finish()]);
     };
     if (this.context.debug) {

@@ -5,15 +5,12 @@ import type { UniformLayout } from './reflect.js';
 export type UniformValue = number | boolean | readonly number[];
 export type UniformValues = Record<string, UniformValue>;
 
-/**
- * `ignoreExtra`: the values are a job's shared dimensions, of which each kernel's struct declares a subset; fields
- * the struct lacks are skipped, but every field it declares must still be present and well-typed.
- */
-export function packUniforms(layout: UniformLayout, values: UniformValues, where: string, ignoreExtra = false): ArrayBuffer {
+/** Every field the struct declares must be given and well-typed, and no other. */
+export function packUniforms(layout: UniformLayout, values: UniformValues, where: string): ArrayBuffer {
   const bytes = new ArrayBuffer(Math.max(16, Math.ceil(layout.size / 16) * 16));
   const view = new DataView(bytes);
   const known = new Set(layout.members.map((member) => member.name));
-  for (const name of ignoreExtra ? [] : Object.keys(values)) {
+  for (const name of Object.keys(values)) {
     if (!known.has(name)) {
       throw new Error(`${where}: uniform ${layout.struct} has no field "${name}" (fields: ${[...known].join(', ')})`);
     }

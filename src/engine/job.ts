@@ -1,0 +1,344 @@
+// One job of the variational engine on the GPU: B models of one shape, scheme and method (src/engine/spec.ts). The
+// job allocates its buffers and binds every stage once; a step is then a fixed list of dispatches (the mode's table
+// in src/engine/stages.ts) whatever T, the number of sequences or M, and many steps can go into one command buffer.
+// A minibatch whose workspace would not fit one binding runs in chunks of sequences whose gradients are summed
+// before the one Adam step; a dataset held in several shards is staged chunk by chunk into a buffer of the job's own.
+import type { BoundKernel } from '../gpu/kernel.js';
+import type { Dispatch } from '../gpu/grid.js';
+import type { UniformValues } from '../gpu/uniforms.js';
+import { PAPER_ADAM } from '../model/adam.js';
+import { NO_SEQUENCE } from '../model/schedule.js';
+import { datasetRegions, type DatasetRegions, type DeviceDataset } from './dataset.js';
+import type { GpuSession } from './session.js';
+import { checkShapeLimits } from './sizing.js';
+import { chunking, type JobSpec } from './spec.js';
+import { JOB_CHUNKING, planStages, stageContext, type StagePlan } from './stages.js';
+import { CONTROL_HEADER, controlHeader, controlLayout, offsetUniforms, workspaceLayout, type Region } from './workspace.js';
+
+export const NO_FAILURE = 0xffffffff;
+
+interface Stage extends StagePlan {
+  kernel: BoundKernel;
+  /** The uniform fields the kernel declares, filled from the job's values. */
+  uniformNames: string[];
+}
+
+export class VariationalJob {
+  /** The buffers stages bind: control, dataset, modelParams, workspace, failureStep. */
+  readonly buffers: Record<string, GPUBuffer> = {};
+  readonly regions: Record<string, Region>;
+  readonly instances: number;
+  readonly chunkSlots: number;
+  readonly chunks: number;
+  private readonly control: Record<string, Region>;
+  private stages: Stage[] = [];
+  private readonly values: UniformValues;
+  /** Set when the dataset has several shards: each chunk's rows are copied into `buffers.dataset` first. */
+  private readonly staging?: DatasetRegions;
+  /** The epoch's schedule as written, [stepInEpoch][model][slot] dataset rows (for staging copies). */
+  private schedule?: Uint32Array;
+  /** The step within the epoch that the next encoded step is (host side, for staging). */
+  private nextStepInEpoch = 0;
+  /** The chunk a host-chunked job (evaluation) runs next. */
+  private hostChunk = 0;
+
+  private constructor(
+    readonly session: GpuSession,
+    readonly dataset: DeviceDataset,
+    readonly spec: JobSpec,
+  ) {
+    const { layout } = spec;
+    ({ chunkSlots: this.chunkSlots, chunks: this.chunks } = chunking(spec));
+    this.instances = spec.models * this.chunkSlots * spec.samples;
+    this.regions = workspaceLayout(spec, dataset.bins).regions;
+    this.control = controlLayout(spec).regions;
+    if (dataset.shards.length > 1) this.staging = datasetRegions(spec.models * this.chunkSlots, dataset.bins, dataset.visible).regions;
+    const datasetOffsets = offsetUniforms(this.staging ?? dataset.shards[0].regions);
+    this.values = {
+      ...offsetUniforms(this.regions),
+      ...datasetOffsets,
+      paramCount: layout.total,
+      weightOffset: layout.weightOffset,
+      biasOffset: layout.biasOffset,
+      forwardOffset: layout.forwardOffset,
+      forwardColumns: layout.forwardColumns,
+      backwardOffset: layout.backwardOffset,
+      variationalBiasOffset: layout.variationalBiasOffset,
+      generativeCount: layout.generativeCount,
+      noiseWidth: spec.method.noiseWidth,
+      tau: spec.method.tau,
+      purpose: spec.purpose,
+      ...(spec.adam ?? PAPER_ADAM),
+      // Evaluation's kernel reads the job's shape from its uniforms.
+      models: spec.models,
+      slots: this.chunkSlots,
+      samples: spec.samples,
+      bins: dataset.bins,
+      pairs: spec.models * this.chunkSlots,
+      sampleOffset: 0,
+      sequenceOffset: 0,
+      validSamples: spec.samples,
+      seedsOffset: this.control.seeds.offset,
+      basisOffset: this.control.basis.offset,
+      scheduleOffset: this.control.schedule.offset,
+    };
+  }
+
+  static async create(session: GpuSession, dataset: DeviceDataset, spec: JobSpec): Promise<VariationalJob> {
+    if (spec.layout.visible !== dataset.visible) {
+      throw new Error(`the model has ${spec.layout.visible} visible neurons but the data has ${dataset.visible}`);
+    }
+    checkShapeLimits(spec.layout.hidden, spec.basis.length);
+    const job = new VariationalJob(session, dataset, spec);
+    if (job.chunks > 1 && (spec.mode === 'logJoint' || spec.mode === 'logQ')) {
+      throw new Error(`a ${spec.mode} job returns per-sample results and cannot run in chunks: score fewer sequences at a time`);
+    }
+    if ((spec.mode === 'logJoint' || spec.mode === 'logQ') && spec.noise !== 'given') {
+      throw new Error(`a ${spec.mode} job scores given samples: use noise "given"`);
+    }
+    if (spec.mode === 'evaluate' && spec.method.method !== 'poisson') throw new Error('evaluation scores with both models switched to Poisson');
+    try {
+      job.allocate();
+      await job.bindStages();
+    } catch (error) {
+      job.destroy();
+      throw error;
+    }
+    return job;
+  }
+
+  private allocate(): void {
+    const context = this.session.context;
+    const { spec } = this;
+    this.buffers.workspace = context.createStorage('job.workspace', workspaceLayout(spec, this.dataset.bins).total * 4);
+    this.buffers.control = context.createStorage('job.control', controlLayout(spec).total * 4);
+    this.buffers.modelParams = context.createStorage('job.modelParams', spec.models * spec.layout.total * 4);
+    this.buffers.failureStep = context.upload('job.failureStep', new Uint32Array(spec.models).fill(NO_FAILURE));
+    if (this.staging) {
+      const { total } = datasetRegions(spec.models * this.chunkSlots, this.dataset.bins, this.dataset.visible);
+      this.buffers.dataset = context.createStorage('job.stagedRows', total * 4);
+    } else {
+      this.buffers.dataset = this.dataset.shards[0].buffer;
+    }
+    context.write(this.buffers.control, controlHeader(spec, this.dataset.bins), 0);
+    const basisBits = new Uint32Array(Float32Array.from(spec.basis).buffer);
+    context.write(this.buffers.control, basisBits, this.control.basis.offset * 4);
+  }
+
+  private async bindStages(): Promise<void> {
+    const plans = planStages(stageContext(this.spec, this.dataset.bins, this.chunkSlots, this.chunks));
+    const runtime = this.session.runtime;
+    this.stages = await Promise.all(
+      plans.map(async (plan) => {
+        const declared = await runtime.interfaceOf(plan.program);
+        const buffers = Object.fromEntries(declared.buffers.map((name) => [name, this.buffers[name]]));
+        const uniformNames = declared.uniforms;
+        const kernel = await runtime.bind(plan.program, { buffers, uniforms: this.uniformsOf(uniformNames, plan.program.name) });
+        return { ...plan, kernel, uniformNames };
+      }),
+    );
+  }
+
+  /** Exactly the fields a kernel declares, each of which the job must have. */
+  private uniformsOf(names: string[], kernel: string): UniformValues | undefined {
+    if (names.length === 0) return undefined;
+    const missing = names.filter((name) => !(name in this.values));
+    if (missing.length > 0) throw new Error(`${kernel} declares uniform fields the job does not have: ${missing.join(', ')}`);
+    return Object.fromEntries(names.map((name) => [name, this.values[name]]));
+  }
+
+  /** The dispatch of one stage. */
+  private dispatchOf({ kernel, shape }: Stage): Dispatch {
+    if ('fixed' in shape) return shape.fixed;
+    if ('rows' in shape) return kernel.dispatchRows(shape.rows, shape.perRow);
+    return kernel.dispatchFor(shape.count);
+  }
+
+  /** Names of the kernels one chunk of a step dispatches, in order. */
+  get stageNames(): string[] {
+    return this.stages.map(({ kernel }) => kernel.program.name);
+  }
+
+  /** Dispatches per step: fixed by the scheme, method and chunks, independent of T, sequences and samples. */
+  get dispatchesPerStep(): number {
+    const perChunk = this.stages.filter((stage) => !stage.lastChunk).length;
+    return perChunk * this.chunks + this.stages.length - perChunk;
+  }
+
+  /**
+   * Encodes one step: each chunk's staging copies (where the dataset has shards) and stages; for a host-chunked job
+   * only the chunk the host chose.
+   */
+  encodeStep(encoder: GPUCommandEncoder): void {
+    const stepInEpoch = this.nextStepInEpoch;
+    const hostChunked = JOB_CHUNKING[this.spec.mode] === 'host';
+    for (let chunk = hostChunked ? this.hostChunk : 0; chunk < (hostChunked ? this.hostChunk + 1 : this.chunks); chunk++) {
+      if (this.staging) this.encodeStagingCopies(encoder, stepInEpoch, chunk);
+      const pass = encoder.beginComputePass({ label: `step chunk ${chunk}` });
+      const last = chunk === this.chunks - 1;
+      for (const stage of this.stages) if (last || !stage.lastChunk) stage.kernel.encode(pass, this.dispatchOf(stage));
+      pass.end();
+    }
+    this.nextStepInEpoch = (stepInEpoch + 1) % this.spec.stepsPerEpoch;
+  }
+
+  /** Encodes one stage alone (profiling); the job must run in one chunk from a resident dataset. */
+  encodeStage(pass: GPUComputePassEncoder, index: number): void {
+    if (this.chunks > 1 || this.staging) throw new Error('profiling a single stage needs a one-chunk job on a resident dataset');
+    const stage = this.stages[index];
+    stage.kernel.encode(pass, this.dispatchOf(stage));
+  }
+
+  /** Copies the rows that chunk `chunk` of step `stepInEpoch` reads into the staging buffer. */
+  private encodeStagingCopies(encoder: GPUCommandEncoder, stepInEpoch: number, chunk: number): void {
+    const { spec, dataset, chunkSlots } = this;
+    const staging = this.staging!;
+    if (!this.schedule) throw new Error('write a schedule before running a job on a sharded dataset');
+    const cells = dataset.bins * dataset.visible;
+    for (let model = 0; model < spec.models; model++) {
+      for (let local = 0; local < chunkSlots; local++) {
+        const slot = chunk * chunkSlots + local;
+        if (slot >= spec.slots) break;
+        const row = this.schedule[(stepInEpoch * spec.models + model) * spec.slots + slot];
+        if (row === NO_SEQUENCE) continue;
+        const shard = dataset.shards.find((candidate) => row >= candidate.firstRow && row < candidate.firstRow + candidate.rows)!;
+        const from = row - shard.firstRow;
+        const to = model * chunkSlots + local;
+        for (const region of ['counts', 'conv', 'backConv'] as const) {
+          encoder.copyBufferToBuffer(
+            shard.buffer,
+            (shard.regions[region].offset + from * cells) * 4,
+            this.buffers.dataset,
+            (staging[region].offset + to * cells) * 4,
+            cells * 4,
+          );
+        }
+        encoder.copyBufferToBuffer(shard.buffer, (shard.regions.logFactorial.offset + from) * 4, this.buffers.dataset, (staging.logFactorial.offset + to) * 4, 4);
+      }
+    }
+  }
+
+  /** Runs `steps` steps in one submission. */
+  async run(steps = 1, label = 'step'): Promise<void> {
+    await this.session.runtime.submitCommands(
+      label,
+      (encoder) => {
+        for (let step = 0; step < steps; step++) this.encodeStep(encoder);
+      },
+      this.stageNames,
+    );
+  }
+
+  /** Writes a workspace region (f32) or, for seeds and schedule, a control region (u32). */
+  private writeRegion(name: string, data: Float32Array | Uint32Array): void {
+    const inControl = name in this.control;
+    const region = inControl ? this.control[name] : this.regions[name];
+    if (!region) throw new Error(`no region "${name}" in this job`);
+    if (data.length !== region.count) throw new Error(`${name}: expected ${region.count} values, got ${data.length}`);
+    this.session.context.write(inControl ? this.buffers.control : this.buffers.workspace, data, region.offset * 4);
+  }
+
+  writeParams(flat: Float32Array): void {
+    const expected = this.spec.models * this.spec.layout.total;
+    if (flat.length !== expected) throw new Error(`modelParams: expected ${expected} values, got ${flat.length}`);
+    this.session.context.write(this.buffers.modelParams, flat);
+  }
+
+  writeSeeds(seeds: Uint32Array): void {
+    this.writeRegion('seeds', seeds);
+  }
+
+  /**
+   * rows[stepInEpoch][model][slot]: dataset row of each slot, or NO_SEQUENCE. The job lays it out by chunk; from a
+   * sharded dataset each entry names the slot's place in the staging buffer, and the rows are kept for the copies.
+   */
+  writeSchedule(rows: Uint32Array): void {
+    const { spec, chunkSlots, chunks } = this;
+    const expected = spec.stepsPerEpoch * spec.models * spec.slots;
+    if (rows.length !== expected) throw new Error(`schedule: expected ${expected} entries, got ${rows.length}`);
+    rows.forEach((row, index) => {
+      if (row !== NO_SEQUENCE && row >= this.dataset.rows) {
+        throw new Error(`schedule entry ${index} points at row ${row} but the data has ${this.dataset.rows} rows`);
+      }
+    });
+    const laidOut = new Uint32Array(this.control.schedule.count).fill(NO_SEQUENCE);
+    for (let step = 0; step < spec.stepsPerEpoch; step++) {
+      for (let model = 0; model < spec.models; model++) {
+        for (let slot = 0; slot < spec.slots; slot++) {
+          const row = rows[(step * spec.models + model) * spec.slots + slot];
+          if (row === NO_SEQUENCE) continue;
+          const chunk = Math.floor(slot / chunkSlots);
+          const local = slot % chunkSlots;
+          laidOut[((step * chunks + chunk) * spec.models + model) * chunkSlots + local] = this.staging ? model * chunkSlots + local : row;
+        }
+      }
+    }
+    this.schedule = rows.slice();
+    this.writeRegion('schedule', laidOut);
+  }
+
+  writeNoise(noise: Float32Array): void {
+    if (this.spec.noise !== 'buffer') throw new Error('this job draws its own noise');
+    this.writeRegion('externalNoise', noise);
+  }
+
+  writeSamples(samples: Float32Array): void {
+    if (this.spec.noise !== 'given') throw new Error('this job draws its own samples');
+    this.writeRegion('samples', samples);
+  }
+
+  /** Sets the step counter (and the step within the epoch it implies), at chunk 0. */
+  setStep(step: number): void {
+    const stepInEpoch = step % this.spec.stepsPerEpoch;
+    this.session.context.write(this.buffers.control, Uint32Array.of(step, stepInEpoch, 0), CONTROL_HEADER.step * 4);
+    this.nextStepInEpoch = stepInEpoch;
+  }
+
+  /**
+   * Evaluation: moves the job to a chunk of sequences (its slots `chunk * chunkSlots` onwards) and, there, to a chunk
+   * of samples — the noise counter's sample offset, and how many of the chunk's samples the evidence counts (M
+   * samples are drawn in chunks; the last may be partial).
+   */
+  setEvaluationChunk(sequenceChunk: number, sampleOffset: number, validSamples = this.spec.samples): void {
+    if (validSamples < 1 || validSamples > this.spec.samples) throw new Error(`validSamples ${validSamples} outside 1..${this.spec.samples}`);
+    if (!Number.isInteger(sequenceChunk) || sequenceChunk < 0 || sequenceChunk >= this.chunks) {
+      throw new Error(`sequence chunk ${sequenceChunk} outside 0..${this.chunks - 1}`);
+    }
+    this.values.sampleOffset = sampleOffset;
+    this.values.validSamples = validSamples;
+    this.values.sequenceOffset = sequenceChunk * this.chunkSlots;
+    this.hostChunk = sequenceChunk;
+    // The schedule row of a one-step job is its chunk.
+    this.session.context.write(this.buffers.control, Uint32Array.of(sequenceChunk), CONTROL_HEADER.stepInEpoch * 4);
+    for (const stage of this.stages) if (stage.kernel.hasUniforms) stage.kernel.setUniforms(this.uniformsOf(stage.uniformNames, stage.kernel.program.name)!);
+  }
+
+  resetEvidence(): void {
+    this.writeRegion('evidence', new Float32Array(this.regions.evidence.count));
+  }
+
+  /** Reads a workspace region back. */
+  read(name: string): Promise<Float32Array> {
+    const region = this.regions[name];
+    if (!region) throw new Error(`no region "${name}" in this job`);
+    return this.session.context.readF32(this.buffers.workspace, region.offset, region.count);
+  }
+
+  readParams(): Promise<Float32Array> {
+    return this.session.context.readF32(this.buffers.modelParams);
+  }
+
+  async readFailures(): Promise<Uint32Array> {
+    return this.session.context.readU32(this.buffers.failureStep);
+  }
+
+  async readStep(): Promise<number> {
+    return (await this.session.context.readU32(this.buffers.control, 0, 1))[0];
+  }
+
+  destroy(): void {
+    const owned = ['workspace', 'control', 'modelParams', 'failureStep', ...(this.staging ? ['dataset'] : [])];
+    for (const name of owned) this.session.context.release(this.buffers[name]);
+    for (const { kernel } of this.stages) kernel.release();
+  }
+}

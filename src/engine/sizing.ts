@@ -1,0 +1,104 @@
+// Sizing jobs to the device, in one place. A job's workspace is one storage binding, so it must stay under the
+// device's binding limit (128 MiB on lavapipe and in browsers by default). Its size is affine in the models of the
+// job and in the sequences per chunk of each minibatch, so a job takes as many models as fit with whole minibatches,
+// and a single model whose minibatch does not fit runs it in chunks of as many sequences as do.
+import { rowsPerShard } from './dataset.js';
+import type { JobSpec } from './spec.js';
+import { workspaceBytes } from './workspace.js';
+
+/** Per-thread arrays in the stages hold at most 64 hidden units and 256 hidden history values (basis x hidden). */
+export const MAX_HIDDEN = 64;
+export const MAX_HIDDEN_HISTORY = 256;
+
+export function checkShapeLimits(hidden: number, basisLength: number): void {
+  if (hidden > MAX_HIDDEN) throw new Error(`hidden is ${hidden}; the kernels hold at most ${MAX_HIDDEN} hidden neurons per model`);
+  if (hidden * basisLength > MAX_HIDDEN_HISTORY) {
+    throw new Error(
+      `hidden x basis length is ${hidden} x ${basisLength} = ${hidden * basisLength}; the kernels keep at most ` +
+        `${MAX_HIDDEN_HISTORY} history values per sample: use a shorter basis or fewer hidden neurons`,
+    );
+  }
+}
+
+/** The largest n >= 1 with size(n) <= bytes for a size affine in n, or 0 when even n = 1 does not fit. */
+function largestFitting(size: (n: number) => number, bytes: number, cap: number): number {
+  const one = size(1);
+  if (one > bytes) return 0;
+  const step = Math.max(size(2) - one, 1);
+  return Math.max(1, Math.min(cap, 1 + Math.floor((bytes - one) / step)));
+}
+
+export interface JobPlan {
+  /** Models per job (the group is split into jobs of at most this many). */
+  modelsPerJob: number;
+  /** Sequences per chunk of a minibatch (the whole minibatch when it fits). */
+  chunkSlots: number;
+  /** Chunks per step. */
+  chunks: number;
+}
+
+/**
+ * How to run `models` models of `spec` (its `models` and `chunkSlots` are chosen here) with every buffer of a job
+ * under `bytes`: whole minibatches for as many models as fit, else one model per job in chunks of sequences. A
+ * dataset of more rows than one buffer holds is staged chunk by chunk into a buffer of the job's own, which is then
+ * bounded the same way.
+ */
+export function planJobs(spec: Omit<JobSpec, 'models' | 'chunkSlots'>, bins: number, models: number, bytes: number, staged: boolean): JobPlan {
+  const withModels = (m: number, chunkSlots = spec.slots): number => workspaceBytes({ ...spec, models: m, chunkSlots }, bins);
+  const rowsStaged = staged ? rowsPerShard(bins, spec.layout.visible, bytes) : Infinity;
+  const wholeBatches = Math.min(largestFitting((m) => withModels(m), bytes, models), Math.floor(rowsStaged / spec.slots));
+  if (wholeBatches >= 1) return { modelsPerJob: wholeBatches, chunkSlots: spec.slots, chunks: 1 };
+  const chunkSlots = Math.min(largestFitting((c) => withModels(1, c), bytes, spec.slots), rowsStaged);
+  if (chunkSlots < 1) {
+    throw new Error(
+      `one sequence of one ${spec.layout.scheme}/${spec.method.method} model (${spec.layout.visible} visible + ${spec.layout.hidden} hidden ` +
+        `neurons, ${bins} bins, ${spec.samples} samples) needs ${withModels(1, 1)} bytes of workspace, over the device's limit of ` +
+        `${bytes} bytes per buffer: use fewer Monte Carlo samples or shorter sequences`,
+    );
+  }
+  return { modelsPerJob: 1, chunkSlots, chunks: Math.ceil(spec.slots / chunkSlots) };
+}
+
+/** Whether a dataset of `rows` rows needs several shards under `bytes` per buffer (jobs then stage its rows). */
+export function isStaged(rows: number, bins: number, visible: number, bytes: number): boolean {
+  return rows > rowsPerShard(bins, visible, bytes);
+}
+
+/** Bytes one buffer of a job may take on this device: its binding limit, or less if the caller says so. */
+export function jobLimitBytes(limits: { maxStorageBufferBindingSize: number; maxBufferSize: number }, maxJobBytes?: number): number {
+  return Math.min(limits.maxStorageBufferBindingSize, limits.maxBufferSize, maxJobBytes ?? Infinity);
+}
+
+/** Samples a chunk of evaluation should hold at least, where the models allow: fewer means more passes over the data. */
+export const PREFERRED_SAMPLE_CHUNK = 64;
+
+export interface EvaluationPlan extends JobPlan {
+  samplesPerChunk: number;
+}
+
+/**
+ * Evaluation of `models` models on `sequences` test sequences each, M = `samples`: as many models per job as fit
+ * with all their sequences and a chunk of min(M, 64) samples; else one model with all its sequences and as many
+ * samples per chunk as fit; else one model over chunks of sequences. Then as many samples per chunk as there is room.
+ */
+export function planEvaluation(
+  spec: Omit<JobSpec, 'models' | 'chunkSlots' | 'samples'>,
+  bins: number,
+  models: number,
+  samples: number,
+  bytes: number,
+  staged: boolean,
+): EvaluationPlan {
+  const size = (m: number, chunkSlots: number, chunkSamples: number): number =>
+    workspaceBytes({ ...spec, models: m, chunkSlots, samples: chunkSamples }, bins);
+  const samplesFitting = (m: number, chunkSlots: number): number => largestFitting((n) => size(m, chunkSlots, n), bytes, samples);
+  const preferred = Math.min(samples, PREFERRED_SAMPLE_CHUNK);
+  const whole = planJobs({ ...spec, samples: preferred }, bins, models, bytes, staged);
+  if (whole.chunks === 1) return { ...whole, samplesPerChunk: samplesFitting(whole.modelsPerJob, spec.slots) };
+  const oneModel = samplesFitting(1, spec.slots);
+  if (oneModel >= 1 && (!staged || spec.slots <= rowsPerShard(bins, spec.layout.visible, bytes))) {
+    return { modelsPerJob: 1, chunkSlots: spec.slots, chunks: 1, samplesPerChunk: oneModel };
+  }
+  const chunked = planJobs({ ...spec, samples: 1 }, bins, 1, bytes, staged);
+  return { ...chunked, samplesPerChunk: samplesFitting(1, chunked.chunkSlots) };
+}

@@ -1,0 +1,148 @@
+// The modes of a job as data: each mode is the list of stages a step dispatches, in order. A stage recipe turns the
+// job's spec into its kernel program and dispatch shape, or into nothing where the stage does not apply (the advance
+// stage of a one-chunk gradient job, say). When a step runs in several chunks of its minibatch, every stage runs once
+// per chunk except those marked `lastChunk` (Adam), which run once, after the last chunk has summed the gradient.
+import type { Dispatch } from '../gpu/grid.js';
+import type { KernelProgram } from '../gpu/kernel.js';
+import {
+  adamProgram,
+  advanceStepProgram,
+  backwardProgram,
+  driveProgram,
+  evaluateSamplesProgram,
+  evidenceProgram,
+  gradientTilesPerInstance,
+  logJointProgram,
+  sampleProgram,
+  shapeConstants,
+  sumGradientProgram,
+  sumInstanceProgram,
+  sumWeightsProgram,
+  type ShapeConstants,
+} from './programs.js';
+import type { JobMode, JobSpec } from './spec.js';
+
+/** How a stage is dispatched: items of one thread each, rows of items, or a fixed grid. */
+export type StageShape = { count: number } | { rows: number; perRow: number } | { fixed: Dispatch };
+
+export interface StagePlan {
+  program: KernelProgram;
+  shape: StageShape;
+  /** Runs once per step, after the last chunk (default: every chunk). */
+  lastChunk?: boolean;
+}
+
+/** What the recipes need to know of a job. */
+export interface StageContext {
+  spec: JobSpec;
+  bins: number;
+  shape: ShapeConstants;
+  /** (model, sequence) pairs and instances of one chunk. */
+  pairs: number;
+  instances: number;
+  chunks: number;
+}
+
+type StageRecipe = (context: StageContext) => StagePlan | undefined;
+
+const isPathwise = ({ spec }: StageContext): boolean => spec.method.info.estimator === 'pathwise';
+const isTraining = ({ spec }: StageContext): boolean => spec.mode === 'train' || spec.mode === 'gradient';
+
+const drive: StageRecipe = (c) => ({
+  program: driveProgram(c.spec.layout.scheme, c.bins, c.shape),
+  shape: { rows: c.pairs, perRow: c.bins },
+});
+
+const sampleQ: StageRecipe = (c) => {
+  // The continuous pathwise methods keep dz/dmu for the backward pass.
+  const storeSlope = isTraining(c) && isPathwise(c) && !c.spec.method.info.gumbelSoftmax;
+  const sequential = c.spec.layout.scheme === 'FS';
+  return {
+    program: sampleProgram(c.spec.layout.scheme, c.spec.method, c.spec.noise, c.bins, c.shape, storeSlope),
+    shape: sequential ? { count: c.instances } : { rows: c.instances, perRow: c.bins },
+  };
+};
+
+const logJoint: StageRecipe = (c) => ({
+  program: logJointProgram(
+    c.spec.method,
+    { withGradient: isTraining(c), storeRates: c.spec.storeRates ?? false, addToWeights: c.spec.mode !== 'logJoint' },
+    c.bins,
+    c.shape,
+  ),
+  shape: { rows: c.instances, perRow: c.bins },
+});
+
+const backward: StageRecipe = (c) => {
+  const sequential = c.spec.layout.scheme === 'FS' && isPathwise(c);
+  return {
+    program: backwardProgram(c.spec.layout.scheme, c.spec.method, c.bins, c.shape),
+    shape: sequential ? { count: c.instances } : { rows: c.instances, perRow: c.bins },
+  };
+};
+
+const sumWeights: StageRecipe = (c) => ({ program: sumWeightsProgram(), shape: { count: c.instances } });
+
+const sumInstance: StageRecipe = (c) => ({
+  program: sumInstanceProgram(c.spec.layout, c.spec.method, c.shape),
+  shape: { count: c.instances * gradientTilesPerInstance(c.spec.layout) },
+});
+
+const sumGradient: StageRecipe = (c) => ({
+  program: sumGradientProgram(c.spec.layout.total),
+  shape: { rows: c.spec.models, perRow: c.spec.layout.total + 1 },
+});
+
+const adam: StageRecipe = (c) => ({
+  program: adamProgram(),
+  shape: { count: c.spec.models * c.spec.layout.total },
+  lastChunk: true,
+});
+
+// Moves to the next chunk, and after the last to the next step. A one-chunk gradient job takes no step.
+const advance: StageRecipe = (c) =>
+  c.spec.mode === 'train' || c.chunks > 1 ? { program: advanceStepProgram(), shape: { fixed: [1, 1, 1] } } : undefined;
+
+const evaluateSamples: StageRecipe = (c) => ({
+  program: evaluateSamplesProgram(c.spec.layout.scheme, c.spec.samples, c.shape),
+  shape: { rows: c.pairs, perRow: c.spec.samples },
+});
+
+const accumulateEvidence: StageRecipe = (c) => ({ program: evidenceProgram(), shape: { count: c.pairs } });
+
+export const JOB_STAGES: Record<JobMode, readonly StageRecipe[]> = {
+  train: [drive, sampleQ, logJoint, backward, sumWeights, sumInstance, sumGradient, adam, advance],
+  gradient: [drive, sampleQ, logJoint, backward, sumWeights, sumInstance, sumGradient, advance],
+  evaluate: [drive, evaluateSamples, accumulateEvidence],
+  logJoint: [drive, sampleQ, logJoint, sumWeights],
+  logQ: [drive, sampleQ],
+};
+
+/**
+ * Who moves a step through its chunks: the device (the advance stage, so many steps fit one submission) or the host
+ * (evaluation reads each chunk of sequences' evidence before the next, one chunk per submission).
+ */
+export const JOB_CHUNKING: Record<JobMode, 'device' | 'host'> = {
+  train: 'device',
+  gradient: 'device',
+  evaluate: 'host',
+  logJoint: 'device',
+  logQ: 'device',
+};
+
+/** The stages of a job's step, in dispatch order. */
+export function planStages(context: StageContext): StagePlan[] {
+  return JOB_STAGES[context.spec.mode].map((recipe) => recipe(context)).filter((plan): plan is StagePlan => plan !== undefined);
+}
+
+export function stageContext(spec: JobSpec, bins: number, chunkSlots: number, chunks: number): StageContext {
+  const pairs = spec.models * chunkSlots;
+  return {
+    spec,
+    bins,
+    shape: shapeConstants(spec.layout, spec.basis.length, spec.method),
+    pairs,
+    instances: pairs * spec.samples,
+    chunks,
+  };
+}
