@@ -19,11 +19,19 @@ export interface ProblemSize {
   data: 'synthetic' | 'poisson';
 }
 
-export const SIZES: Record<'synthetic' | 'rgc' | 'large', ProblemSize> = {
+export type SizeName = 'synthetic' | 'rgc' | 'large' | 'large-b32' | 'neurons-1024';
+
+export const SIZES: Record<SizeName, ProblemSize> = {
   synthetic: { name: 'synthetic', visible: 3, hidden: 2, bins: 100, slots: 10, samples: 5, sequences: 40, data: 'synthetic' },
   rgc: { name: 'rgc', visible: 27, hidden: 3, bins: 100, slots: 32, samples: 5, sequences: 32, data: 'poisson' },
   large: { name: 'large', visible: 256, hidden: 16, bins: 1000, slots: 8, samples: 5, sequences: 8, data: 'poisson' },
+  // The large size at the reference's minibatch of 32 sequences, and a 1,024-visible-neuron recording.
+  'large-b32': { name: 'large-b32', visible: 256, hidden: 16, bins: 1000, slots: 32, samples: 5, sequences: 32, data: 'poisson' },
+  'neurons-1024': { name: 'neurons-1024', visible: 1024, hidden: 8, bins: 500, slots: 8, samples: 5, sequences: 8, data: 'poisson' },
 };
+
+/** The sizes whose steps take seconds on a CPU: longer budgets, fewer repeats, and left out of --quick runs. */
+export const LARGE_SIZES: readonly SizeName[] = ['large', 'large-b32', 'neurons-1024'];
 
 /** Mean count per bin of the random Poisson data (about 24 Hz in 120 Hz bins, RGC-like). */
 export const POISSON_RATE = 0.2;

@@ -1,7 +1,8 @@
 // `npm run bench`: the library's performance numbers in one process (docs/benchmarks.md explains every number).
 //   peak       the adapter's FMA peak (bench/kernels/fma_peak.wgsl)
-//   synthetic, rgc, large
-//              one training step, WGSL engine vs tfjs-webgpu vs tfjs-cpu, FB and FS exponential
+//   synthetic, rgc, large, large-b32, neurons-1024
+//              one training step, WGSL engine vs tfjs-webgpu vs tfjs-cpu vs PyTorch (CPU, 1 and 2 threads, run as
+//              subprocesses of bench/torch/poglm_torch.py), FB and FS exponential
 //   profile    per-stage time of one WGSL training step (each stage encoded k times in one submission), FB and FS
 //              exponential, synthetic size at B = 1 and 100 models per job, large size at B = 1
 //   scaling-T, scaling-N, scaling-B
@@ -23,16 +24,22 @@ import type { Scheme } from '../src/model/types.js';
 import { shaderSources } from '../src/shaders/sources.generated.js';
 import { FLOP_MODEL_COMMIT, FLOP_MODEL_SHADER_HASH, FLOP_MODEL_SHADERS, STAGES, stageOfProgram, stepCosts, stepFlops, type Stage, type StepShape } from './flops.js';
 import { PAPER_GRID, runFit, runGrid } from './grid.js';
-import { describeSize, POISSON_RATE, problemData, SIZES, type ProblemSize } from './problems.js';
+import { describeSize, LARGE_SIZES, POISSON_RATE, problemData, SIZES, type ProblemSize, type SizeName } from './problems.js';
 import { createTfjsStepJob, openTfjsBackend, tfjsVersion, type TfjsEngine } from './tfjs-steps.js';
+import { findTorchPython, torchTime } from './torch/runner.js';
+import { initialParams } from '../src/model/schedule.js';
+import { paramLayout } from '../src/model/params.js';
+import { exponentialBasis } from '../src/model/basis.js';
 import { timeRuns, timeSteps, type StepTiming, type TimingOptions } from './timing.js';
 import { createChunkedStepJob, createStepJob, measurePeak, type WgslStepJob } from './wgsl.js';
 
-type Engine = 'wgsl' | TfjsEngine;
-const ENGINES: Engine[] = ['wgsl', 'tfjs-webgpu', 'tfjs-cpu'];
-const SECTIONS = ['peak', 'synthetic', 'rgc', 'large', 'profile', 'scaling-T', 'scaling-N', 'scaling-B', 'grid', 'grid-step', 'fit'] as const;
+type Engine = 'wgsl' | TfjsEngine | 'torch';
+const ENGINES: Engine[] = ['wgsl', 'tfjs-webgpu', 'tfjs-cpu', 'torch'];
+const SECTIONS = ['peak', 'synthetic', 'rgc', 'large', 'large-b32', 'neurons-1024', 'profile', 'scaling-T', 'scaling-N', 'scaling-B', 'grid', 'grid-step', 'fit'] as const;
 type Section = (typeof SECTIONS)[number];
-const COMPARE_SIZES = ['synthetic', 'rgc', 'large'] as const;
+const COMPARE_SIZES: readonly SizeName[] = ['synthetic', 'rgc', 'large', 'large-b32', 'neurons-1024'];
+/** Sizes where the tfjs engines run only when --engines names them (their steps there take minutes on a CPU). */
+const TFJS_OPT_IN_SIZES: readonly SizeName[] = ['large-b32', 'neurons-1024'];
 const SCHEMES: Scheme[] = ['FB', 'FS'];
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -42,9 +49,14 @@ const HELP = `usage: tsx bench/run.ts [options]
   --only LIST      sections to run, comma-separated (default: all):
                    ${SECTIONS.join(', ')}
   --skip LIST      sections to leave out
-  --engines LIST   engines for the comparison sections (default: ${ENGINES.join(',')})
-  --quick          fewer repeats and smaller time budgets; grid up to B = 100; no 'large' (nor the large-size
-                   profile) unless 'large' is named in --only
+  --engines LIST   engines for the comparison sections (default: ${ENGINES.join(',')}); the tfjs engines run
+                   at ${TFJS_OPT_IN_SIZES.join(' and ')} only when named here
+  --quick          fewer repeats and smaller time budgets; grid up to B = 100; no ${LARGE_SIZES.join(', ')} (nor the
+                   large-size profile) unless named in --only
+  --torch-threads LIST
+                   thread counts of the torch engine, one subprocess each (default: 1,2)
+  --torch-cap SECONDS
+                   a torch step slower than this in its warm-up is measured once, not repeated (default: 5)
   --grid LIST      grid sizes B (default: 1,10,100,1000)
   --cap SECONDS    a training step slower than this is measured once, not repeated (default: 60)
   --budget-scale F multiply every time budget by F (default: 1; --quick uses 0.25)
@@ -62,6 +74,8 @@ const { values: args } = parseArgs({
     quick: { type: 'boolean', default: false },
     grid: { type: 'string' },
     cap: { type: 'string' },
+    'torch-threads': { type: 'string' },
+    'torch-cap': { type: 'string' },
     'budget-scale': { type: 'string' },
     dawn: { type: 'string' },
     out: { type: 'string' },
@@ -87,14 +101,22 @@ function list<T extends string>(value: string | undefined, allowed: readonly T[]
 const quick = args.quick;
 const only = list(args.only, SECTIONS, 'only');
 const skip = list(args.skip, SECTIONS, 'skip') ?? [];
-const sections = new Set<Section>((only ?? SECTIONS.filter((s) => !(quick && s === 'large'))).filter((s) => !skip.includes(s)));
+const sections = new Set<Section>(
+  (only ?? SECTIONS.filter((s) => !(quick && (LARGE_SIZES as readonly string[]).includes(s)))).filter((s) => !skip.includes(s)),
+);
 const engines = list(args.engines, ENGINES, 'engines') ?? ENGINES;
+const tfjsNamed = args.engines !== undefined;
+const torchThreads = (args['torch-threads'] ?? '1,2').split(',').map(Number);
+if (torchThreads.some((n) => !Number.isInteger(n) || n < 1)) throw new Error('--torch-threads takes positive integers');
+const torchCapMs = Number(args['torch-cap'] ?? 5) * 1000;
+if (!(torchCapMs > 0)) throw new Error('--torch-cap takes a positive number of seconds');
 const gridSizes = (args.grid ?? (quick ? '1,10,100' : '1,10,100,1000')).split(',').map(Number);
 if (gridSizes.some((b) => !Number.isInteger(b) || b < 1)) throw new Error('--grid takes positive integers');
 const capMs = Number(args.cap ?? 60) * 1000;
 const budgetScale = Number(args['budget-scale'] ?? (quick ? 0.25 : 1));
 const repeats = quick ? 3 : 7;
-const fullRun = !only && skip.length === 0 && !quick && args.engines === undefined && args.grid === undefined;
+const fullRun =
+  !only && skip.length === 0 && !quick && args.engines === undefined && args.grid === undefined && args['torch-threads'] === undefined;
 const dawnOptions = (args.dawn ?? '').split(',').map((item) => item.trim()).filter(Boolean);
 const outDir = resolve(args.out ?? join(dirname(fileURLToPath(import.meta.url)), 'results'));
 
@@ -122,6 +144,9 @@ const started = Date.now();
 let adapter = '';
 let peakGflops: number | undefined;
 const cpuModel = `${cpus()[0]?.model ?? 'unknown CPU'} x ${cpus().length} (tfjs-cpu: JavaScript, one thread)`;
+const cpuName = `${cpus()[0]?.model ?? 'unknown CPU'} x ${cpus().length}`;
+// The torch engine's interpreter (undefined: torch is not installed; the engine is skipped with a note).
+const torchPython = engines.includes('torch') ? findTorchPython() : undefined;
 
 function readCommit(): string | undefined {
   try {
@@ -152,6 +177,7 @@ const environment = {
   lpNumThreads: process.env.LP_NUM_THREADS ?? null,
   dawnOptions,
   tfjs: tfjsVersion(),
+  torch: torchPython ? `${torchPython.torch} (${torchPython.python}, numpy ${torchPython.numpy})` : null,
   webgpuPackage: packageVersion('webgpu') ?? null,
   commit: readCommit() ?? null,
   shaderHash: shaderHash(),
@@ -219,9 +245,10 @@ function log(message: string): void {
 // Measurements
 
 function timingFor(size: ProblemSize | 'scaling'): Partial<TimingOptions> {
-  const budget = size !== 'scaling' && size.name === 'large' ? 75_000 : 30_000;
+  const large = size !== 'scaling' && (LARGE_SIZES as readonly string[]).includes(size.name);
+  const budget = large ? 75_000 : 30_000;
   return {
-    repeats: size !== 'scaling' && size.name === 'large' ? Math.min(repeats, 5) : repeats,
+    repeats: large ? Math.min(repeats, 5) : repeats,
     budgetMs: budget * budgetScale,
     capMs,
     targetMs: quick ? 200 : 400,
@@ -271,14 +298,30 @@ async function dataFor(session: GpuSession, size: ProblemSize): Promise<number[]
   return data;
 }
 
-/** Runs `body`; a failure becomes a row-less note, never a silent gap, and the run goes on. */
-async function attempt(what: string, body: () => Promise<void>): Promise<void> {
+/** What identifies a row that records a failure instead of a time. */
+interface ErrorRowFields {
+  case: string;
+  scheme: string;
+  method: string;
+  engine: Engine;
+  batch: number;
+  adapter?: string;
+  [extra: string]: unknown;
+}
+
+/**
+ * Runs `body`; a failure becomes a note, never a silent gap, and the run goes on. With `errorRow`, the failure is
+ * also recorded as a row of that case and engine, `stepMs` NaN (null in the JSON) and `error` its message.
+ */
+async function attempt(what: string, body: () => Promise<void>, errorRow?: ErrorRowFields): Promise<void> {
   try {
     await body();
   } catch (error) {
-    const message = `${what}: FAILED: ${(error as Error).message ?? String(error)}`.slice(0, 600);
+    const reason = `${(error as Error).message ?? String(error)}`.slice(0, 500);
+    const message = `${what}: FAILED: ${reason}`;
     notes.push(message);
     log(message);
+    if (errorRow) rows.push({ adapter, ...errorRow, stepMs: Number.NaN, error: reason });
   }
 }
 
@@ -332,98 +375,211 @@ async function sectionPeak(session: GpuSession): Promise<void> {
   table('FMA peak (bench/kernels/fma_peak.wgsl)', ['vec4 chains / thread', 'GFLOP/s'], Object.entries(peak.byChains).map(([c, g]) => [c, fmt(g)]));
 }
 
-async function sectionCompare(session: GpuSession, names: readonly ('synthetic' | 'rgc' | 'large')[]): Promise<void> {
+/** The minibatch every step of the baselines trains on: the first `slots` sequences (repeated if the set is smaller). */
+function minibatch(data: number[][][], slots: number): number[][][] {
+  return Array.from({ length: slots }, (_, s) => data[s % data.length]);
+}
+
+/**
+ * The torch engine at one case and scheme: one subprocess per thread count (bench/torch/poglm_torch.py time), the
+ * protocol of timeSteps (warm-up, k steps per measurement, median), with its own step cap (--torch-cap).
+ */
+async function torchStepRows(session: GpuSession, name: SizeName, scheme: Scheme): Promise<void> {
+  const size = SIZES[name];
+  const data = await dataFor(session, size);
+  const layout = paramLayout(size.visible, size.hidden, scheme);
+  const problem = {
+    visible: size.visible,
+    hidden: size.hidden,
+    scheme,
+    method: 'exponential' as const,
+    basis: exponentialBasis(5),
+    samples: size.samples,
+    // The same starting point as the WGSL engine's model 0 and the tfjs engines.
+    params: initialParams(layout, 0),
+    counts: minibatch(data, size.slots),
+    seed: 0,
+  };
+  const timing = timingFor(size);
+  const large = (LARGE_SIZES as readonly string[]).includes(name);
+  for (const threads of torchThreads) {
+    const what = `${name} ${scheme} torch ${threads} thread(s)`;
+    log(what);
+    const base = { case: name, scheme, method: 'exponential', engine: 'torch' as const, batch: 1, threads, adapter: `${cpuName} (torch, ${threads} thread(s))`, ...sizeFields(size) };
+    await attempt(
+      what,
+      async () => {
+        const result = await torchTime(torchPython!.python, problem, {
+          threads,
+          warmup: large ? 1 : 2,
+          repeats: timing.repeats,
+          targetMs: timing.targetMs,
+          budgetMs: timing.budgetMs,
+          capMs: torchCapMs,
+        });
+        if (result.threads !== threads) throw new Error(`torch ran at ${result.threads} threads, not ${threads}`);
+        const flops = stepFlops(shapeOf(size, scheme, 1)).total;
+        rows.push({
+          ...base,
+          stepMs: result.stepMs,
+          gflops: flops / (result.stepMs * 1e6),
+          ...timingFields(result),
+          torch: result.torch,
+          dtype: result.dtype,
+          finiteParams: result.finiteParams,
+        });
+        if (result.singleRun) notes.push(`${what}: over the ${torchCapMs / 1000} s torch cap, measured once (its warm-up step)`);
+      },
+      base,
+    );
+    save(false);
+  }
+}
+
+async function sectionCompare(session: GpuSession, names: readonly SizeName[]): Promise<void> {
   if (names.length === 0) return;
   // Data first (the synthetic set is simulated on the GPU), then every engine in turn so that no two share the CPU.
   for (const name of names) await dataFor(session, SIZES[name]);
+  const errorRow = (name: SizeName, scheme: Scheme, engine: Engine) => ({ case: name, scheme, method: 'exponential', engine, batch: 1, ...sizeFields(SIZES[name]) });
   if (engines.includes('wgsl')) {
     for (const name of names) {
       for (const scheme of SCHEMES) {
         log(`${name} ${scheme} wgsl`);
-        await attempt(`${name} ${scheme} wgsl`, async () => {
-          rows.push(await wgslStepRow(session, name, SIZES[name], scheme, 1));
-        });
+        await attempt(
+          `${name} ${scheme} wgsl`,
+          async () => {
+            rows.push(await wgslStepRow(session, name, SIZES[name], scheme, 1));
+          },
+          errorRow(name, scheme, 'wgsl'),
+        );
+        save(false);
       }
     }
   }
-  for (const engine of engines.filter((e): e is TfjsEngine => e !== 'wgsl')) {
+  for (const engine of engines.filter((e): e is TfjsEngine => e === 'tfjs-webgpu' || e === 'tfjs-cpu')) {
+    const tfjsNames = names.filter((name) => tfjsNamed || !TFJS_OPT_IN_SIZES.includes(name));
+    if (tfjsNames.length === 0) continue;
     let backend: Awaited<ReturnType<typeof openTfjsBackend>> | undefined;
     await attempt(`${engine} backend`, async () => {
       backend = await openTfjsBackend(engine, dawnOptions);
     });
     if (!backend) continue;
     try {
-      for (const name of names) {
+      for (const name of tfjsNames) {
         const size = SIZES[name];
         for (const scheme of SCHEMES) {
           log(`${name} ${scheme} ${engine}`);
-          await attempt(`${name} ${scheme} ${engine}`, async () => {
-            const data = await dataFor(session, size);
-            const job = createTfjsStepJob({ scheme, method: 'exponential', hidden: size.hidden, data, slots: size.slots, samples: size.samples });
-            try {
-              const timing = await timeSteps((k) => job.run(k), { ...timingFor(size), warmup: 2 });
-              const flops = stepFlops(shapeOf(size, scheme, 1)).total;
-              rows.push({
-                case: name,
-                scheme,
-                method: 'exponential',
-                engine,
-                batch: 1,
-                stepMs: timing.stepMs,
-                // The same work as the WGSL step, counted by the WGSL step's model: comparable "useful" GFLOP/s.
-                gflops: flops / (timing.stepMs * 1e6),
-                adapter: engine === 'tfjs-cpu' ? cpuModel : adapter,
-                ...sizeFields(size),
-                ...timingFields(timing),
-                tensorsAfter: job.tensors(),
-              });
-              if (timing.singleRun) notes.push(`${name} ${scheme} ${engine}: over the ${capMs / 1000} s cap, measured once (warm-up included)`);
-            } finally {
-              job.dispose();
-            }
-          });
+          await attempt(
+            `${name} ${scheme} ${engine}`,
+            async () => {
+              const data = await dataFor(session, size);
+              const job = createTfjsStepJob({ scheme, method: 'exponential', hidden: size.hidden, data, slots: size.slots, samples: size.samples });
+              try {
+                const timing = await timeSteps((k) => job.run(k), { ...timingFor(size), warmup: 2 });
+                const flops = stepFlops(shapeOf(size, scheme, 1)).total;
+                rows.push({
+                  case: name,
+                  scheme,
+                  method: 'exponential',
+                  engine,
+                  batch: 1,
+                  stepMs: timing.stepMs,
+                  // The same work as the WGSL step, counted by the WGSL step's model: comparable "useful" GFLOP/s.
+                  gflops: flops / (timing.stepMs * 1e6),
+                  adapter: engine === 'tfjs-cpu' ? cpuModel : adapter,
+                  ...sizeFields(size),
+                  ...timingFields(timing),
+                  tensorsAfter: job.tensors(),
+                });
+                if (timing.singleRun) notes.push(`${name} ${scheme} ${engine}: over the ${capMs / 1000} s cap, measured once (warm-up included)`);
+              } finally {
+                job.dispose();
+              }
+            },
+            { ...errorRow(name, scheme, engine), adapter: engine === 'tfjs-cpu' ? cpuModel : adapter },
+          );
+          save(false);
         }
       }
     } finally {
       await backend.release();
     }
   }
-  // Ratios: tfjs time / WGSL time for the same case and scheme.
+  if (engines.includes('torch')) {
+    if (!torchPython) {
+      const message =
+        'torch engine skipped: no Python that imports torch and numpy ($POGLM_PYTHON, python3, /usr/bin/python3); bash scripts/setup.sh installs python3-torch';
+      notes.push(message);
+      log(message);
+    } else {
+      for (const name of names) for (const scheme of SCHEMES) await torchStepRows(session, name, scheme);
+    }
+  }
+  // Ratios: baseline time / WGSL time for the same case and scheme; the torch row of the faster thread count is the
+  // one compared (bestThreads).
+  for (const name of names) {
+    for (const scheme of SCHEMES) {
+      const torchRows = rows.filter((row) => row.engine === 'torch' && row.case === name && row.scheme === scheme && Number.isFinite(row.stepMs));
+      const best = torchRows.reduce<Row | undefined>((fastest, row) => (!fastest || row.stepMs < fastest.stepMs ? row : fastest), undefined);
+      if (best) best.bestThreads = true;
+    }
+  }
   for (const row of rows) {
-    if (row.engine === 'wgsl' || !(names as readonly string[]).includes(row.case)) continue;
-    const wgsl = rows.find((other) => other.engine === 'wgsl' && other.case === row.case && other.scheme === row.scheme);
+    if (row.engine === 'wgsl' || !(names as readonly string[]).includes(row.case) || !Number.isFinite(row.stepMs)) continue;
+    const wgsl = rows.find((other) => other.engine === 'wgsl' && other.case === row.case && other.scheme === row.scheme && Number.isFinite(other.stepMs));
     if (wgsl) row.ratioToWgsl = row.stepMs / wgsl.stepMs;
   }
   const body: string[][] = [];
+  const cell = (row: Row | undefined): string => (row === undefined ? '-' : Number.isFinite(row.stepMs) ? fmt(row.stepMs) : 'error');
   for (const name of names) {
     for (const scheme of SCHEMES) {
-      const find = (engine: Engine) => rows.find((row) => row.case === name && row.scheme === scheme && row.engine === engine);
+      const find = (engine: Engine, threads?: number) =>
+        rows.find((row) => row.case === name && row.scheme === scheme && row.engine === engine && (threads === undefined || row.threads === threads));
       const wgsl = find('wgsl');
       const webgpu = find('tfjs-webgpu');
       const cpu = find('tfjs-cpu');
+      const torchByThreads = torchThreads.map((threads) => find('torch', threads));
+      const torchBest = rows.find((row) => row.case === name && row.scheme === scheme && row.engine === 'torch' && row.bestThreads);
       // Row keeps the timing fields (singleRun, budgetLimited, repeats) as extra properties.
-      const flag = [wgsl, webgpu, cpu]
+      const flag = [wgsl, webgpu, cpu, ...torchByThreads]
         .filter((row): row is Row => row !== undefined)
-        .map((row) => ({ engine: row.engine, note: flags(row as Partial<StepTiming>) }))
+        .map((row) => ({
+          engine: row.engine === 'torch' ? `torch ${row.threads}t` : row.engine,
+          note: row.error !== undefined ? 'error (see notes)' : flags(row as Partial<StepTiming>),
+        }))
         .filter(({ note }) => note)
         .map(({ engine, note }) => `${engine}: ${note}`)
         .join('; ');
       body.push([
         `${name} (${describeSize(SIZES[name])})`,
         scheme,
-        fmt(wgsl?.stepMs),
-        fmt(webgpu?.stepMs),
-        fmt(cpu?.stepMs),
+        cell(wgsl),
+        cell(webgpu),
+        cell(cpu),
+        ...torchByThreads.map(cell),
         fmt(webgpu?.ratioToWgsl as number | undefined),
         fmt(cpu?.ratioToWgsl as number | undefined),
+        torchBest?.ratioToWgsl !== undefined ? `${fmt(torchBest.ratioToWgsl as number)} (${torchBest.threads}t)` : '-',
         fmt(wgsl?.gflops),
         flag,
       ]);
     }
   }
   table(
-    'Training step, exponential method (ms per step, median; ratio = tfjs time / WGSL time)',
-    ['case', 'scheme', 'wgsl ms', 'tfjs-webgpu ms', 'tfjs-cpu ms', 'webgpu/wgsl', 'cpu/wgsl', 'wgsl GFLOP/s', 'notes'],
+    'Training step, exponential method (ms per step, median; ratio = baseline time / WGSL time; torch: the faster thread count)',
+    [
+      'case',
+      'scheme',
+      'wgsl ms',
+      'tfjs-webgpu ms',
+      'tfjs-cpu ms',
+      ...torchThreads.map((threads) => `torch ${threads}t ms`),
+      'webgpu/wgsl',
+      'cpu/wgsl',
+      'torch/wgsl',
+      'wgsl GFLOP/s',
+      'notes',
+    ],
     body,
   );
 }
@@ -775,6 +931,17 @@ function targets(): string[] {
       }
     }
   }
+  for (const name of COMPARE_SIZES) {
+    for (const scheme of SCHEMES) {
+      const torch = rows.find((r) => r.case === name && r.scheme === scheme && r.engine === 'torch' && r.bestThreads);
+      if (torch?.ratioToWgsl === undefined) continue;
+      const ratio = torch.ratioToWgsl as number;
+      lines.push(
+        `INFO   ${name} ${scheme}: torch (${torch.threads} thread(s), the faster) / WGSL = ${fmt(ratio)}x ` +
+          `(${fmt(torch.stepMs)} vs ${fmt(get(name, scheme, 'wgsl')?.stepMs)} ms): WGSL ${ratio > 1 ? 'faster' : 'slower'}`,
+      );
+    }
+  }
   const gridStep = rows.find((r) => r.case === 'grid-step');
   if (gridStep && peakGflops) {
     const fraction = (gridStep.gflops as number) / peakGflops;
@@ -811,7 +978,9 @@ async function main(): Promise<void> {
   const session = await GpuSession.open({ dawnOptions });
   adapter = session.adapter;
   console.log(`poglm-gpu benchmark on ${adapter}`);
-  console.log(`CPU: ${cpuModel}; Node ${process.version}; tfjs ${environment.tfjs}; commit ${environment.commit ?? '?'}`);
+  console.log(
+    `CPU: ${cpuModel}; Node ${process.version}; tfjs ${environment.tfjs}; torch ${environment.torch ?? (engines.includes('torch') ? 'not installed' : 'not run')}; commit ${environment.commit ?? '?'}`,
+  );
   console.log(`sections: ${[...sections].join(', ')}; engines: ${engines.join(', ')}${quick ? '; quick' : ''}`);
   if (cpuAdapter()) {
     notes.push(`adapter is a CPU Vulkan driver (${adapter}) on ${cpus().length} cores: every engine, the WGSL one included, runs on the CPU; numbers are not GPU numbers`);
@@ -825,6 +994,16 @@ async function main(): Promise<void> {
       `k chosen for ~${quick ? 0.2 : 0.4} s, median over up to ${repeats} measurements after warm-up (1 step WGSL, 2 tfjs); ` +
       'tfjs-webgpu runs on its own Dawn device on the same adapter',
   );
+  if (engines.includes('torch') && torchPython) {
+    notes.push(
+      `torch: bench/torch/poglm_torch.py time, PyTorch ${torchPython.torch} float32 on the CPU, one subprocess per thread count (${torchThreads.join(', ')}; ` +
+        'torch.set_num_threads), the same timing protocol (1 warm-up step at the large sizes, 2 elsewhere), a step over the torch cap ' +
+        `(${torchCapMs / 1000} s) measured once; noise drawn with torch.rand inside each step; torch/wgsl uses the faster thread count`,
+    );
+  }
+  if (engines.some((e) => e.startsWith('tfjs')) && !tfjsNamed && COMPARE_SIZES.some((n) => TFJS_OPT_IN_SIZES.includes(n) && sections.has(n))) {
+    notes.push(`tfjs engines not run at ${TFJS_OPT_IN_SIZES.join(' and ')} (name them in --engines to run them there)`);
+  }
   notes.push(
     `GFLOP/s: analytic count of one step's arithmetic (bench/flops.ts, rules in docs/benchmarks.md; shader hash ${environment.shaderHash}); ` +
       'tfjs rows use the same count (the same work), so their GFLOP/s is the useful work rate',
@@ -839,7 +1018,7 @@ async function main(): Promise<void> {
   try {
     if (sections.has('peak')) await attempt('peak', () => sectionPeak(session));
     save(false);
-    await sectionCompare(session, COMPARE_SIZES.filter((name) => sections.has(name)));
+    await sectionCompare(session, COMPARE_SIZES.filter((name) => sections.has(name as Section)));
     save(false);
     if (sections.has('profile')) await sectionProfile(session);
     save(false);
