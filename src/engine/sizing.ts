@@ -20,12 +20,18 @@ export function checkShapeLimits(hidden: number, basisLength: number): void {
   }
 }
 
-/** The largest n >= 1 with size(n) <= bytes for a size affine in n, or 0 when even n = 1 does not fit. */
+/**
+ * The largest n in 1..cap with size(n) <= bytes, or 0 when even n = 1 does not fit. The size is affine in n but for
+ * the 16-byte alignment of each region, so the affine estimate is corrected by a few exact evaluations.
+ */
 function largestFitting(size: (n: number) => number, bytes: number, cap: number): number {
   const one = size(1);
   if (one > bytes) return 0;
   const step = Math.max(size(2) - one, 1);
-  return Math.max(1, Math.min(cap, 1 + Math.floor((bytes - one) / step)));
+  let n = Math.max(1, Math.min(cap, 1 + Math.floor((bytes - one) / step)));
+  while (n > 1 && size(n) > bytes) n--;
+  while (n < cap && size(n + 1) <= bytes) n++;
+  return n;
 }
 
 export interface JobPlan {

@@ -1,0 +1,122 @@
+// No limit but memory: a minibatch run in chunks of sequences, and a dataset held in several shards and staged
+// chunk by chunk, give the unchunked results to f32 rounding (the chunks' gradients are summed before the one Adam
+// step; the noise is keyed by the slot's place in the whole minibatch). The API plans chunks when a fit outgrows a
+// buffer and says so.
+import { describe, expect, it } from 'vitest';
+import { fitMany } from '../src/api/fit.js';
+import { uploadDataset } from '../src/engine/dataset.js';
+import { planJobs } from '../src/engine/sizing.js';
+import { trainGroup, type TrainingOutcome } from '../src/engine/training.js';
+import { workspaceBytes } from '../src/engine/workspace.js';
+import { NoisePurpose } from '../src/model/philox.js';
+import type { Method, Scheme } from '../src/model/types.js';
+import { useGpuSession } from './helpers/gpu.js';
+import { makeProblem } from './helpers/problems.js';
+
+const gpu = useGpuSession();
+
+function largestDifference(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let worst = 0;
+  for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i] - b[i]));
+  return worst;
+}
+
+describe('a minibatch in chunks equals the whole minibatch', () => {
+  const cases: { scheme: Scheme; method: Method }[] = [
+    { scheme: 'FB', method: 'exponential' },
+    { scheme: 'FS', method: 'gs-pathwise' },
+    { scheme: 'F', method: 'poisson' },
+    { scheme: 'FS', method: 'rayleigh' },
+  ];
+  it.each(cases)('$scheme $method: 2 epochs, batch 5 in chunks of 2, from one buffer and from shards', async ({ scheme, method }) => {
+    // 7 sequences, batch 5: each epoch is a full minibatch (3 chunks, the last of one sequence) and a short one.
+    const problem = makeProblem(scheme, method, { bins: 24, sequences: 7, seed: 3 });
+    const members = [0, 1].map((m) => ({ seed: 21 + m, firstRow: 0, sequences: 7, init: problem.params.map((p, i) => (i % 5 === m ? p * 0.5 : p)) }));
+    const train = async (chunkSlots: number | undefined, maxShardBytes?: number): Promise<{ outcome: TrainingOutcome; shards: number }> => {
+      const dataset = await uploadDataset(gpu(), [problem.sequences], problem.model.basis, 'train', {}, maxShardBytes);
+      try {
+        const outcome = await trainGroup(gpu(), dataset, {
+          layout: problem.layout,
+          basis: problem.model.basis,
+          method: problem.method,
+          members,
+          batchSize: 5,
+          samples: 3,
+          epochs: 2,
+          chunkSlots,
+        });
+        return { outcome, shards: dataset.shards.length };
+      } finally {
+        dataset.release();
+      }
+    };
+    const whole = await train(undefined);
+    const chunked = await train(2);
+    // Rows of 24 bins x 3 neurons take 868 bytes: 2,000 bytes hold two rows per shard, so 7 rows need 4 shards.
+    const staged = await train(2, 2_000);
+    expect(whole.shards).toBe(1);
+    expect(staged.shards).toBe(4);
+    expect(chunked.outcome.dispatchesPerStep).toBe(3 * (whole.outcome.dispatchesPerStep - 1) + 1);
+    for (const run of [chunked, staged]) {
+      expect(run.outcome.steps).toBe(4);
+      run.outcome.members.forEach((member, m) => {
+        const reference = whole.outcome.members[m];
+        expect(member.elboHistory).toHaveLength(2);
+        member.elboHistory.forEach((elbo, epoch) =>
+          expect(Math.abs(elbo - reference.elboHistory[epoch])).toBeLessThan(1e-5 * Math.abs(reference.elboHistory[epoch])),
+        );
+        // Four Adam steps from the same gradients summed in another order: f32 rounding only (measured below 1e-6
+        // pathwise; score gradients cancel more, as in the training tests).
+        expect(largestDifference(member.params, reference.params)).toBeLessThan(problem.method.info.estimator === 'pathwise' ? 2e-5 : 5e-4);
+      });
+    }
+    // The two models differ, and training moved them: the comparisons are not between copies.
+    expect(largestDifference(whole.outcome.members[0].params, whole.outcome.members[1].params)).toBeGreaterThan(1e-2);
+    expect(largestDifference(whole.outcome.members[0].params, members[0].init)).toBeGreaterThan(0.05);
+  });
+});
+
+describe('sizing', () => {
+  const problem = makeProblem('FB', 'exponential', { bins: 40, sequences: 6 });
+  const spec = {
+    layout: problem.layout,
+    basis: problem.model.basis,
+    method: problem.method,
+    slots: 4,
+    samples: 2,
+    stepsPerEpoch: 2,
+    noise: 'philox' as const,
+    mode: 'train' as const,
+    purpose: NoisePurpose.train,
+  };
+
+  it('fits as many models as whole minibatches allow, else one model in chunks of sequences, else says why', () => {
+    const one = workspaceBytes({ ...spec, models: 1 }, 40);
+    const oneSlot = workspaceBytes({ ...spec, models: 1, chunkSlots: 1 }, 40);
+    // The most models whose workspace fits: ws(m) <= bytes < ws(m + 1).
+    const three = workspaceBytes({ ...spec, models: 3 }, 40);
+    expect(planJobs(spec, 40, 10, three, false)).toEqual({ modelsPerJob: 3, chunkSlots: 4, chunks: 1 });
+    expect(planJobs(spec, 40, 10, three - 1, false)).toEqual({ modelsPerJob: 2, chunkSlots: 4, chunks: 1 });
+    expect(planJobs(spec, 40, 2, 100 * one, false)).toEqual({ modelsPerJob: 2, chunkSlots: 4, chunks: 1 });
+    expect(planJobs(spec, 40, 10, one - 1, false)).toEqual({ modelsPerJob: 1, chunkSlots: 3, chunks: 2 });
+    expect(planJobs(spec, 40, 10, oneSlot, false)).toEqual({ modelsPerJob: 1, chunkSlots: 1, chunks: 4 });
+    expect(() => planJobs(spec, 40, 10, oneSlot - 1, false)).toThrow(
+      /one sequence of one FB\/exponential model \(3 visible \+ 2 hidden neurons, 40 bins, 2 samples\) needs \d+ bytes of workspace, over the device's limit of \d+ bytes per buffer: use fewer Monte Carlo samples or shorter sequences/,
+    );
+    // A staged dataset bounds a chunk by the rows its staging buffer holds.
+    expect(planJobs(spec, 40, 10, 100 * one, true).modelsPerJob).toBeLessThan(100);
+  });
+
+  it('fitMany runs a fit whose minibatch outgrows a buffer in chunks, says so, and gets the unchunked result', async () => {
+    const job = { train: problem.sequences, hidden: 2, scheme: 'FB' as const, method: 'exponential' as const, epochs: 2, batchSize: 4, samples: 2, seed: 9 };
+    const notes: string[] = [];
+    const [whole] = await fitMany([job], { session: gpu() });
+    const limit = workspaceBytes({ ...spec, basis: whole.model.basis, models: 1, chunkSlots: 2 }, 40);
+    const [chunked] = await fitMany([job], { session: gpu(), maxJobBytes: limit, onProgress: (progress) => progress.note && notes.push(progress.note) });
+    expect(notes[0]).toMatch(/each minibatch in 2 chunks of 2 sequences, to stay within \d+ bytes per buffer/);
+    expect(chunked.dispatchesPerStep).toBe(2 * (whole.dispatchesPerStep - 1) + 1);
+    expect(largestDifference(chunked.model.generative.weight.flat(), whole.model.generative.weight.flat())).toBeLessThan(2e-5);
+    expect(largestDifference(chunked.model.variational.forwardWeight.flat(), whole.model.variational.forwardWeight.flat())).toBeLessThan(2e-5);
+    chunked.elboHistory.forEach((elbo, epoch) => expect(Math.abs(elbo - whole.elboHistory[epoch])).toBeLessThan(1e-5 * Math.abs(elbo)));
+  });
+});
