@@ -508,7 +508,7 @@ async function sectionCompare(session: GpuSession, names: readonly SizeName[]): 
   if (engines.includes('torch')) {
     if (!torchPython) {
       const message =
-        'torch engine skipped: no Python that imports torch and numpy ($POGLM_PYTHON, python3, /usr/bin/python3); bash scripts/setup.sh installs python3-torch';
+        `torch engine skipped: ${process.env.POGLM_PYTHON ? `$POGLM_PYTHON (${process.env.POGLM_PYTHON}) does not import` : 'neither python3 nor /usr/bin/python3 imports'} torch and numpy; bash scripts/setup.sh installs python3-torch`;
       notes.push(message);
       log(message);
     } else {
@@ -987,7 +987,7 @@ async function main(): Promise<void> {
   }
   notes.push(
     `data: synthetic size = the paper's synthetic dataset (trial 0, simulated on the device; 40 training sequences); ` +
-      `rgc and large = independent Poisson(${POISSON_RATE}) counts from a seeded generator; scaling and grid cases = synthetic datasets of that shape`,
+      `rgc, large, large-b32 and neurons-1024 = independent Poisson(${POISSON_RATE}) counts from a seeded generator; scaling and grid cases = synthetic datasets of that shape`,
   );
   notes.push(
     'step timing: k steps per measurement (one command buffer for WGSL; k-1 unread steps then one read-back for tfjs), ' +

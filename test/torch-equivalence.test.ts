@@ -73,7 +73,7 @@ const format = (label: string, a: Agreement) =>
 
 function needTorch(): TorchPython {
   if (!python) {
-    throw new Error('no Python with torch and numpy (tried $POGLM_PYTHON, python3, /usr/bin/python3): run bash scripts/setup.sh, which installs python3-torch and python3-numpy');
+    throw new Error('no Python with torch and numpy ($POGLM_PYTHON if set, else python3 and /usr/bin/python3): run bash scripts/setup.sh, which installs python3-torch and python3-numpy');
   }
   return python;
 }

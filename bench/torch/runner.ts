@@ -18,11 +18,13 @@ export interface TorchPython {
 }
 
 /**
- * The first of $POGLM_PYTHON, `python3` on the PATH and /usr/bin/python3 that imports torch and numpy (a version
- * manager's python3 on the PATH may not see Debian's python3-torch, which /usr/bin/python3 does). Undefined when none does.
+ * The interpreter of $POGLM_PYTHON when it is set (and only that one), else the first of `python3` on the PATH and
+ * /usr/bin/python3 that imports torch and numpy (a version manager's python3 on the PATH may not see Debian's
+ * python3-torch, which /usr/bin/python3 does). Undefined when none does.
  */
 export function findTorchPython(): TorchPython | undefined {
-  const candidates = [process.env.POGLM_PYTHON, 'python3', '/usr/bin/python3'].filter((c): c is string => Boolean(c));
+  const chosen = process.env.POGLM_PYTHON;
+  const candidates = chosen ? [chosen] : ['python3', '/usr/bin/python3'];
   for (const python of [...new Set(candidates)]) {
     try {
       const out = execFileSync(python, ['-c', 'import torch, numpy; print(torch.__version__, numpy.__version__)'], {
