@@ -53,17 +53,60 @@ fn truncatedPoissonLogProbsDerivative(mean: f32, logProbs: Categories, categorie
   return derivative;
 }
 
-// Smallest k with u < CDF(k) of Poisson(mean), capped at 64: for means below 1 the f32 CDF reaches u long before.
-fn poissonInversion(mean: f32, u: f32) -> f32 {
+// Poisson inversion: the smallest k with u < CDF(k) of Poisson(mean), capped at 64, the CDF summed in f32 as
+//   p_0 = exp(-mean), cdf_0 = p_0;  p_k = p_{k-1} * (mean / k), cdf_k = cdf_{k-1} + p_k.
+// The first POISSON_STEPS terms are formed without a branch and the count is the number of them that u reaches; only
+// a u at or past cdf_{POISSON_STEPS - 1} goes on in a loop. Because every p_k >= 0, the f32 sums never decrease, so
+// the terms u reaches are exactly cdf_0 .. cdf_{k-1} and the count equals what the plain loop returns, bit for bit,
+// for every mean. For the sigmoid means of both models (mean <= 1) the loop is rare: P(count >= 4) <= 1.9%. It
+// cannot be dropped: for some f32 means the f32 CDF never passes 1 - 2^-24, the largest uniform, and the plain loop
+// runs to its cap of 64 there.
+const POISSON_STEPS: u32 = 4u;
+
+struct PoissonSteps {
+  cdf: array<f32, POISSON_STEPS>,
+  // p_{POISSON_STEPS - 1}, where the loop resumes.
+  probability: f32,
+}
+
+// cdf_0 .. cdf_{POISSON_STEPS - 1} of Poisson(mean). They depend on the mean alone, so draws that share a mean can
+// share them (evaluate.wgsl).
+fn poissonSteps(mean: f32) -> PoissonSteps {
+  var steps: PoissonSteps;
   var probability = exp(-mean);
   var cdf = probability;
-  var k = 0u;
+  steps.cdf[0] = cdf;
+  for (var k = 1u; k < POISSON_STEPS; k++) {
+    probability *= mean / f32(k);
+    cdf += probability;
+    steps.cdf[k] = cdf;
+  }
+  steps.probability = probability;
+  return steps;
+}
+
+// The inversion from its first steps: count the ones u reaches, and only past the last one resume the sum.
+fn poissonInversionFromSteps(mean: f32, u: f32, steps: PoissonSteps) -> f32 {
+  var below = 0u;
+  for (var k = 0u; k < POISSON_STEPS; k++) {
+    below += select(0u, 1u, u >= steps.cdf[k]);
+  }
+  if (below < POISSON_STEPS) {
+    return f32(below);
+  }
+  var k = POISSON_STEPS - 1u;
+  var probability = steps.probability;
+  var cdf = steps.cdf[POISSON_STEPS - 1u];
   while (u >= cdf && k < 64u) {
     k++;
     probability *= mean / f32(k);
     cdf += probability;
   }
   return f32(k);
+}
+
+fn poissonInversion(mean: f32, u: f32) -> f32 {
+  return poissonInversionFromSteps(mean, u, poissonSteps(mean));
 }
 
 // Smallest k with u < CDF(k) over exp(ln pi); the last category takes the rest.

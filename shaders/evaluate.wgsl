@@ -59,11 +59,10 @@ override basisCount: u32 = 5u;
 const MAX_HISTORY: u32 = 256u;
 const MAX_HIDDEN: u32 = 64u;
 
-// Poisson log-likelihood of a count (the evaluation distribution of both models).
-fn poissonLogLikelihood(count: f32, mean: f32) -> f32 {
-  return count * log(mean + EPS) - mean - logFactorial(count);
-}
-
+// The weight of a sample is ln p(X, Z) - ln q(Z | X) with both models Poisson. Its hidden terms are
+// z ln(rate + EPS) - rate - ln z! under p and z ln(mean + EPS) - mean - ln z! under q: ln z! cancels, so neither is
+// formed (each would be a per-lane table lookup). A visible term with a count of zero (the same count for the whole
+// workgroup, so the branch does not diverge) is just -rate. The visible counts' sum ln x! comes from the dataset.
 @compute @workgroup_size(workgroupSize)
 fn evaluateSamples(@builtin(workgroup_id) group: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>,
                    @builtin(global_invocation_id) thread: vec3<u32>) {
@@ -83,12 +82,13 @@ fn evaluateSamples(@builtin(workgroup_id) group: vec3<u32>, @builtin(num_workgro
   let key = noiseKey(control[params.seedsOffset + model], params.purpose, control[0]);
   let weights = model * params.paramCount + params.weightOffset;
   let selfWeights = model * params.paramCount + params.forwardOffset + visibleCount;
-  // history[(lag - 1) * H + k] = z[t - lag][k]; zero before the first bin.
+  // history[(lag - 1) * H + k] = z[t - lag][k]; zero before the first bin. The per-bin arrays live outside the loop
+  // so that they are not zeroed again in every bin.
   var history: array<f32, MAX_HISTORY>;
-  var logJoint = -dataset[params.logFactorialOffset + row];
-  var logQ = 0.0;
+  var cz: array<f32, MAX_HIDDEN>;
+  var counts: array<f32, MAX_HIDDEN>;
+  var logWeight = -dataset[params.logFactorialOffset + row];
   for (var time = 0u; time < params.bins; time++) {
-    var cz: array<f32, MAX_HIDDEN>;
     for (var k = 0u; k < hiddenCount; k++) {
       var sum = 0.0;
       for (var lag = 1u; lag <= basisCount; lag++) {
@@ -96,7 +96,6 @@ fn evaluateSamples(@builtin(workgroup_id) group: vec3<u32>, @builtin(num_workgro
       }
       cz[k] = sum;
     }
-    var counts: array<f32, MAX_HIDDEN>;
     let variational = params.variationalDriveOffset + (pair * params.bins + time) * hiddenCount;
     var cache = freshNoiseWords();
     for (var h = 0u; h < hiddenCount; h++) {
@@ -107,9 +106,10 @@ fn evaluateSamples(@builtin(workgroup_id) group: vec3<u32>, @builtin(num_workgro
         }
       }
       let mean = sigmoid(drive);
-      let noise = drawUnitNoise(&cache, NOISE_UNIFORM, key, time, h, draw + params.sampleOffset, slot + params.sequenceOffset, 1u)[0];
-      counts[h] = poissonInversion(mean, noise);
-      logQ += poissonLogLikelihood(counts[h], mean);
+      let u = drawUnitNoise(&cache, NOISE_UNIFORM, key, time, h, draw + params.sampleOffset, slot + params.sequenceOffset, 1u)[0];
+      counts[h] = poissonInversion(mean, u);
+      // -ln q; the generative loop below adds ln p.
+      logWeight += mean - counts[h] * log(mean + EPS);
     }
     let generative = params.visibleDriveOffset + (pair * params.bins + time) * neuronCount;
     for (var n = 0u; n < neuronCount; n++) {
@@ -120,9 +120,12 @@ fn evaluateSamples(@builtin(workgroup_id) group: vec3<u32>, @builtin(num_workgro
       let rate = sigmoid(drive);
       if (n < visibleCount) {
         let count = dataset[params.countsOffset + (row * params.bins + time) * visibleCount + n];
-        logJoint += count * log(rate + EPS) - rate;
+        if (count != 0.0) {
+          logWeight += count * log(rate + EPS);
+        }
+        logWeight -= rate;
       } else {
-        logJoint += poissonLogLikelihood(counts[n - visibleCount], rate);
+        logWeight += counts[n - visibleCount] * log(rate + EPS) - rate;
       }
     }
     for (var lag = basisCount; lag > 1u; lag--) {
@@ -134,7 +137,7 @@ fn evaluateSamples(@builtin(workgroup_id) group: vec3<u32>, @builtin(num_workgro
       history[k] = counts[k];
     }
   }
-  workspace[out] = logJoint - logQ;
+  workspace[out] = logWeight;
 }
 
 @compute @workgroup_size(workgroupSize)
