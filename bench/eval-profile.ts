@@ -4,7 +4,7 @@
 // Each evaluation stage (drive, evaluateSamples, accumulateEvidence) is encoded k times into one compute pass, like
 // the per-stage profile of bench/run.ts; the training step is timed as bench/wgsl.ts times it (k steps, one buffer).
 import { uploadDataset } from '../src/engine/dataset.js';
-import { ElboPipeline } from '../src/engine/pipeline.js';
+import { VariationalJob } from '../src/engine/job.js';
 import { GpuSession } from '../src/engine/session.js';
 import { POISSON } from '../src/engine/evaluation.js';
 import { initialParams } from '../src/model/schedule.js';
@@ -40,7 +40,7 @@ const fmt = (x: number) => x.toPrecision(3);
 for (const scheme of SCHEMES) {
   for (const B of MODELS) {
     const layout = paramLayout(VISIBLE, HIDDEN, scheme);
-    const pipeline = await ElboPipeline.create(session, dataset, {
+    const pipeline = await VariationalJob.create(session, dataset, {
       layout,
       basis,
       method: POISSON,
@@ -67,7 +67,7 @@ for (const scheme of SCHEMES) {
     pipeline.writeSchedule(Uint32Array.from({ length: B * TEST_SEQUENCES }, (_, i) => i % TEST_SEQUENCES));
     pipeline.setStep(0);
     pipeline.resetEvidence();
-    pipeline.setSampleChunk(0, SAMPLES);
+    pipeline.setEvaluationChunk(0, 0, SAMPLES);
     const sampleBins = B * TEST_SEQUENCES * SAMPLES * BINS;
     const stageMs: number[] = [];
     for (let stage = 0; stage < pipeline.stageNames.length; stage++) {

@@ -43,7 +43,7 @@ async function main(): Promise<void> {
   const rows: Record<string, unknown>[] = [];
   try {
     console.log(`adapter: ${session.adapter}; binding limit ${session.context.limits.maxStorageBufferBindingSize} bytes`);
-    for (const shape of REAL_SHAPES.filter((s, i) => !values.only || values.only.split(',').includes(String(i)))) {
+    for (const shape of REAL_SHAPES.filter((_, i) => !values.only || values.only.split(',').includes(String(i)))) {
       const train = counts(shape, 0.05);
       const notes: string[] = [];
       const started = performance.now();

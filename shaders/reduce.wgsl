@@ -1,11 +1,12 @@
 // Reductions over bins, samples and sequences.
 //   sumWeights:   w[instance] = sum_t weightTerms[instance][t] - sum_{t,v} ln x[t][v]!       (a thread per instance)
-//   sumInstance:  each instance's gradient: every parameter block is a sum over bins of an outer product
-//                   theta:        [dW | db]  = sum_t delta[t]  (x) [cx[t], cz[t], 1]
-//                   phi forward:  [dA | dbq] = sum_t s g'[t]   (x) [cx[t], cz[t] (FS), 1]
-//                   phi backward: dAb        = sum_t s g'[t]   (x) rx[t]                     (FB)
+//   sumSamples:   the visible columns' row factors summed over a sequence's samples (below)
+//   sumInstance:  each instance's gradient columns that differ per sample, sums over bins of outer products
+//                   theta:        [dW_cz | db]  = sum_t delta[t]  (x) [cz[t], 1]
+//                   phi forward:  [dA_cz | dbq] = sum_t s g'[t]   (x) [cz[t] (FS), 1]
 //                 with g' = dJ/dg and s = 1 (pathwise) or the sample's weight w (score function). A thread forms one
-//                 TILE x TILE tile of one block in registers, reading each factor and input once per bin.
+//                 TILE x TILE tile of one block in registers, reading each factor and input once per bin. The visible
+//                 columns (cx, rx) come from visible_gradient.wgsl, summed over samples first.
 //   sumGradient:  the mean over the minibatch's (sequence, sample) instances of every parameter's gradient, and the
 //                 ELBO (a row per model). A minibatch processed in chunks sums each chunk into the gradient region
 //                 (the ELBO into its history slot) and divides after the last chunk, so one Adam step sees the whole
@@ -21,8 +22,6 @@ struct Params {
   forwardColumns: u32,
   backwardOffset: u32,
   variationalBiasOffset: u32,
-  convOffset: u32,
-  backConvOffset: u32,
   logFactorialOffset: u32,
   weightTermsOffset: u32,
   sampleWeightsOffset: u32,
@@ -30,6 +29,7 @@ struct Params {
   hiddenConvOffset: u32,
   variationalGradientOffset: u32,
   instanceGradientsOffset: u32,
+  rowFactorsOffset: u32,
   gradientsOffset: u32,
   elboHistoryOffset: u32,
 }
@@ -38,9 +38,49 @@ struct Params {
 @group(0) @binding(2) var<storage, read> dataset: array<f32>;
 @group(0) @binding(3) var<storage, read_write> workspace: array<f32>;
 @group(0) @binding(4) var<storage, read_write> failureStep: array<atomic<u32>>;
+// [model][parameter]: the visible columns' sums of the current chunk (visible_gradient.wgsl).
+@group(0) @binding(5) var<storage, read> gradientSums: array<f32>;
 
 override workgroupSize: u32 = 64u;
 override scoreFunction: bool = false;
+
+// ---- the samples' row factors of the visible columns, summed per (pair, bin) ----
+// rowFactors[pair][t] = [sum_m delta_m[t][n] for n < N | sum_m s_m dJ/dg_m[t][h] for h < H], each part padded with
+// zeros to a multiple of 4 (stage.wgsl factorColumns), so visible_gradient.wgsl reads them four at a time. A row per
+// pair, a thread per (bin, factor column): consecutive threads read consecutive words.
+
+@compute @workgroup_size(workgroupSize)
+fn sumSamples(@builtin(workgroup_id) group: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>,
+              @builtin(global_invocation_id) thread: vec3<u32>) {
+  let pair = rowOfWorkgroup(group, groups);
+  let bins = jobBins();
+  let columns = factorColumns();
+  let item = thread.x;
+  if (pair >= pairCount() || item >= bins * columns) {
+    return;
+  }
+  let out = params.rowFactorsOffset + pair * bins * columns + item;
+  let time = item / columns;
+  let column = item % columns;
+  let hidden = column - thetaFactorColumns();
+  let padding = column >= neuronCount && (column < thetaFactorColumns() || hidden >= hiddenCount);
+  if (padding || slotRow(pair / chunkSlots(), pair % chunkSlots()) == NO_SEQUENCE) {
+    workspace[out] = 0.0;
+    return;
+  }
+  let samples = jobSamples();
+  var total = 0.0;
+  for (var draw = 0u; draw < samples; draw++) {
+    let instance = pair * samples + draw;
+    if (column < neuronCount) {
+      total += workspace[params.deltasOffset + (instance * bins + time) * neuronCount + column];
+    } else {
+      let factor = workspace[params.variationalGradientOffset + unitIndex(instance, time, hidden)];
+      total += select(factor, factor * workspace[params.sampleWeightsOffset + instance], scoreFunction);
+    }
+  }
+  workspace[out] = total;
+}
 
 const TILE: u32 = 8u;
 
@@ -65,56 +105,25 @@ fn sumWeights(@builtin(workgroup_id) group: vec3<u32>, @builtin(num_workgroups) 
   workspace[params.sampleWeightsOffset + instance] = total;
 }
 
-// ---- per-instance gradient blocks ----
+// ---- per-instance gradient blocks: the columns that differ per sample ----
+// The visible columns (cx, rx) are shared by a sequence's samples and are summed once per model by
+// visible_gradient.wgsl; here each instance forms the rest: the hidden-history and bias columns of theta, and the
+// bias (and, for FS, hidden-history) columns of phi forward.
 
 fn tilesOf(extent: u32) -> u32 {
   return (extent + TILE - 1u) / TILE;
 }
 
-// Columns of the three blocks: theta [cx | cz | 1], phi forward [cx | cz (FS) | 1], phi backward rx (FB only).
+// Columns of the blocks: theta [cx | cz | 1], phi forward [cx | cz (FS) | 1]; this stage takes those after cx.
 override forwardColumnCount: u32 = 3u;
 const BLOCK_THETA: u32 = 0u;
 const BLOCK_FORWARD: u32 = 1u;
-const BLOCK_BACKWARD: u32 = 2u;
 
 struct Tile {
   part: u32,
-  // First unit (row of the block) and first column of the tile.
+  // First unit (row of the block) and first column (counted from the first non-visible column) of the tile.
   unit: u32,
   column: u32,
-}
-
-fn thetaTiles() -> u32 {
-  return tilesOf(neuronCount) * tilesOf(neuronCount + 1u);
-}
-
-fn forwardTiles() -> u32 {
-  return tilesOf(hiddenCount) * tilesOf(forwardColumnCount + 1u);
-}
-
-fn backwardTiles() -> u32 {
-  return select(0u, tilesOf(hiddenCount) * tilesOf(visibleCount), scheme == SCHEME_FB);
-}
-
-fn tilesPerInstance() -> u32 {
-  return thetaTiles() + forwardTiles() + backwardTiles();
-}
-
-// Tiles of a block are ordered unit tile major, column tile minor.
-fn tileOf(index: u32) -> Tile {
-  var j = index;
-  if (j < thetaTiles()) {
-    let columns = tilesOf(neuronCount + 1u);
-    return Tile(BLOCK_THETA, j / columns * TILE, j % columns * TILE);
-  }
-  j -= thetaTiles();
-  if (j < forwardTiles()) {
-    let columns = tilesOf(forwardColumnCount + 1u);
-    return Tile(BLOCK_FORWARD, j / columns * TILE, j % columns * TILE);
-  }
-  j -= forwardTiles();
-  let columns = tilesOf(visibleCount);
-  return Tile(BLOCK_BACKWARD, j / columns * TILE, j % columns * TILE);
 }
 
 fn blockUnits(part: u32) -> u32 {
@@ -122,41 +131,50 @@ fn blockUnits(part: u32) -> u32 {
 }
 
 fn blockColumns(part: u32) -> u32 {
-  switch (part) {
-    case BLOCK_THETA: { return neuronCount + 1u; }
-    case BLOCK_FORWARD: { return forwardColumnCount + 1u; }
-    default: { return visibleCount; }
-  }
+  return select(forwardColumnCount, neuronCount, part == BLOCK_THETA) + 1u - visibleCount;
 }
 
-// Input `column` of a block at bin `time`: a visible convolution, a hidden convolution, or 1 for the bias.
-fn inputAt(part: u32, column: u32, row: u32, instance: u32, time: u32) -> f32 {
-  let bins = jobBins();
-  if (part == BLOCK_BACKWARD) {
-    return dataset[params.backConvOffset + (row * bins + time) * visibleCount + column];
+fn thetaTiles() -> u32 {
+  return tilesOf(neuronCount) * tilesOf(blockColumns(BLOCK_THETA));
+}
+
+fn forwardTiles() -> u32 {
+  return tilesOf(hiddenCount) * tilesOf(blockColumns(BLOCK_FORWARD));
+}
+
+fn tilesPerInstance() -> u32 {
+  return thetaTiles() + forwardTiles();
+}
+
+// Tiles of a block are ordered unit tile major, column tile minor.
+fn tileOf(index: u32) -> Tile {
+  if (index < thetaTiles()) {
+    let columns = tilesOf(blockColumns(BLOCK_THETA));
+    return Tile(BLOCK_THETA, index / columns * TILE, index % columns * TILE);
   }
-  if (column < visibleCount) {
-    return dataset[params.convOffset + (row * bins + time) * visibleCount + column];
-  }
-  let last = select(forwardColumnCount, neuronCount, part == BLOCK_THETA);
+  let j = index - thetaTiles();
+  let columns = tilesOf(blockColumns(BLOCK_FORWARD));
+  return Tile(BLOCK_FORWARD, j / columns * TILE, j % columns * TILE);
+}
+
+// Input `column` (counted from the first non-visible column) of a block at bin `time`: a hidden convolution, or 1
+// for the bias.
+fn inputAt(part: u32, column: u32, instance: u32, time: u32) -> f32 {
+  let last = select(forwardColumnCount, neuronCount, part == BLOCK_THETA) - visibleCount;
   if (column < last) {
-    return workspace[params.hiddenConvOffset + unitIndex(instance, time, column - visibleCount)];
+    return workspace[params.hiddenConvOffset + unitIndex(instance, time, column)];
   }
   return 1.0;
 }
 
 // Where the gradient of (unit, column) of a block sits in the parameter vector.
 fn parameterOf(part: u32, unit: u32, column: u32) -> u32 {
-  switch (part) {
-    case BLOCK_THETA: {
-      return select(params.biasOffset + unit, params.weightOffset + unit * neuronCount + column, column < neuronCount);
-    }
-    case BLOCK_FORWARD: {
-      return select(params.variationalBiasOffset + unit, params.forwardOffset + unit * params.forwardColumns + column,
-                    column < forwardColumnCount);
-    }
-    default: { return params.backwardOffset + unit * visibleCount + column; }
+  let full = visibleCount + column;
+  if (part == BLOCK_THETA) {
+    return select(params.biasOffset + unit, params.weightOffset + unit * neuronCount + full, full < neuronCount);
   }
+  return select(params.variationalBiasOffset + unit, params.forwardOffset + unit * params.forwardColumns + full,
+                full < forwardColumnCount);
 }
 
 @compute @workgroup_size(workgroupSize)
@@ -169,25 +187,23 @@ fn sumInstance(@builtin(workgroup_id) group: vec3<u32>, @builtin(num_workgroups)
   }
   let tile = tileOf(index % tilesPerInstance());
   let at = decodeInstance(instance);
-  let row = slotRow(at.model, at.slot);
-  if (row == NO_SEQUENCE) {
+  if (slotRow(at.model, at.slot) == NO_SEQUENCE) {
     return;
   }
   let units = blockUnits(tile.part);
   let columns = blockColumns(tile.part);
-  let factorUnits = select(hiddenCount, neuronCount, tile.part == BLOCK_THETA);
   let bins = jobBins();
-  let factorBase = select(params.variationalGradientOffset, params.deltasOffset, tile.part == BLOCK_THETA) + instance * bins * factorUnits;
+  let factorBase = select(params.variationalGradientOffset, params.deltasOffset, tile.part == BLOCK_THETA) + instance * bins * units;
   var sums: array<f32, 64>;
   for (var time = 0u; time < bins; time++) {
     var factors: array<f32, TILE>;
     var inputs: array<f32, TILE>;
     for (var i = 0u; i < TILE; i++) {
       if (tile.unit + i < units) {
-        factors[i] = workspace[factorBase + time * factorUnits + tile.unit + i];
+        factors[i] = workspace[factorBase + time * units + tile.unit + i];
       }
       if (tile.column + i < columns) {
-        inputs[i] = inputAt(tile.part, tile.column + i, row, instance, time);
+        inputs[i] = inputAt(tile.part, tile.column + i, instance, time);
       }
     }
     for (var i = 0u; i < TILE; i++) {
@@ -219,6 +235,17 @@ fn recordFailure(model: u32) {
   atomicMin(&failureStep[model], stepCounter());
 }
 
+// Whether a parameter multiplies a visible convolution (its gradient comes from visible_gradient.wgsl).
+fn isVisibleColumn(parameter: u32) -> bool {
+  if (parameter < params.biasOffset) {
+    return (parameter - params.weightOffset) % neuronCount < visibleCount;
+  }
+  if (parameter >= params.forwardOffset && parameter < params.backwardOffset) {
+    return (parameter - params.forwardOffset) % params.forwardColumns < visibleCount;
+  }
+  return parameter >= params.backwardOffset && parameter < params.variationalBiasOffset;
+}
+
 // A row per model, a thread per parameter (plus one for the ELBO). Partial sums of a chunked minibatch wait in the
 // output slots themselves; the mean is taken over every non-empty slot of every chunk.
 @compute @workgroup_size(workgroupSize)
@@ -233,14 +260,18 @@ fn sumGradient(@builtin(workgroup_id) group: vec3<u32>, @builtin(num_workgroups)
   let elboSlot = parameter == params.paramCount;
   let samples = jobSamples();
   var total = 0.0;
-  for (var slot = 0u; slot < chunkSlots(); slot++) {
-    if (slotRow(model, slot) == NO_SEQUENCE) {
-      continue;
-    }
-    for (var draw = 0u; draw < samples; draw++) {
-      let instance = (model * chunkSlots() + slot) * samples + draw;
-      total += select(workspace[params.instanceGradientsOffset + instance * params.paramCount + parameter],
-                      workspace[params.sampleWeightsOffset + instance], elboSlot);
+  if (!elboSlot && isVisibleColumn(parameter)) {
+    total = gradientSums[model * params.paramCount + parameter];
+  } else {
+    for (var slot = 0u; slot < chunkSlots(); slot++) {
+      if (slotRow(model, slot) == NO_SEQUENCE) {
+        continue;
+      }
+      for (var draw = 0u; draw < samples; draw++) {
+        let instance = (model * chunkSlots() + slot) * samples + draw;
+        total += select(workspace[params.instanceGradientsOffset + instance * params.paramCount + parameter],
+                        workspace[params.sampleWeightsOffset + instance], elboSlot);
+      }
     }
   }
   let out = select(params.gradientsOffset + model * params.paramCount + parameter,

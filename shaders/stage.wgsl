@@ -115,3 +115,13 @@ fn decodeInstance(instance: u32) -> Instance {
 fn unitIndex(instance: u32, time: u32, h: u32) -> u32 {
   return (instance * jobBins() + time) * hiddenCount + h;
 }
+
+// Columns of rowFactors[pair][bin] (reduce.wgsl sumSamples, visible_gradient.wgsl): theta's N factors, then phi's H,
+// each part padded to a multiple of 4 so that it is read as whole vec4s.
+fn thetaFactorColumns() -> u32 {
+  return (neuronCount + 3u) / 4u * 4u;
+}
+
+fn factorColumns() -> u32 {
+  return thetaFactorColumns() + (hiddenCount + 3u) / 4u * 4u;
+}

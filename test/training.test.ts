@@ -117,7 +117,7 @@ describe('batched fitting', () => {
         counts.add(`${scheme}:${result.dispatchesPerStep}`);
       }
     }
-    expect([...counts].sort()).toEqual(['F:9', 'FB:9', 'FS:9']);
+    expect([...counts].sort()).toEqual(['F:11', 'FB:11', 'FS:11']);
   });
 });
 

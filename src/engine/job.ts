@@ -24,7 +24,7 @@ interface Stage extends StagePlan {
 }
 
 export class VariationalJob {
-  /** The buffers stages bind: control, dataset, modelParams, workspace, failureStep. */
+  /** The buffers stages bind: control, dataset, modelParams, workspace, failureStep, gradientSums. */
   readonly buffers: Record<string, GPUBuffer> = {};
   readonly regions: Record<string, Region>;
   readonly instances: number;
@@ -114,6 +114,9 @@ export class VariationalJob {
     this.buffers.control = context.createStorage('job.control', controlLayout(spec).total * 4);
     this.buffers.modelParams = context.createStorage('job.modelParams', spec.models * spec.layout.total * 4);
     this.buffers.failureStep = context.upload('job.failureStep', new Uint32Array(spec.models).fill(NO_FAILURE));
+    // The visible columns' gradient sums of a chunk, written by a stage that reads the workspace read-only.
+    const training = spec.mode === 'train' || spec.mode === 'gradient';
+    this.buffers.gradientSums = context.createStorage('job.gradientSums', (training ? spec.models * spec.layout.total : 4) * 4);
     if (this.staging) {
       const { total } = datasetRegions(spec.models * this.chunkSlots, this.dataset.bins, this.dataset.visible);
       this.buffers.dataset = context.createStorage('job.stagedRows', total * 4);
@@ -337,7 +340,7 @@ export class VariationalJob {
   }
 
   destroy(): void {
-    const owned = ['workspace', 'control', 'modelParams', 'failureStep', ...(this.staging ? ['dataset'] : [])];
+    const owned = ['workspace', 'control', 'modelParams', 'failureStep', 'gradientSums', ...(this.staging ? ['dataset'] : [])];
     for (const name of owned) this.session.context.release(this.buffers[name]);
     for (const { kernel } of this.stages) kernel.release();
   }

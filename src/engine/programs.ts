@@ -127,15 +127,48 @@ export const sumWeightsProgram = (): KernelProgram => ({
   workgroupSize: DEFAULT_WORKGROUP,
 });
 
-/** Tiles of one instance's gradient blocks (twin of tilesPerInstance in reduce.wgsl). */
+/** Tiles of one instance's per-sample gradient columns (twin of tilesPerInstance in reduce.wgsl). */
 export const GRADIENT_TILE = 8;
 export function gradientTilesPerInstance(layout: ParamLayout): number {
   const tiles = (extent: number): number => Math.ceil(extent / GRADIENT_TILE);
-  const theta = tiles(layout.neurons) * tiles(layout.neurons + 1);
-  const forward = tiles(layout.hidden) * tiles(layout.forwardColumns + 1);
-  const backward = layout.scheme === 'FB' ? tiles(layout.hidden) * tiles(layout.visible) : 0;
-  return theta + forward + backward;
+  const theta = tiles(layout.neurons) * tiles(layout.neurons + 1 - layout.visible);
+  const forward = tiles(layout.hidden) * tiles(layout.forwardColumns + 1 - layout.visible);
+  return theta + forward;
 }
+
+/** Factor columns and visible columns per thread of the visible-column product (twins of visible_gradient.wgsl). */
+export const VISIBLE_PRODUCT_UNITS = 16;
+export const VISIBLE_PRODUCT_COLUMNS = 4;
+
+/** Workgroups per model of the visible-column product: unit blocks x groups of columns. */
+export function visibleProductWorkgroups(layout: ParamLayout, workgroupSize: number): number {
+  const theta = Math.ceil(layout.neurons / 4) * 4;
+  const columns = theta + Math.ceil(layout.hidden / 4) * 4;
+  const blocks = Math.ceil(columns / VISIBLE_PRODUCT_UNITS) + (layout.scheme === 'FB' ? Math.ceil((columns - theta) / VISIBLE_PRODUCT_UNITS) : 0);
+  return blocks * Math.ceil(layout.visible / (workgroupSize * VISIBLE_PRODUCT_COLUMNS));
+}
+
+/** Threads per workgroup of the visible-column product: one per 4 columns, up to 64. */
+export const visibleProductWorkgroupSize = (layout: ParamLayout): number =>
+  Math.min(64, rowWorkgroupSize(Math.ceil(layout.visible / VISIBLE_PRODUCT_COLUMNS)));
+
+/** The samples' row factors summed per (pair, bin): a row per pair, a thread per (bin, factor column). */
+export const sumSamplesProgram = (method: ResolvedMethod, shape: ShapeConstants): KernelProgram => ({
+  name: `reduce.sumSamples.${method.info.estimator}`,
+  shader: 'reduce.wgsl',
+  entryPoint: 'sumSamples',
+  workgroupSize: DEFAULT_WORKGROUP,
+  constants: { scoreFunction: method.info.estimator === 'score', ...pick(shape, ['visibleCount', 'hiddenCount', 'neuronCount']) },
+});
+
+/** The visible columns of every gradient block: a row of workgroups per model, a thread per (column, unit block). */
+export const visibleProductProgram = (layout: ParamLayout, shape: ShapeConstants): KernelProgram => ({
+  name: `visibleGradient.product.${layout.scheme}`,
+  shader: 'visible_gradient.wgsl',
+  entryPoint: 'visibleProduct',
+  workgroupSize: visibleProductWorkgroupSize(layout),
+  constants: { scheme: SCHEME_ID[layout.scheme], ...pick(shape, ['visibleCount', 'hiddenCount', 'neuronCount']) },
+});
 
 /** Each instance's gradient blocks, a thread per tile. */
 export const sumInstanceProgram = (layout: ParamLayout, method: ResolvedMethod, shape: ShapeConstants): KernelProgram => ({

@@ -17,10 +17,15 @@ import {
   shapeConstants,
   sumGradientProgram,
   sumInstanceProgram,
+  sumSamplesProgram,
   sumWeightsProgram,
+  visibleProductProgram,
+  visibleProductWorkgroups,
+  visibleProductWorkgroupSize,
   type ShapeConstants,
 } from './programs.js';
 import type { JobMode, JobSpec } from './spec.js';
+import { factorColumns } from './workspace.js';
 
 /** How a stage is dispatched: items of one thread each, rows of items, or a fixed grid. */
 export type StageShape = { count: number } | { rows: number; perRow: number } | { fixed: Dispatch };
@@ -88,6 +93,19 @@ const sumInstance: StageRecipe = (c) => ({
   shape: { count: c.instances * gradientTilesPerInstance(c.spec.layout) },
 });
 
+const sumSamples: StageRecipe = (c) => ({
+  program: sumSamplesProgram(c.spec.method, c.shape),
+  shape: { rows: c.pairs, perRow: c.bins * factorColumns(c.spec.layout) },
+});
+
+const visibleProduct: StageRecipe = (c) => ({
+  program: visibleProductProgram(c.spec.layout, c.shape),
+  shape: {
+    rows: c.spec.models,
+    perRow: visibleProductWorkgroups(c.spec.layout, visibleProductWorkgroupSize(c.spec.layout)) * visibleProductWorkgroupSize(c.spec.layout),
+  },
+});
+
 const sumGradient: StageRecipe = (c) => ({
   program: sumGradientProgram(c.spec.layout.total),
   shape: { rows: c.spec.models, perRow: c.spec.layout.total + 1 },
@@ -111,8 +129,8 @@ const evaluateSamples: StageRecipe = (c) => ({
 const accumulateEvidence: StageRecipe = (c) => ({ program: evidenceProgram(), shape: { count: c.pairs } });
 
 export const JOB_STAGES: Record<JobMode, readonly StageRecipe[]> = {
-  train: [drive, sampleQ, logJoint, backward, sumWeights, sumInstance, sumGradient, adam, advance],
-  gradient: [drive, sampleQ, logJoint, backward, sumWeights, sumInstance, sumGradient, advance],
+  train: [drive, sampleQ, logJoint, backward, sumWeights, sumInstance, sumSamples, visibleProduct, sumGradient, adam, advance],
+  gradient: [drive, sampleQ, logJoint, backward, sumWeights, sumInstance, sumSamples, visibleProduct, sumGradient, advance],
   evaluate: [drive, evaluateSamples, accumulateEvidence],
   logJoint: [drive, sampleQ, logJoint, sumWeights],
   logQ: [drive, sampleQ],

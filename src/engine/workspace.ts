@@ -4,6 +4,7 @@
 //   workspace (f32): drives, noise, samples, rates, deltas, gradients, Adam moments, ELBOs, evidence
 // This is the one place their offsets are computed; stages receive each workspace region as the uniform
 // `<region>Offset`, and find the control regions through the header (shaders/control.wgsl).
+import type { ParamLayout } from '../model/params.js';
 import { chunking, type JobSpec } from './spec.js';
 
 export interface Region {
@@ -44,12 +45,20 @@ export function workspaceCounts(spec: JobSpec, bins: number): Record<string, num
     hiddenConvGradient: training && fsPathwise ? instances * bins * H : 0,
     sampleWeights: instances,
     instanceGradients: training ? instances * layout.total : 0,
+    // The visible columns of the gradient: the samples' row factors summed per (pair, bin); their products go to the
+    // job's gradientSums buffer (src/engine/job.ts).
+    rowFactors: training ? pairs * bins * factorColumns(layout) : 0,
     gradients: training ? B * layout.total : 0,
     firstMoment: spec.mode === 'train' ? B * layout.total : 0,
     secondMoment: spec.mode === 'train' ? B * layout.total : 0,
     elboHistory: spec.stepsPerEpoch * B,
     evidence: spec.mode === 'evaluate' ? pairs * 4 : 0,
   };
+}
+
+/** Columns of rowFactors per (pair, bin): N and H, each padded to a multiple of 4 (twin of stage.wgsl). */
+export function factorColumns(layout: ParamLayout): number {
+  return Math.ceil(layout.neurons / 4) * 4 + Math.ceil(layout.hidden / 4) * 4;
 }
 
 /** Regions laid end to end, each starting on a 16-byte boundary. */
