@@ -116,7 +116,7 @@ describe('sizing', () => {
     expect(notes[0]).toMatch(/each minibatch in 2 chunks of 2 sequences, to stay within \d+ bytes per buffer/);
     expect(chunked.dispatchesPerStep).toBe(2 * (whole.dispatchesPerStep - 1) + 1);
     expect(largestDifference(chunked.model.generative.weight.flat(), whole.model.generative.weight.flat())).toBeLessThan(2e-5);
-    expect(largestDifference(chunked.model.variational.forwardWeight.flat(), whole.model.variational.forwardWeight.flat())).toBeLessThan(2e-5);
+    expect(largestDifference(chunked.model.variational!.forwardWeight.flat(), whole.model.variational!.forwardWeight.flat())).toBeLessThan(2e-5);
     chunked.elboHistory.forEach((elbo, epoch) => expect(Math.abs(elbo - whole.elboHistory[epoch])).toBeLessThan(1e-5 * Math.abs(elbo)));
   });
 });
