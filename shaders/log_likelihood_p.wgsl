@@ -5,7 +5,8 @@
 //   delta[t][n]      = d ln p / d a[t][n]                      (when `withGradient`)
 //   driveGradient[t][k] = sum_n delta[t][n] W[n][V+k]  = d ln p / d cz[t][k] through the drives (when `withGradient`)
 // The data's -ln x! terms are constant per sequence and are added by the reduce stage.
-// A row per instance, a thread per bin: given the samples, every bin is independent. cz lives in registers.
+// A row per instance, a thread per 4 bins: given the samples, every bin is independent. cz lives in registers, and
+// each hidden-column weight a thread loads serves its 4 bins.
 //#include "stage.wgsl"
 //#include "distributions.wgsl"
 
@@ -39,13 +40,17 @@ override storeRates: bool = false;
 // Whether weightTerms already holds -ln q of this bin (a sampling stage ran) or is written afresh with ln p.
 override addToWeights: bool = true;
 
+// Bins per thread: each weight W[n][V+k] a thread loads serves this many bins, for the hidden drive and for
+// d ln p / d cz alike.
+const BINS: u32 = 4u;
+
 @compute @workgroup_size(workgroupSize)
 fn logJointPerBin(@builtin(workgroup_id) group: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>,
                   @builtin(global_invocation_id) thread: vec3<u32>) {
   let instance = rowOfWorkgroup(group, groups);
-  let time = thread.x;
+  let firstBin = thread.x * BINS;
   let bins = jobBins();
-  if (instance >= instanceCount() || time >= bins) {
+  if (instance >= instanceCount() || firstBin >= bins) {
     return;
   }
   let at = decodeInstance(instance);
@@ -53,64 +58,77 @@ fn logJointPerBin(@builtin(workgroup_id) group: vec3<u32>, @builtin(num_workgrou
   if (row == NO_SEQUENCE) {
     return;
   }
-  var cz: array<f32, MAX_HIDDEN>;
-  for (var k = 0u; k < hiddenCount; k++) {
-    var sum = 0.0;
-    for (var lag = 1u; lag <= basisCount; lag++) {
-      if (lag <= time) {
-        sum += basisWeight(lag) * workspace[params.hiddenCountsOffset + unitIndex(instance, time - lag, k)];
+  let count = min(BINS, bins - firstBin);
+  var cz: array<array<f32, MAX_HIDDEN>, BINS>;
+  for (var b = 0u; b < count; b++) {
+    let time = firstBin + b;
+    for (var k = 0u; k < hiddenCount; k++) {
+      var sum = 0.0;
+      for (var lag = 1u; lag <= basisCount; lag++) {
+        if (lag <= time) {
+          sum += basisWeight(lag) * workspace[params.hiddenCountsOffset + unitIndex(instance, time - lag, k)];
+        }
       }
+      cz[b][k] = sum;
+      workspace[params.hiddenConvOffset + unitIndex(instance, time, k)] = sum;
     }
-    cz[k] = sum;
-    workspace[params.hiddenConvOffset + unitIndex(instance, time, k)] = sum;
   }
   let width = select(1u, categoryCount, isGumbelSoftmax(method));
   let weights = at.model * params.paramCount + params.weightOffset;
-  let drives = params.visibleDriveOffset + (at.pair * bins + time) * neuronCount;
-  let out = (instance * bins + time) * neuronCount;
-  var driveGradient: array<f32, MAX_HIDDEN>;
-  var logJoint = 0.0;
+  var driveGradient: array<array<f32, MAX_HIDDEN>, BINS>;
+  var logJoint: array<f32, BINS>;
   for (var n = 0u; n < neuronCount; n++) {
-    var drive = workspace[drives + n];
+    var w: array<f32, MAX_HIDDEN>;
     for (var k = 0u; k < hiddenCount; k++) {
-      drive += modelParams[weights + n * neuronCount + visibleCount + k] * cz[k];
+      w[k] = modelParams[weights + n * neuronCount + visibleCount + k];
     }
-    let rate = sigmoid(drive);
-    let slope = rate * (1.0 - rate);
-    var delta: f32;
-    if (n < visibleCount) {
-      let count = dataset[params.countsOffset + (row * bins + time) * visibleCount + n];
-      logJoint += count * log(rate + EPS) - rate;
-      delta = (count / (rate + EPS) - 1.0) * slope;
-    } else {
-      let unit = unitIndex(instance, time, n - visibleCount);
-      var draw: Categories;
-      for (var k = 0u; k < width; k++) {
-        draw[k] = workspace[params.samplesOffset + unit * width + k];
-      }
-      logJoint += logLikelihood(method, draw, rate, categoryCount, params.tau);
-      delta = logLikelihoodMeanDerivative(method, draw, rate, categoryCount, params.tau) * slope;
-      workspace[params.hiddenRatesOffset + unit] = rate;
-    }
-    if (withGradient) {
-      workspace[params.deltasOffset + out + n] = delta;
+    for (var b = 0u; b < count; b++) {
+      let time = firstBin + b;
+      var drive = workspace[params.visibleDriveOffset + (at.pair * bins + time) * neuronCount + n];
       for (var k = 0u; k < hiddenCount; k++) {
-        driveGradient[k] += delta * modelParams[weights + n * neuronCount + visibleCount + k];
+        drive += w[k] * cz[b][k];
+      }
+      let rate = sigmoid(drive);
+      let slope = rate * (1.0 - rate);
+      var delta: f32;
+      if (n < visibleCount) {
+        let spikes = dataset[params.countsOffset + (row * bins + time) * visibleCount + n];
+        logJoint[b] += spikes * log(rate + EPS) - rate;
+        delta = (spikes / (rate + EPS) - 1.0) * slope;
+      } else {
+        let unit = unitIndex(instance, time, n - visibleCount);
+        var draw: Categories;
+        for (var k = 0u; k < width; k++) {
+          draw[k] = workspace[params.samplesOffset + unit * width + k];
+        }
+        logJoint[b] += logLikelihood(method, draw, rate, categoryCount, params.tau);
+        delta = logLikelihoodMeanDerivative(method, draw, rate, categoryCount, params.tau) * slope;
+        workspace[params.hiddenRatesOffset + unit] = rate;
+      }
+      let out = (instance * bins + time) * neuronCount + n;
+      if (withGradient) {
+        workspace[params.deltasOffset + out] = delta;
+        for (var k = 0u; k < hiddenCount; k++) {
+          driveGradient[b][k] += delta * w[k];
+        }
+      }
+      if (storeRates) {
+        workspace[params.ratesOffset + out] = rate;
       }
     }
-    if (storeRates) {
-      workspace[params.ratesOffset + out + n] = rate;
-    }
   }
-  if (withGradient) {
-    for (var k = 0u; k < hiddenCount; k++) {
-      workspace[params.driveGradientOffset + unitIndex(instance, time, k)] = driveGradient[k];
+  for (var b = 0u; b < count; b++) {
+    let time = firstBin + b;
+    if (withGradient) {
+      for (var k = 0u; k < hiddenCount; k++) {
+        workspace[params.driveGradientOffset + unitIndex(instance, time, k)] = driveGradient[b][k];
+      }
     }
-  }
-  let term = params.weightTermsOffset + instance * bins + time;
-  if (addToWeights) {
-    workspace[term] += logJoint;
-  } else {
-    workspace[term] = logJoint;
+    let term = params.weightTermsOffset + instance * bins + time;
+    if (addToWeights) {
+      workspace[term] += logJoint[b];
+    } else {
+      workspace[term] = logJoint[b];
+    }
   }
 }

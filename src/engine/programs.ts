@@ -49,12 +49,22 @@ export const simulateProgram = (): KernelProgram => ({
   workgroupSize: DEFAULT_WORKGROUP,
 });
 
-/** Drive: a row per (model, sequence), a thread per bin. */
+/** Bins and outputs of a drive thread's tile (twins of BINS and OUTPUTS in drive.wgsl). */
+export const DRIVE_BINS = 8;
+export const DRIVE_OUTPUTS = 8;
+
+/** Threads of the drive per (model, sequence): bin blocks x output blocks (generative, then variational). */
+export function driveThreads(bins: number, shape: ShapeConstants): number {
+  const blocks = Math.ceil(shape.neuronCount / DRIVE_OUTPUTS) + Math.ceil(shape.hiddenCount / DRIVE_OUTPUTS);
+  return Math.ceil(bins / DRIVE_BINS) * blocks;
+}
+
+/** Drive: a row per (model, sequence), a thread per 8 x 8 tile of (bins, outputs). */
 export const driveProgram = (scheme: Scheme, bins: number, shape: ShapeConstants): KernelProgram => ({
   name: `drive.${scheme}`,
   shader: 'drive.wgsl',
   entryPoint: 'drive',
-  workgroupSize: rowWorkgroupSize(bins),
+  workgroupSize: rowWorkgroupSize(Math.min(64, driveThreads(bins, shape))),
   constants: { scheme: SCHEME_ID[scheme], ...pick(shape, ['visibleCount', 'hiddenCount', 'neuronCount']) },
 });
 
@@ -83,7 +93,10 @@ export const sampleProgram = (
   },
 });
 
-/** ln p: a row per instance, a thread per bin. */
+/** Bins per thread of the ln p stage (twin of BINS in log_likelihood_p.wgsl). */
+export const LOG_JOINT_BINS = 4;
+
+/** ln p: a row per instance, a thread per 4 bins. */
 export const logJointProgram = (
   method: ResolvedMethod,
   options: { withGradient: boolean; storeRates: boolean; addToWeights: boolean },
@@ -93,7 +106,7 @@ export const logJointProgram = (
   name: `logLikelihoodP.${method.method}.${options.withGradient ? 'grad' : 'value'}${options.storeRates ? '.rates' : ''}${options.addToWeights ? '' : '.fresh'}`,
   shader: 'log_likelihood_p.wgsl',
   entryPoint: 'logJointPerBin',
-  workgroupSize: rowWorkgroupSize(bins),
+  workgroupSize: rowWorkgroupSize(Math.ceil(bins / LOG_JOINT_BINS)),
   constants: {
     method: METHOD_INFO[method.method].id,
     withGradient: options.withGradient,

@@ -9,9 +9,11 @@ import {
   advanceStepProgram,
   backwardProgram,
   driveProgram,
+  driveThreads,
   evaluateSamplesProgram,
   evidenceProgram,
   gradientTilesPerInstance,
+  LOG_JOINT_BINS,
   logJointProgram,
   sampleProgram,
   shapeConstants,
@@ -55,7 +57,7 @@ const isTraining = ({ spec }: StageContext): boolean => spec.mode === 'train' ||
 
 const drive: StageRecipe = (c) => ({
   program: driveProgram(c.spec.layout.scheme, c.bins, c.shape),
-  shape: { rows: c.pairs, perRow: c.bins },
+  shape: { rows: c.pairs, perRow: driveThreads(c.bins, c.shape) },
 });
 
 const sampleQ: StageRecipe = (c) => {
@@ -75,7 +77,7 @@ const logJoint: StageRecipe = (c) => ({
     c.bins,
     c.shape,
   ),
-  shape: { rows: c.instances, perRow: c.bins },
+  shape: { rows: c.instances, perRow: Math.ceil(c.bins / LOG_JOINT_BINS) },
 });
 
 const backward: StageRecipe = (c) => {
