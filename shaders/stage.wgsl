@@ -13,8 +13,8 @@
 //   schedule      [stepInEpoch][chunk][model][chunk slot] -> dataset row of the slot, or NO_SEQUENCE when empty
 //   per (model, chunk slot):  [pair][bin][...]        pair = model * chunkSlots + chunk slot
 //   per instance:             [instance][bin][...]    instance = pair * samples + sample
-// The control words are the same for every thread of a dispatch (uniform loads), so reading the shape from them
-// costs one scalar load, and the job's stages need no uniform of their own for it.
+// The control words are the same for every thread of a dispatch: the step, the chunk, the models and where the
+// control regions start. The job's other dimensions are pipeline constants (below).
 //#include "grid.wgsl"
 //#include "control.wgsl"
 
@@ -34,6 +34,12 @@ override basisCount: u32 = 5u;
 override categoryCount: u32 = 5u;
 // 0 = F, 1 = FS, 2 = FB.
 override scheme: u32 = 0u;
+// The job's dimensions: Monte Carlo samples, sequences per chunk of a minibatch, bins. Pipeline constants, because
+// the index arithmetic divides by them: a division by a constant compiles to a multiply, one by a value read at run
+// time does not.
+override samplesPerSlot: u32 = 1u;
+override chunkSlotCount: u32 = 1u;
+override binCount: u32 = 1u;
 const SCHEME_F: u32 = 0u;
 const SCHEME_FS: u32 = 1u;
 const SCHEME_FB: u32 = 2u;
@@ -43,15 +49,15 @@ fn jobModels() -> u32 {
 }
 
 fn chunkSlots() -> u32 {
-  return control[CONTROL_CHUNK_SLOTS];
+  return chunkSlotCount;
 }
 
 fn jobSamples() -> u32 {
-  return control[CONTROL_SAMPLES];
+  return samplesPerSlot;
 }
 
 fn jobBins() -> u32 {
-  return control[CONTROL_BINS];
+  return binCount;
 }
 
 fn stepCounter() -> u32 {

@@ -123,7 +123,7 @@ export class VariationalJob {
     } else {
       this.buffers.dataset = this.dataset.shards[0].buffer;
     }
-    context.write(this.buffers.control, controlHeader(spec, this.dataset.bins), 0);
+    context.write(this.buffers.control, controlHeader(spec), 0);
     const basisBits = new Uint32Array(Float32Array.from(spec.basis).buffer);
     context.write(this.buffers.control, basisBits, this.control.basis.offset * 4);
   }

@@ -18,6 +18,17 @@ export interface ShapeConstants {
   forwardColumnCount: number;
 }
 
+/**
+ * A job's dimensions as pipeline constants of the stages that include stage.wgsl: the index arithmetic divides by
+ * them, and a division by a constant compiles to a multiply (a division by a value read at run time is a per-lane
+ * loop on a CPU driver and slow on a GPU).
+ */
+export interface JobConstants {
+  samplesPerSlot: number;
+  chunkSlotCount: number;
+  binCount: number;
+}
+
 export function shapeConstants(layout: ParamLayout, basisLength: number, method: ResolvedMethod): ShapeConstants {
   return {
     visibleCount: layout.visible,
@@ -60,12 +71,12 @@ export function driveThreads(bins: number, shape: ShapeConstants): number {
 }
 
 /** Drive: a row per (model, sequence), a thread per 8 x 8 tile of (bins, outputs). */
-export const driveProgram = (scheme: Scheme, bins: number, shape: ShapeConstants): KernelProgram => ({
+export const driveProgram = (scheme: Scheme, bins: number, shape: ShapeConstants, job: JobConstants): KernelProgram => ({
   name: `drive.${scheme}`,
   shader: 'drive.wgsl',
   entryPoint: 'drive',
   workgroupSize: rowWorkgroupSize(Math.min(64, driveThreads(bins, shape))),
-  constants: { scheme: SCHEME_ID[scheme], ...pick(shape, ['visibleCount', 'hiddenCount', 'neuronCount']) },
+  constants: { scheme: SCHEME_ID[scheme], ...pick(shape, ['visibleCount', 'hiddenCount', 'neuronCount']), ...job },
 });
 
 /**
@@ -78,6 +89,7 @@ export const sampleProgram = (
   noise: NoiseSource,
   bins: number,
   shape: ShapeConstants,
+  job: JobConstants,
   storeSlope = false,
 ): KernelProgram => ({
   name: `sampleQ.${scheme}.${method.method}.${noise}${storeSlope ? '.slope' : ''}`,
@@ -90,6 +102,7 @@ export const sampleProgram = (
     noiseSource: NOISE_SOURCE_ID[noise],
     storeSlope,
     ...pick(shape, ['visibleCount', 'hiddenCount', 'basisCount', 'categoryCount']),
+    ...job,
   },
 });
 
@@ -102,6 +115,7 @@ export const logJointProgram = (
   options: { withGradient: boolean; storeRates: boolean; addToWeights: boolean },
   bins: number,
   shape: ShapeConstants,
+  job: JobConstants,
 ): KernelProgram => ({
   name: `logLikelihoodP.${method.method}.${options.withGradient ? 'grad' : 'value'}${options.storeRates ? '.rates' : ''}${options.addToWeights ? '' : '.fresh'}`,
   shader: 'log_likelihood_p.wgsl',
@@ -113,11 +127,12 @@ export const logJointProgram = (
     storeRates: options.storeRates,
     addToWeights: options.addToWeights,
     ...pick(shape, ['visibleCount', 'hiddenCount', 'neuronCount', 'basisCount', 'categoryCount']),
+    ...job,
   },
 });
 
 /** The FS pathwise backward pass sweeps time in reverse per instance; everything else is a row per instance. */
-export const backwardProgram = (scheme: Scheme, method: ResolvedMethod, bins: number, shape: ShapeConstants): KernelProgram => {
+export const backwardProgram = (scheme: Scheme, method: ResolvedMethod, bins: number, shape: ShapeConstants, job: JobConstants): KernelProgram => {
   const pathwise = method.info.estimator === 'pathwise';
   const sequential = scheme === 'FS' && pathwise;
   return {
@@ -129,15 +144,17 @@ export const backwardProgram = (scheme: Scheme, method: ResolvedMethod, bins: nu
       method: METHOD_INFO[method.method].id,
       pathwise,
       ...pick(shape, ['visibleCount', 'hiddenCount', 'basisCount', 'categoryCount']),
+      ...job,
     },
   };
 };
 
-export const sumWeightsProgram = (): KernelProgram => ({
+export const sumWeightsProgram = (job: JobConstants): KernelProgram => ({
   name: 'reduce.sumWeights',
   shader: 'reduce.wgsl',
   entryPoint: 'sumWeights',
   workgroupSize: DEFAULT_WORKGROUP,
+  constants: { ...job },
 });
 
 /** Tiles of one instance's per-sample gradient columns (twin of tilesPerInstance in reduce.wgsl). */
@@ -166,25 +183,26 @@ export const visibleProductWorkgroupSize = (layout: ParamLayout): number =>
   Math.min(64, rowWorkgroupSize(Math.ceil(layout.visible / VISIBLE_PRODUCT_COLUMNS)));
 
 /** The samples' row factors summed per (pair, bin): a row per pair, a thread per (bin, factor column). */
-export const sumSamplesProgram = (method: ResolvedMethod, shape: ShapeConstants): KernelProgram => ({
+export const sumSamplesProgram = (method: ResolvedMethod, shape: ShapeConstants, job: JobConstants): KernelProgram => ({
   name: `reduce.sumSamples.${method.info.estimator}`,
   shader: 'reduce.wgsl',
   entryPoint: 'sumSamples',
-  workgroupSize: DEFAULT_WORKGROUP,
-  constants: { scoreFunction: method.info.estimator === 'score', ...pick(shape, ['visibleCount', 'hiddenCount', 'neuronCount']) },
+  // Rows are long (bins x factor columns): the largest workgroups keep the per-workgroup cost down.
+  workgroupSize: 256,
+  constants: { scoreFunction: method.info.estimator === 'score', ...pick(shape, ['visibleCount', 'hiddenCount', 'neuronCount']), ...job },
 });
 
 /** The visible columns of every gradient block: a row of workgroups per model, a thread per (column, unit block). */
-export const visibleProductProgram = (layout: ParamLayout, shape: ShapeConstants): KernelProgram => ({
+export const visibleProductProgram = (layout: ParamLayout, shape: ShapeConstants, job: JobConstants): KernelProgram => ({
   name: `visibleGradient.product.${layout.scheme}`,
   shader: 'visible_gradient.wgsl',
   entryPoint: 'visibleProduct',
   workgroupSize: visibleProductWorkgroupSize(layout),
-  constants: { scheme: SCHEME_ID[layout.scheme], ...pick(shape, ['visibleCount', 'hiddenCount', 'neuronCount']) },
+  constants: { scheme: SCHEME_ID[layout.scheme], ...pick(shape, ['visibleCount', 'hiddenCount', 'neuronCount']), ...job },
 });
 
 /** Each instance's gradient blocks, a thread per tile. */
-export const sumInstanceProgram = (layout: ParamLayout, method: ResolvedMethod, shape: ShapeConstants): KernelProgram => ({
+export const sumInstanceProgram = (layout: ParamLayout, method: ResolvedMethod, shape: ShapeConstants, job: JobConstants): KernelProgram => ({
   name: `reduce.sumInstance.${layout.scheme}.${method.info.estimator}`,
   shader: 'reduce.wgsl',
   entryPoint: 'sumInstance',
@@ -193,22 +211,26 @@ export const sumInstanceProgram = (layout: ParamLayout, method: ResolvedMethod, 
     scoreFunction: method.info.estimator === 'score',
     scheme: SCHEME_ID[layout.scheme],
     ...pick(shape, ['visibleCount', 'hiddenCount', 'neuronCount', 'forwardColumnCount']),
+    ...job,
   },
 });
 
 /** The mean over instances: a row per model, a thread per parameter and one for the ELBO. */
-export const sumGradientProgram = (paramCount: number): KernelProgram => ({
+export const sumGradientProgram = (paramCount: number, shape: ShapeConstants, job: JobConstants): KernelProgram => ({
   name: 'reduce.sumGradient',
   shader: 'reduce.wgsl',
   entryPoint: 'sumGradient',
   workgroupSize: rowWorkgroupSize(paramCount + 1),
+  // The shape tells which parameters are visible columns (summed by the visible-gradient stage).
+  constants: { ...pick(shape, ['visibleCount', 'neuronCount']), ...job },
 });
 
-export const adamProgram = (): KernelProgram => ({
+export const adamProgram = (job: JobConstants): KernelProgram => ({
   name: 'adam.step',
   shader: 'adam.wgsl',
   entryPoint: 'adamStep',
   workgroupSize: DEFAULT_WORKGROUP,
+  constants: { ...job },
 });
 
 export const advanceStepProgram = (): KernelProgram => ({

@@ -24,6 +24,7 @@ import {
   visibleProductProgram,
   visibleProductWorkgroups,
   visibleProductWorkgroupSize,
+  type JobConstants,
   type ShapeConstants,
 } from './programs.js';
 import type { JobMode, JobSpec } from './spec.js';
@@ -44,6 +45,7 @@ export interface StageContext {
   spec: JobSpec;
   bins: number;
   shape: ShapeConstants;
+  job: JobConstants;
   /** (model, sequence) pairs and instances of one chunk. */
   pairs: number;
   instances: number;
@@ -56,7 +58,7 @@ const isPathwise = ({ spec }: StageContext): boolean => spec.method.info.estimat
 const isTraining = ({ spec }: StageContext): boolean => spec.mode === 'train' || spec.mode === 'gradient';
 
 const drive: StageRecipe = (c) => ({
-  program: driveProgram(c.spec.layout.scheme, c.bins, c.shape),
+  program: driveProgram(c.spec.layout.scheme, c.bins, c.shape, c.job),
   shape: { rows: c.pairs, perRow: driveThreads(c.bins, c.shape) },
 });
 
@@ -65,7 +67,7 @@ const sampleQ: StageRecipe = (c) => {
   const storeSlope = isTraining(c) && isPathwise(c) && !c.spec.method.info.gumbelSoftmax;
   const sequential = c.spec.layout.scheme === 'FS';
   return {
-    program: sampleProgram(c.spec.layout.scheme, c.spec.method, c.spec.noise, c.bins, c.shape, storeSlope),
+    program: sampleProgram(c.spec.layout.scheme, c.spec.method, c.spec.noise, c.bins, c.shape, c.job, storeSlope),
     shape: sequential ? { count: c.instances } : { rows: c.instances, perRow: c.bins },
   };
 };
@@ -76,6 +78,7 @@ const logJoint: StageRecipe = (c) => ({
     { withGradient: isTraining(c), storeRates: c.spec.storeRates ?? false, addToWeights: c.spec.mode !== 'logJoint' },
     c.bins,
     c.shape,
+    c.job,
   ),
   shape: { rows: c.instances, perRow: Math.ceil(c.bins / LOG_JOINT_BINS) },
 });
@@ -83,25 +86,25 @@ const logJoint: StageRecipe = (c) => ({
 const backward: StageRecipe = (c) => {
   const sequential = c.spec.layout.scheme === 'FS' && isPathwise(c);
   return {
-    program: backwardProgram(c.spec.layout.scheme, c.spec.method, c.bins, c.shape),
+    program: backwardProgram(c.spec.layout.scheme, c.spec.method, c.bins, c.shape, c.job),
     shape: sequential ? { count: c.instances } : { rows: c.instances, perRow: c.bins },
   };
 };
 
-const sumWeights: StageRecipe = (c) => ({ program: sumWeightsProgram(), shape: { count: c.instances } });
+const sumWeights: StageRecipe = (c) => ({ program: sumWeightsProgram(c.job), shape: { count: c.instances } });
 
 const sumInstance: StageRecipe = (c) => ({
-  program: sumInstanceProgram(c.spec.layout, c.spec.method, c.shape),
+  program: sumInstanceProgram(c.spec.layout, c.spec.method, c.shape, c.job),
   shape: { count: c.instances * gradientTilesPerInstance(c.spec.layout) },
 });
 
 const sumSamples: StageRecipe = (c) => ({
-  program: sumSamplesProgram(c.spec.method, c.shape),
+  program: sumSamplesProgram(c.spec.method, c.shape, c.job),
   shape: { rows: c.pairs, perRow: c.bins * factorColumns(c.spec.layout) },
 });
 
 const visibleProduct: StageRecipe = (c) => ({
-  program: visibleProductProgram(c.spec.layout, c.shape),
+  program: visibleProductProgram(c.spec.layout, c.shape, c.job),
   shape: {
     rows: c.spec.models,
     perRow: visibleProductWorkgroups(c.spec.layout, visibleProductWorkgroupSize(c.spec.layout)) * visibleProductWorkgroupSize(c.spec.layout),
@@ -109,12 +112,12 @@ const visibleProduct: StageRecipe = (c) => ({
 });
 
 const sumGradient: StageRecipe = (c) => ({
-  program: sumGradientProgram(c.spec.layout.total),
+  program: sumGradientProgram(c.spec.layout.total, c.shape, c.job),
   shape: { rows: c.spec.models, perRow: c.spec.layout.total + 1 },
 });
 
 const adam: StageRecipe = (c) => ({
-  program: adamProgram(),
+  program: adamProgram(c.job),
   shape: { count: c.spec.models * c.spec.layout.total },
   lastChunk: true,
 });
@@ -161,6 +164,7 @@ export function stageContext(spec: JobSpec, bins: number, chunkSlots: number, ch
     spec,
     bins,
     shape: shapeConstants(spec.layout, spec.basis.length, spec.method),
+    job: { samplesPerSlot: spec.samples, chunkSlotCount: chunkSlots, binCount: bins },
     pairs,
     instances: pairs * spec.samples,
     chunks,

@@ -83,13 +83,10 @@ export const CONTROL_HEADER = {
   chunk: 2,
   stepsPerEpoch: 3,
   models: 4,
-  chunkSlots: 5,
-  samples: 6,
-  chunks: 7,
-  bins: 8,
-  seeds: 9,
-  basis: 10,
-  schedule: 11,
+  chunks: 5,
+  seeds: 6,
+  basis: 7,
+  schedule: 8,
 } as const;
 const CONTROL_HEADER_WORDS = 12;
 
@@ -104,17 +101,14 @@ export function controlLayout(spec: JobSpec): { regions: Record<string, Region>;
   });
 }
 
-/** The header's initial words: step 0 of chunk 0, the job's shape and where its control regions start. */
-export function controlHeader(spec: JobSpec, bins: number): Uint32Array {
-  const { chunkSlots, chunks } = chunking(spec);
+/** The header's initial words: step 0 of chunk 0, the models, the chunks and where the control regions start. */
+export function controlHeader(spec: JobSpec): Uint32Array {
+  const { chunks } = chunking(spec);
   const { regions } = controlLayout(spec);
   const header = new Uint32Array(CONTROL_HEADER_WORDS);
   header[CONTROL_HEADER.stepsPerEpoch] = spec.stepsPerEpoch;
   header[CONTROL_HEADER.models] = spec.models;
-  header[CONTROL_HEADER.chunkSlots] = chunkSlots;
-  header[CONTROL_HEADER.samples] = spec.samples;
   header[CONTROL_HEADER.chunks] = chunks;
-  header[CONTROL_HEADER.bins] = bins;
   header[CONTROL_HEADER.seeds] = regions.seeds.offset;
   header[CONTROL_HEADER.basis] = regions.basis.offset;
   header[CONTROL_HEADER.schedule] = regions.schedule.offset;
