@@ -167,14 +167,32 @@ fn inputAt(part: u32, column: u32, instance: u32, time: u32) -> f32 {
   return 1.0;
 }
 
-// Where the gradient of (unit, column) of a block sits in the parameter vector.
-fn parameterOf(part: u32, unit: u32, column: u32) -> u32 {
-  let full = visibleCount + column;
+// Each instance keeps only these columns, compactly: theta's N x (H + 1) block, then phi forward's H rows.
+fn compactIndex(part: u32, unit: u32, column: u32) -> u32 {
   if (part == BLOCK_THETA) {
-    return select(params.biasOffset + unit, params.weightOffset + unit * neuronCount + full, full < neuronCount);
+    return unit * blockColumns(BLOCK_THETA) + column;
   }
-  return select(params.variationalBiasOffset + unit, params.forwardOffset + unit * params.forwardColumns + full,
-                full < forwardColumnCount);
+  return neuronCount * blockColumns(BLOCK_THETA) + unit * blockColumns(BLOCK_FORWARD) + column;
+}
+
+fn compactCount() -> u32 {
+  return neuronCount * blockColumns(BLOCK_THETA) + hiddenCount * blockColumns(BLOCK_FORWARD);
+}
+
+// The compact index of a parameter that is not a visible column.
+fn compactIndexOf(parameter: u32) -> u32 {
+  if (parameter < params.biasOffset) {
+    let unit = (parameter - params.weightOffset) / neuronCount;
+    return compactIndex(BLOCK_THETA, unit, (parameter - params.weightOffset) % neuronCount - visibleCount);
+  }
+  if (parameter < params.forwardOffset) {
+    return compactIndex(BLOCK_THETA, parameter - params.biasOffset, blockColumns(BLOCK_THETA) - 1u);
+  }
+  if (parameter < params.variationalBiasOffset) {
+    let unit = (parameter - params.forwardOffset) / forwardColumnCount;
+    return compactIndex(BLOCK_FORWARD, unit, (parameter - params.forwardOffset) % forwardColumnCount - visibleCount);
+  }
+  return compactIndex(BLOCK_FORWARD, parameter - params.variationalBiasOffset, blockColumns(BLOCK_FORWARD) - 1u);
 }
 
 @compute @workgroup_size(workgroupSize)
@@ -214,11 +232,11 @@ fn sumInstance(@builtin(workgroup_id) group: vec3<u32>, @builtin(num_workgroups)
   }
   let weighted = scoreFunction && tile.part != BLOCK_THETA;
   let scale = select(1.0, workspace[params.sampleWeightsOffset + instance], weighted);
-  let out = params.instanceGradientsOffset + instance * params.paramCount;
+  let out = params.instanceGradientsOffset + instance * compactCount();
   for (var i = 0u; i < TILE; i++) {
     for (var j = 0u; j < TILE; j++) {
       if (tile.unit + i < units && tile.column + j < columns) {
-        workspace[out + parameterOf(tile.part, tile.unit + i, tile.column + j)] = sums[i * TILE + j] * scale;
+        workspace[out + compactIndex(tile.part, tile.unit + i, tile.column + j)] = sums[i * TILE + j] * scale;
       }
     }
   }
@@ -263,13 +281,14 @@ fn sumGradient(@builtin(workgroup_id) group: vec3<u32>, @builtin(num_workgroups)
   if (!elboSlot && isVisibleColumn(parameter)) {
     total = gradientSums[model * params.paramCount + parameter];
   } else {
+    let compact = select(compactIndexOf(parameter), 0u, elboSlot);
     for (var slot = 0u; slot < chunkSlots(); slot++) {
       if (slotRow(model, slot) == NO_SEQUENCE) {
         continue;
       }
       for (var draw = 0u; draw < samples; draw++) {
         let instance = (model * chunkSlots() + slot) * samples + draw;
-        total += select(workspace[params.instanceGradientsOffset + instance * params.paramCount + parameter],
+        total += select(workspace[params.instanceGradientsOffset + instance * compactCount() + compact],
                         workspace[params.sampleWeightsOffset + instance], elboSlot);
       }
     }

@@ -222,7 +222,7 @@ export const sumGradientProgram = (paramCount: number, shape: ShapeConstants, jo
   entryPoint: 'sumGradient',
   workgroupSize: rowWorkgroupSize(paramCount + 1),
   // The shape tells which parameters are visible columns (summed by the visible-gradient stage).
-  constants: { ...pick(shape, ['visibleCount', 'neuronCount']), ...job },
+  constants: { ...pick(shape, ['visibleCount', 'hiddenCount', 'neuronCount', 'forwardColumnCount']), ...job },
 });
 
 export const adamProgram = (job: JobConstants): KernelProgram => ({

@@ -44,7 +44,8 @@ export function workspaceCounts(spec: JobSpec, bins: number): Record<string, num
     variationalGradient: training ? instances * bins * H : 0,
     hiddenConvGradient: training && fsPathwise ? instances * bins * H : 0,
     sampleWeights: instances,
-    instanceGradients: training ? instances * layout.total : 0,
+    // Each instance's gradient columns that differ per sample (hidden history and biases; reduce.wgsl compactIndex).
+    instanceGradients: training ? instances * instanceGradientCount(layout) : 0,
     // The visible columns of the gradient: the samples' row factors summed per (pair, bin); their products go to the
     // job's gradientSums buffer (src/engine/job.ts).
     rowFactors: training ? pairs * bins * factorColumns(layout) : 0,
@@ -59,6 +60,11 @@ export function workspaceCounts(spec: JobSpec, bins: number): Record<string, num
 /** Columns of rowFactors per (pair, bin): N and H, each padded to a multiple of 4 (twin of stage.wgsl). */
 export function factorColumns(layout: ParamLayout): number {
   return Math.ceil(layout.neurons / 4) * 4 + Math.ceil(layout.hidden / 4) * 4;
+}
+
+/** Gradient entries an instance keeps: theta's N x (H + 1) and phi forward's H x (forward columns + 1 - V). */
+export function instanceGradientCount(layout: ParamLayout): number {
+  return layout.neurons * (layout.hidden + 1) + layout.hidden * (layout.forwardColumns + 1 - layout.visible);
 }
 
 /** Regions laid end to end, each starting on a 16-byte boundary. */

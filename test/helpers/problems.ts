@@ -40,7 +40,17 @@ export function baseNoise(
 export function makeProblem(
   scheme: Scheme,
   methodName: Method,
-  options: { visible?: number; hidden?: number; bins?: number; sequences?: number; samples?: number; seed?: number; basisLength?: number } = {},
+  options: {
+    visible?: number;
+    hidden?: number;
+    bins?: number;
+    sequences?: number;
+    samples?: number;
+    seed?: number;
+    basisLength?: number;
+    /** Parameters are uniform in [-scale/2, scale/2] (default 1.6); large models want smaller ones. */
+    paramScale?: number;
+  } = {},
 ): TestProblem {
   const visible = options.visible ?? 3;
   const hidden = options.hidden ?? 2;
@@ -53,7 +63,8 @@ export function makeProblem(
   const basis = exponentialBasis(options.basisLength ?? 4);
   const stream = new PhiloxStream(seed, 9);
   const params = new Float64Array(layout.total);
-  for (let i = 0; i < layout.total; i++) params[i] = (stream.nextUniform() - 0.5) * 1.6;
+  const scale = options.paramScale ?? 1.6;
+  for (let i = 0; i < layout.total; i++) params[i] = (stream.nextUniform() - 0.5) * scale;
   const sequences = Array.from({ length: sequenceCount }, () =>
     Array.from({ length: bins }, () => Array.from({ length: visible }, () => Math.floor(stream.nextUniform() * 3))),
   );
