@@ -9,29 +9,20 @@
 //                        evidence[pair] = (max w, sum exp(w - max), sum w, count).
 // The noise is the Philox stream the sampling stage would draw (same key and counter), so this kernel and the staged
 // sample q -> ln p path give the same weights.
-//#include "grid.wgsl"
-//#include "layout.wgsl"
+//#include "stage.wgsl"
 //#include "noise.wgsl"
 //#include "distributions.wgsl"
 
 struct Params {
-  models: u32,
-  slots: u32,
-  // Samples stored per pair (the stride), and how many of them this chunk counts (the last chunk may be partial).
-  samples: u32,
+  // How many of the chunk's samples (the stride, samplesPerSlot) the evidence counts: the last chunk may be partial.
   validSamples: u32,
-  pairs: u32,
-  bins: u32,
   paramCount: u32,
   weightOffset: u32,
   forwardOffset: u32,
   forwardColumns: u32,
   purpose: u32,
+  // The chunk's first sample in the noise counter.
   sampleOffset: u32,
-  sequenceOffset: u32,
-  seedsOffset: u32,
-  basisOffset: u32,
-  scheduleOffset: u32,
   countsOffset: u32,
   logFactorialOffset: u32,
   visibleDriveOffset: u32,
@@ -41,23 +32,14 @@ struct Params {
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> control: array<u32>;
 @group(0) @binding(2) var<storage, read> dataset: array<f32>;
 @group(0) @binding(3) var<storage, read> modelParams: array<f32>;
 @group(0) @binding(4) var<storage, read_write> workspace: array<f32>;
 
 override workgroupSize: u32 = 64u;
-// 0 = F, 1 = FS, 2 = FB (FS adds the samples' own history to the variational drive).
-override scheme: u32 = 0u;
-// The model's shape, fixed per pipeline so that loops over it unroll into registers.
-override visibleCount: u32 = 3u;
-override hiddenCount: u32 = 2u;
-override neuronCount: u32 = 5u;
-override basisCount: u32 = 5u;
 
 // The hidden history kept per thread: basisCount x hiddenCount counts (checked by the host).
 const MAX_HISTORY: u32 = 256u;
-const MAX_HIDDEN: u32 = 64u;
 
 // The weight of a sample is ln p(X, Z) - ln q(Z | X) with both models Poisson. Its hidden terms are
 // z ln(rate + EPS) - rate - ln z! under p and z ln(mean + EPS) - mean - ln z! under q: ln z! cancels, so neither is
@@ -68,18 +50,19 @@ fn evaluateSamples(@builtin(workgroup_id) group: vec3<u32>, @builtin(num_workgro
                    @builtin(global_invocation_id) thread: vec3<u32>) {
   let pair = rowOfWorkgroup(group, groups);
   let draw = thread.x;
-  if (pair >= params.pairs || draw >= params.samples) {
+  let samples = jobSamples();
+  if (pair >= pairCount() || draw >= samples) {
     return;
   }
-  let model = pair / params.slots;
-  let slot = pair % params.slots;
-  let out = params.sampleWeightsOffset + pair * params.samples + draw;
-  let row = control[params.scheduleOffset + scheduleIndex(control[1], params.models, params.slots, model, slot)];
+  let model = pair / chunkSlots();
+  let slot = pair % chunkSlots();
+  let out = params.sampleWeightsOffset + pair * samples + draw;
+  let row = slotRow(model, slot);
   if (row == NO_SEQUENCE) {
     workspace[out] = 0.0;
     return;
   }
-  let key = noiseKey(control[params.seedsOffset + model], params.purpose, control[0]);
+  let key = noiseKey(seedOf(model), params.purpose, stepCounter());
   let weights = model * params.paramCount + params.weightOffset;
   let selfWeights = model * params.paramCount + params.forwardOffset + visibleCount;
   // history[(lag - 1) * H + k] = z[t - lag][k]; zero before the first bin. The per-bin arrays live outside the loop
@@ -88,30 +71,31 @@ fn evaluateSamples(@builtin(workgroup_id) group: vec3<u32>, @builtin(num_workgro
   var cz: array<f32, MAX_HIDDEN>;
   var counts: array<f32, MAX_HIDDEN>;
   var logWeight = -dataset[params.logFactorialOffset + row];
-  for (var time = 0u; time < params.bins; time++) {
+  let bins = jobBins();
+  for (var time = 0u; time < bins; time++) {
     for (var k = 0u; k < hiddenCount; k++) {
       var sum = 0.0;
       for (var lag = 1u; lag <= basisCount; lag++) {
-        sum += bitcast<f32>(control[params.basisOffset + lag - 1u]) * history[(lag - 1u) * hiddenCount + k];
+        sum += basisWeight(lag) * history[(lag - 1u) * hiddenCount + k];
       }
       cz[k] = sum;
     }
-    let variational = params.variationalDriveOffset + (pair * params.bins + time) * hiddenCount;
+    let variational = params.variationalDriveOffset + (pair * bins + time) * hiddenCount;
     var cache = freshNoiseWords();
     for (var h = 0u; h < hiddenCount; h++) {
       var drive = workspace[variational + h];
-      if (scheme == 1u) {
+      if (scheme == SCHEME_FS) {
         for (var k = 0u; k < hiddenCount; k++) {
           drive += modelParams[selfWeights + h * params.forwardColumns + k] * cz[k];
         }
       }
       let mean = sigmoid(drive);
-      let u = drawUnitNoise(&cache, NOISE_UNIFORM, key, time, h, draw + params.sampleOffset, slot + params.sequenceOffset, 1u)[0];
+      let u = drawUnitNoise(&cache, NOISE_UNIFORM, key, time, h, draw + params.sampleOffset, minibatchSlot(slot), 1u)[0];
       counts[h] = poissonInversion(mean, u);
       // -ln q; the generative loop below adds ln p.
       logWeight += mean - counts[h] * log(mean + EPS);
     }
-    let generative = params.visibleDriveOffset + (pair * params.bins + time) * neuronCount;
+    let generative = params.visibleDriveOffset + (pair * bins + time) * neuronCount;
     for (var n = 0u; n < neuronCount; n++) {
       var drive = workspace[generative + n];
       for (var k = 0u; k < hiddenCount; k++) {
@@ -119,7 +103,7 @@ fn evaluateSamples(@builtin(workgroup_id) group: vec3<u32>, @builtin(num_workgro
       }
       let rate = sigmoid(drive);
       if (n < visibleCount) {
-        let count = dataset[params.countsOffset + (row * params.bins + time) * visibleCount + n];
+        let count = dataset[params.countsOffset + (row * bins + time) * visibleCount + n];
         if (count != 0.0) {
           logWeight += count * log(rate + EPS);
         }
@@ -144,13 +128,13 @@ fn evaluateSamples(@builtin(workgroup_id) group: vec3<u32>, @builtin(num_workgro
 fn accumulateEvidence(@builtin(workgroup_id) group: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>,
                       @builtin(local_invocation_index) lane: u32) {
   let pair = linearWorkgroup(group, groups) * workgroupSize + lane;
-  if (pair >= params.pairs) {
+  if (pair >= pairCount()) {
     return;
   }
   let at = params.evidenceOffset + 4u * pair;
   var state = vec4<f32>(workspace[at], workspace[at + 1u], workspace[at + 2u], workspace[at + 3u]);
   for (var draw = 0u; draw < params.validSamples; draw++) {
-    let weight = workspace[params.sampleWeightsOffset + pair * params.samples + draw];
+    let weight = workspace[params.sampleWeightsOffset + pair * jobSamples() + draw];
     if (state.w == 0.0) {
       state = vec4<f32>(weight, 1.0, weight, 1.0);
       continue;

@@ -69,18 +69,9 @@ export class VariationalJob {
       tau: spec.method.tau,
       purpose: spec.purpose,
       ...(spec.adam ?? PAPER_ADAM),
-      // Evaluation's kernel reads the job's shape from its uniforms.
-      models: spec.models,
-      slots: this.chunkSlots,
-      samples: spec.samples,
-      bins: dataset.bins,
-      pairs: spec.models * this.chunkSlots,
+      // Evaluation: the chunk of samples (setEvaluationChunk).
       sampleOffset: 0,
-      sequenceOffset: 0,
       validSamples: spec.samples,
-      seedsOffset: this.control.seeds.offset,
-      basisOffset: this.control.basis.offset,
-      scheduleOffset: this.control.schedule.offset,
     };
   }
 
@@ -309,10 +300,8 @@ export class VariationalJob {
     }
     this.values.sampleOffset = sampleOffset;
     this.values.validSamples = validSamples;
-    this.values.sequenceOffset = sequenceChunk * this.chunkSlots;
     this.hostChunk = sequenceChunk;
-    // The schedule row of a one-step job is its chunk.
-    this.session.context.write(this.buffers.control, Uint32Array.of(sequenceChunk), CONTROL_HEADER.stepInEpoch * 4);
+    this.session.context.write(this.buffers.control, Uint32Array.of(sequenceChunk), CONTROL_HEADER.chunk * 4);
     for (const stage of this.stages) if (stage.kernel.hasUniforms) stage.kernel.setUniforms(this.uniformsOf(stage.uniformNames, stage.kernel.program.name)!);
   }
 

@@ -242,19 +242,20 @@ export const advanceStepProgram = (): KernelProgram => ({
 });
 
 /** Evaluation's weights: a row per (model, sequence), a thread per sample, each sample's state in registers. */
-export const evaluateSamplesProgram = (scheme: Scheme, samples: number, shape: ShapeConstants): KernelProgram => ({
+export const evaluateSamplesProgram = (scheme: Scheme, samples: number, shape: ShapeConstants, job: JobConstants): KernelProgram => ({
   name: `evaluate.samples.${scheme}`,
   shader: 'evaluate.wgsl',
   entryPoint: 'evaluateSamples',
   workgroupSize: rowWorkgroupSize(samples),
-  constants: { scheme: SCHEME_ID[scheme], ...pick(shape, ['visibleCount', 'hiddenCount', 'neuronCount', 'basisCount']) },
+  constants: { scheme: SCHEME_ID[scheme], ...pick(shape, ['visibleCount', 'hiddenCount', 'neuronCount', 'basisCount']), ...job },
 });
 
-export const evidenceProgram = (): KernelProgram => ({
+export const evidenceProgram = (job: JobConstants): KernelProgram => ({
   name: 'evaluate.accumulateEvidence',
   shader: 'evaluate.wgsl',
   entryPoint: 'accumulateEvidence',
   workgroupSize: DEFAULT_WORKGROUP,
+  constants: { ...job },
 });
 
 export const rawWordsProgram = (): KernelProgram => ({

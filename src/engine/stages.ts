@@ -127,11 +127,11 @@ const advance: StageRecipe = (c) =>
   c.spec.mode === 'train' || c.chunks > 1 ? { program: advanceStepProgram(), shape: { fixed: [1, 1, 1] } } : undefined;
 
 const evaluateSamples: StageRecipe = (c) => ({
-  program: evaluateSamplesProgram(c.spec.layout.scheme, c.spec.samples, c.shape),
+  program: evaluateSamplesProgram(c.spec.layout.scheme, c.spec.samples, c.shape, c.job),
   shape: { rows: c.pairs, perRow: c.spec.samples },
 });
 
-const accumulateEvidence: StageRecipe = (c) => ({ program: evidenceProgram(), shape: { count: c.pairs } });
+const accumulateEvidence: StageRecipe = (c) => ({ program: evidenceProgram(c.job), shape: { count: c.pairs } });
 
 export const JOB_STAGES: Record<JobMode, readonly StageRecipe[]> = {
   train: [drive, sampleQ, logJoint, backward, sumWeights, sumInstance, sumSamples, visibleProduct, sumGradient, adam, advance],
