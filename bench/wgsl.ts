@@ -7,9 +7,9 @@ import { readFileSync } from 'node:fs';
 import { uploadDataset, type DeviceDataset } from '../src/engine/dataset.js';
 import { VariationalJob } from '../src/engine/job.js';
 import type { JobSpec } from '../src/engine/spec.js';
+import { isStaged, jobLimitBytes, planJobs, type JobPlan } from '../src/engine/sizing.js';
 import { initialParams } from '../src/model/schedule.js';
 import type { GpuSession } from '../src/engine/session.js';
-import { workspaceLayout } from '../src/engine/workspace.js';
 import { paramLayout } from '../src/model/params.js';
 import { resolveMethod, type Scheme } from '../src/model/types.js';
 import { exponentialBasis } from '../src/model/basis.js';
@@ -66,20 +66,27 @@ function pipelineSpec(spec: WgslStepSpec, models: number): JobSpec {
   };
 }
 
-/** Bytes of one model's workspace (the job's largest buffer). */
-export function bytesPerModel(spec: WgslStepSpec): number {
-  return workspaceLayout(pipelineSpec(spec, 1), spec.data[0].length).total * 4;
+/** How fitMany would run `models` models of this step on this device (src/engine/sizing.ts). */
+export function jobPlan(session: GpuSession, spec: WgslStepSpec, models = spec.models): JobPlan {
+  const bytes = jobLimitBytes(session.context.limits);
+  const { models: _models, ...rest } = pipelineSpec(spec, 1);
+  const staged = isStaged(spec.data.length, spec.data[0].length, spec.data[0][0].length, bytes);
+  return planJobs(rest, spec.data[0].length, models, bytes, staged);
 }
 
-/** How many models one job holds under the device's binding limit (at most 1 GiB, as fitMany assumes). */
+/** How many models one job holds under the device's binding limit, as fitMany plans it. */
 export function modelsPerJob(session: GpuSession, spec: WgslStepSpec): number {
-  const limit = Math.min(session.context.limits.maxStorageBufferBindingSize, 2 ** 30);
-  return Math.max(1, Math.floor(limit / bytesPerModel(spec)));
+  return jobPlan(session, spec).modelsPerJob;
 }
 
-/** One job of `spec.models` models (which must fit one job: see modelsPerJob). */
+/**
+ * One job of `spec.models` models (which must fit one job: see modelsPerJob); a minibatch that does not fit one
+ * binding runs in chunks, as fitMany would run it.
+ */
 export async function createStepJob(session: GpuSession, spec: WgslStepSpec, shared?: DeviceDataset): Promise<ProfiledStepJob> {
-  const pipelineInput = pipelineSpec(spec, spec.models);
+  const plan = jobPlan(session, spec);
+  if (plan.modelsPerJob < spec.models) throw new Error(`${spec.models} models do not fit one job (at most ${plan.modelsPerJob})`);
+  const pipelineInput = { ...pipelineSpec(spec, spec.models), chunkSlots: plan.chunkSlots };
   const dataset = shared ?? (await uploadDataset(session, [spec.data], pipelineInput.basis, 'bench'));
   let pipeline: VariationalJob;
   try {

@@ -3,12 +3,14 @@
 // minibatch), processed `chunkSlots` at a time in `chunks` chunks when the whole minibatch's workspace would not fit
 // one binding, and draws `samples` Monte Carlo samples of each. An instance is one (model, chunk slot, sample).
 //
-// Every stage binds at most five storage buffers (WebGPU guarantees eight per stage; browsers offer ten):
-//   control    u32  the header below, then [seeds: B] [basis: L, f32 bits] [schedule]
+// Every stage binds at most six storage buffers (WebGPU guarantees eight per stage; browsers offer ten):
+//   control    u32  the header (control.wgsl), then [seeds: B] [basis: L, f32 bits] [schedule]
 //   dataset    f32  [counts] [causal conv] [anti-causal conv] [sum ln x! per row]        (rows x bins x visible)
 //                   (the whole dataset, or a staging buffer that holds the rows of the current chunk)
 //   modelParams f32 [model][parameter]
 //   workspace  f32  the job's named regions (drives, samples, deltas, gradients, ...), each at `<region>Offset`
+//   gradientSums f32 [model][parameter]: the visible columns' gradient of the current chunk (visible_gradient.wgsl)
+//   failureStep u32 [model]: the first non-finite step (reduce.wgsl, adam.wgsl)
 // The host lays control and workspace out in one place (src/engine/workspace.ts).
 //   schedule      [stepInEpoch][chunk][model][chunk slot] -> dataset row of the slot, or NO_SEQUENCE when empty
 //   per (model, chunk slot):  [pair][bin][...]        pair = model * chunkSlots + chunk slot
@@ -19,7 +21,6 @@
 //#include "control.wgsl"
 
 @group(0) @binding(1) var<storage, read> control: array<u32>;
-
 
 const NO_SEQUENCE: u32 = 0xFFFFFFFFu;
 const NO_FAILURE: u32 = 0xFFFFFFFFu;

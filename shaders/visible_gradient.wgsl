@@ -7,9 +7,8 @@
 //   phi backward: dAb[h][v] = sum_{slot,t} G[slot][t][h]     rx[t][v]    (FB)
 // with s_m = 1 (pathwise) or the sample's weight w_m (score function). The reduce stage's sumSamples forms D and G
 // side by side, rowFactors[pair][t][N + H] (each part padded to a multiple of 4); this stage forms the products into
-// gradientSums[model][parameter], a thread per (4 visible columns, 16 factor columns) with its sums in registers. The workspace is bound
-// read-only here, and the sums go to a buffer of their own, so that reads at addresses shared by a workgroup are
-// known to be uniform (a driver cannot broadcast a load from memory that the dispatch may write).
+// gradientSums[model][parameter], a thread per (4 visible columns, 16 factor columns) with its sums in registers.
+// The stage reads the workspace as vec4s (a read-only view of the buffer), so its sums go to a buffer of their own.
 // The hidden and bias columns, which do differ per sample, stay with the per-instance reduction (reduce.wgsl).
 //#include "stage.wgsl"
 

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Method, Scheme } from '../../src/model/types.js';
+import type { StepTiming } from '../timing.js';
 
 export const TORCH_SCRIPT = fileURLToPath(new URL('./poglm_torch.py', import.meta.url));
 
@@ -88,20 +89,12 @@ export interface TorchTimeOptions {
   timeoutMs?: number;
 }
 
-export interface TorchTiming {
+/** What `poglm_torch.py time` prints: a step timing under the protocol of bench/timing.ts, and the engine's setup. */
+export interface TorchTiming extends StepTiming {
   engine: 'torch';
   threads: number;
   torch: string;
   dtype: string;
-  stepMs: number;
-  minMs: number;
-  maxMs: number;
-  steps: number;
-  repeats: number;
-  warmupMs: number;
-  samplesMs: number[];
-  singleRun?: boolean;
-  budgetLimited?: boolean;
   finiteParams?: boolean;
 }
 

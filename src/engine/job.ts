@@ -105,7 +105,7 @@ export class VariationalJob {
     this.buffers.control = context.createStorage('job.control', controlLayout(spec).total * 4);
     this.buffers.modelParams = context.createStorage('job.modelParams', spec.models * spec.layout.total * 4);
     this.buffers.failureStep = context.upload('job.failureStep', new Uint32Array(spec.models).fill(NO_FAILURE));
-    // The visible columns' gradient sums of a chunk, written by a stage that reads the workspace read-only.
+    // The visible columns' gradient sums of a chunk: their stage reads the workspace as vec4s, read-only.
     const training = spec.mode === 'train' || spec.mode === 'gradient';
     this.buffers.gradientSums = context.createStorage('job.gradientSums', (training ? spec.models * spec.layout.total : 4) * 4);
     if (this.staging) {
