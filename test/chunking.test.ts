@@ -119,4 +119,19 @@ describe('sizing', () => {
     expect(largestDifference(chunked.model.variational!.forwardWeight.flat(), whole.model.variational!.forwardWeight.flat())).toBeLessThan(2e-5);
     chunked.elboHistory.forEach((elbo, epoch) => expect(Math.abs(elbo - whole.elboHistory[epoch])).toBeLessThan(1e-5 * Math.abs(elbo)));
   });
+
+  it('fitMany holds a dataset over the limit in several buffers, says so, and gets the same fit', async () => {
+    const many = makeProblem('FB', 'exponential', { bins: 40, sequences: 30, seed: 4 });
+    const job = { train: many.sequences, hidden: 2, scheme: 'FB' as const, method: 'exponential' as const, epochs: 1, batchSize: 2, samples: 2, seed: 5 };
+    const [whole] = await fitMany([job], { session: gpu() });
+    // Room for one model's whole minibatch, but only for some of the 30 rows of data per buffer.
+    const limit = workspaceBytes({ ...spec, slots: 2, stepsPerEpoch: 15, basis: whole.model.basis, models: 1 }, 40);
+    const notes: string[] = [];
+    const [staged] = await fitMany([job], { session: gpu(), maxJobBytes: limit, onProgress: (progress) => progress.note && notes.push(progress.note) });
+    expect(notes[0]).toMatch(/the training data in \d+ buffers, staged per minibatch/);
+    expect(notes[0]).not.toMatch(/chunks/);
+    // The same rows in the same order: the same arithmetic, bit for bit.
+    expect(staged.model.generative).toEqual(whole.model.generative);
+    expect(staged.elboHistory).toEqual(whole.elboHistory);
+  });
 });

@@ -2,7 +2,7 @@
 // hidden count, scheme, method and training settings) form a group that advances with one fixed list of dispatches
 // per step; each keeps its own seed, Adam state and failure flag. Groups larger than the device allows are split
 // into chunks, and the split is reported.
-import { uploadDataset, type DeviceDataset } from '../engine/dataset.js';
+import { rowsPerShard, uploadDataset, type DeviceDataset } from '../engine/dataset.js';
 import { PAPER_ADAM } from '../model/adam.js';
 import { isStaged, jobLimitBytes, planJobs, type JobPlan } from '../engine/sizing.js';
 import type { GpuSession } from '../engine/session.js';
@@ -270,9 +270,12 @@ export async function fitMany(jobs: FitJob[], options: FitManyOptions = {}): Pro
       const chunks = Math.ceil(members.length / perJob);
       const first = members[0];
       const name = `${first.scheme}/${first.method.method} H=${first.job.hidden} x ${members.length}`;
+      const dataRows = new Set(members.map((job) => job.job.train)).size * first.sequences;
+      const shards = Math.ceil(dataRows / rowsPerShard(first.bins, first.job.train[0][0].length, limit));
       const notes = [
         chunks > 1 ? `split into ${chunks} jobs of at most ${perJob} fits` : '',
         plan.chunks > 1 ? `each minibatch in ${plan.chunks} chunks of ${plan.chunkSlots} sequences` : '',
+        shards > 1 ? `the training data in ${shards} buffers, staged per minibatch` : '',
       ].filter(Boolean);
       const note = notes.length > 0 ? `${name} ${notes.join(', ')}, to stay within ${limit} bytes per buffer` : undefined;
       for (let chunk = 0; chunk < chunks && !options.signal?.aborted; chunk++) {
