@@ -899,7 +899,7 @@ async function sectionFit(session: GpuSession): Promise<void> {
   }
   table(
     'One synthetic fit (FB exponential, 20 epochs, 40 sequences, batch 10, M=5) and dispatches per training step',
-    ['T', 'fit ms', 'steps', 'ms/step', 'dispatches/step (FitResult)', 'dispatches/step (ElboPipeline)'],
+    ['T', 'fit ms', 'steps', 'ms/step', 'dispatches/step (FitResult)', 'dispatches/step (VariationalJob)'],
     made.map((row) => [String(row.bins), fmt(row.fitMs as number), String(row.steps), fmt(row.stepMs), String(row.dispatchesPerStep), String(row.pipelineDispatchesPerStep)]),
   );
 }

@@ -86,7 +86,10 @@ export async function evaluateMany(items: EvaluationItem[], options: EvaluateOpt
       const first = flats[group[0]];
       const sequences = items[group[0]].test.length;
       const bins = items[group[0]].test[0].length;
-      const plan = planModelEvaluation(session, first.layout, first.basis, { models: group.length, sequences, bins, samples, staged: isStaged(new Set(group.map((index) => items[index].test)).size * sequences, bins, first.layout.visible, jobLimitBytes(session.context.limits, options.maxJobBytes)) }, options.maxJobBytes);
+      // The rows a job uploads: each distinct test array once; over one buffer's worth they are staged per chunk.
+      const rows = new Set(group.map((index) => items[index].test)).size * sequences;
+      const staged = isStaged(rows, bins, first.layout.visible, jobLimitBytes(session.context.limits, options.maxJobBytes));
+      const plan = planModelEvaluation(session, first.layout, first.basis, { models: group.length, sequences, bins, samples, staged }, options.maxJobBytes);
       const perJob = plan.modelsPerJob;
       for (let start = 0; start < group.length; start += perJob) {
         options.signal?.throwIfAborted();
