@@ -4,7 +4,7 @@
 // buffer and says so.
 import { describe, expect, it } from 'vitest';
 import { fitMany } from '../src/api/fit.js';
-import { uploadDataset } from '../src/engine/dataset.js';
+import { uploadDataset, type UploadOptions } from '../src/engine/dataset.js';
 import { planJobs } from '../src/engine/sizing.js';
 import { trainGroup, type TrainingOutcome } from '../src/engine/training.js';
 import { workspaceBytes } from '../src/engine/workspace.js';
@@ -28,12 +28,12 @@ describe('a minibatch in chunks equals the whole minibatch', () => {
     { scheme: 'F', method: 'poisson' },
     { scheme: 'FS', method: 'rayleigh' },
   ];
-  it.each(cases)('$scheme $method: 2 epochs, batch 5 in chunks of 2, from one buffer and from shards', async ({ scheme, method }) => {
+  it.each(cases)('$scheme $method: 2 epochs, batch 5 in chunks of 2, from one buffer, from shards and from the host', async ({ scheme, method }) => {
     // 7 sequences, batch 5: each epoch is a full minibatch (3 chunks, the last of one sequence) and a short one.
     const problem = makeProblem(scheme, method, { bins: 24, sequences: 7, seed: 3 });
     const members = [0, 1].map((m) => ({ seed: 21 + m, firstRow: 0, sequences: 7, init: problem.params.map((p, i) => (i % 5 === m ? p * 0.5 : p)) }));
-    const train = async (chunkSlots: number | undefined, maxShardBytes?: number): Promise<{ outcome: TrainingOutcome; shards: number }> => {
-      const dataset = await uploadDataset(gpu(), [problem.sequences], problem.model.basis, 'train', {}, maxShardBytes);
+    const train = async (chunkSlots: number | undefined, upload: UploadOptions = {}): Promise<{ outcome: TrainingOutcome; shards: number }> => {
+      const dataset = await uploadDataset(gpu(), [problem.sequences], problem.model.basis, 'train', {}, upload);
       try {
         const outcome = await trainGroup(gpu(), dataset, {
           layout: problem.layout,
@@ -53,11 +53,14 @@ describe('a minibatch in chunks equals the whole minibatch', () => {
     const whole = await train(undefined);
     const chunked = await train(2);
     // Rows of 24 bins x 3 neurons take 868 bytes: 2,000 bytes hold two rows per shard, so 7 rows need 4 shards.
-    const staged = await train(2, 2_000);
+    const staged = await train(2, { maxShardBytes: 2_000 });
+    // The same shards kept in host memory, each chunk's rows written to the device between submissions.
+    const fromHost = await train(2, { maxShardBytes: 2_000, placement: 'host' });
     expect(whole.shards).toBe(1);
     expect(staged.shards).toBe(4);
+    expect(fromHost.shards).toBe(4);
     expect(chunked.outcome.dispatchesPerStep).toBe(3 * (whole.outcome.dispatchesPerStep - 1) + 1);
-    for (const run of [chunked, staged]) {
+    for (const run of [chunked, staged, fromHost]) {
       expect(run.outcome.steps).toBe(4);
       run.outcome.members.forEach((member, m) => {
         const reference = whole.outcome.members[m];
@@ -133,5 +136,9 @@ describe('sizing', () => {
     // The same rows in the same order: the same arithmetic, bit for bit.
     expect(staged.model.generative).toEqual(whole.model.generative);
     expect(staged.elboHistory).toEqual(whole.elboHistory);
+    // Kept in host memory (data a device cannot hold), each minibatch's rows written as it runs: the same fit.
+    const [hosted] = await fitMany([job], { session: gpu(), dataPlacement: 'host' });
+    expect(hosted.model.generative).toEqual(whole.model.generative);
+    expect(hosted.elboHistory).toEqual(whole.elboHistory);
   });
 });

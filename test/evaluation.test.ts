@@ -36,6 +36,12 @@ describe('marginal likelihood and ELBO on the GPU', () => {
       const whole = await evaluateGroup(gpu(), dataset, spec);
       // Evaluation keeps one weight per sample in the workspace: 2.8 kB is room for a dozen or so samples per chunk.
       const chunked = await evaluateGroup(gpu(), dataset, { ...spec, maxChunkBytes: 2_800 });
+      // The data held in host memory, each chunk's rows written to the device before it runs: the same weights.
+      const hostData = await uploadDataset(gpu(), [problem.sequences], problem.model.basis, 'test', {}, { placement: 'host' });
+      const fromHost = await evaluateGroup(gpu(), hostData, { ...spec, maxChunkBytes: 2_800 }).finally(() => hostData.release());
+      expect(hostData.onHost).toBe(true);
+      expect(fromHost.marginalLogLikelihood).toEqual(chunked.marginalLogLikelihood);
+      expect(fromHost.elbo).toEqual(chunked.elbo);
       expect(whole.chunks).toBe(1);
       expect(chunked.chunks).toBeGreaterThan(2);
       // f32 weights of O(100) folded into a running log-sum-exp: 1e-5 relative (measured ~1e-7).

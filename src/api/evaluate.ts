@@ -124,7 +124,7 @@ async function evaluateJob(
     if (position < 0) position = arrays.push(items[index].test) - 1;
     return position * items[index].test.length;
   });
-  const dataset = await uploadDataset(session, arrays, flats[0].basis, 'test', {}, options.maxJobBytes);
+  const dataset = await uploadDataset(session, arrays, flats[0].basis, 'test', {}, { maxShardBytes: options.maxJobBytes });
   const sequences = items[indices[0]].test.length;
   try {
     const outcome = await evaluateGroup(session, dataset, {

@@ -2,7 +2,7 @@
 // hidden count, scheme, method and training settings) form a group that advances with one fixed list of dispatches
 // per step; each keeps its own seed, Adam state and failure flag. Groups larger than the device allows are split
 // into chunks, and the split is reported.
-import { rowsPerShard, uploadDataset, type DeviceDataset } from '../engine/dataset.js';
+import { rowsPerShard, uploadDataset, type DataPlacement, type DeviceDataset, type UploadOptions } from '../engine/dataset.js';
 import { PAPER_ADAM } from '../model/adam.js';
 import { isStaged, jobLimitBytes, planJobs, type JobPlan } from '../engine/sizing.js';
 import type { GpuSession } from '../engine/session.js';
@@ -77,6 +77,11 @@ export interface FitManyOptions {
   onProgress?: (progress: FitProgress) => void;
   /** Bytes the largest buffer of one job may take; default the device's binding limit. */
   maxJobBytes?: number;
+  /**
+   * Where the training data lives: 'device'; 'host', each minibatch's rows written to the device as it runs (for
+   * data the device cannot hold); or 'auto' (the default), the device unless it runs out of memory.
+   */
+  dataPlacement?: DataPlacement;
 }
 
 export class NonFiniteError extends Error {
@@ -183,7 +188,7 @@ function groupKey(job: ResolvedJob): string {
 }
 
 /** How a group's fits split into jobs and their minibatches into chunks on this device (src/engine/sizing.ts). */
-function planGroup(jobs: ResolvedJob[], bytes: number): JobPlan {
+function planGroup(jobs: ResolvedJob[], bytes: number, onHost: boolean): JobPlan {
   const first = jobs[0];
   const layout = paramLayout(first.job.train[0][0].length, first.job.hidden, first.scheme);
   const slots = Math.min(first.batchSize, first.sequences);
@@ -203,7 +208,7 @@ function planGroup(jobs: ResolvedJob[], bytes: number): JobPlan {
     jobs.length,
     bytes,
     // The rows a job uploads: each distinct training array once.
-    isStaged(new Set(jobs.map((job) => job.job.train)).size * first.sequences, first.bins, layout.visible, bytes),
+    onHost || isStaged(new Set(jobs.map((job) => job.job.train)).size * first.sequences, first.bins, layout.visible, bytes),
   );
 }
 
@@ -265,7 +270,7 @@ export async function fitMany(jobs: FitJob[], options: FitManyOptions = {}): Pro
     };
     const limit = jobLimitBytes(session.context.limits, options.maxJobBytes);
     for (const members of groups.values()) {
-      const plan = planGroup(members, limit);
+      const plan = planGroup(members, limit, options.dataPlacement === 'host');
       const perJob = plan.modelsPerJob;
       const chunks = Math.ceil(members.length / perJob);
       const first = members[0];
@@ -280,7 +285,7 @@ export async function fitMany(jobs: FitJob[], options: FitManyOptions = {}): Pro
       const note = notes.length > 0 ? `${name} ${notes.join(', ')}, to stay within ${limit} bytes per buffer` : undefined;
       for (let chunk = 0; chunk < chunks && !options.signal?.aborted; chunk++) {
         const part = members.slice(chunk * perJob, (chunk + 1) * perJob);
-        const chunkResults = await trainChunk(session, part, plan.chunkSlots, limit, options.signal, (epoch, meanElbo) =>
+        const chunkResults = await trainChunk(session, part, plan.chunkSlots, { maxShardBytes: limit, placement: options.dataPlacement }, options.signal, (epoch, meanElbo) =>
           report(chunks > 1 ? `${name} (job ${chunk + 1}/${chunks})` : name, epoch, first.epochs, meanElbo, note),
         );
         chunkResults.forEach((result, i) => (results[part[i].index] = result));
@@ -297,7 +302,7 @@ async function trainChunk(
   session: GpuSession,
   part: ResolvedJob[],
   chunkSlots: number,
-  limit: number,
+  upload: UploadOptions,
   signal: AbortSignal | undefined,
   onEpoch: (epoch: number, meanElbo: number) => void,
 ): Promise<FitResult[]> {
@@ -310,7 +315,7 @@ async function trainChunk(
     if (position < 0) position = arrays.push(job.job.train) - 1;
     return position * first.sequences;
   });
-  const dataset: DeviceDataset = await uploadDataset(session, arrays, first.basis, 'train', {}, limit);
+  const dataset: DeviceDataset = await uploadDataset(session, arrays, first.basis, 'train', {}, upload);
   try {
     const outcome = await trainGroup(
       session,

@@ -2,6 +2,7 @@
 // (computed once by the convolve kernels), and each sequence's sum of ln x!. Rows are sequences; several datasets
 // of the same shape (trials) are stacked as consecutive blocks of rows, split into shards where one binding cannot
 // hold them all.
+import { GpuValidationError } from '../gpu/errors.js';
 import { DataError, flattenCounts, sequenceLogFactorials, validateCounts } from '../model/data.js';
 import { convolveProgram } from './programs.js';
 import type { GpuSession } from './session.js';
@@ -10,20 +11,36 @@ import { packRegions, type Region } from './workspace.js';
 export type DatasetRegion = 'counts' | 'conv' | 'backConv' | 'logFactorial';
 export type DatasetRegions = Record<DatasetRegion, Region>;
 
-/** Consecutive rows in one f32 buffer, laid out by datasetRegions. */
+/**
+ * Consecutive rows laid out by datasetRegions: in one f32 device buffer, or (a dataset the device cannot hold) in host
+ * memory, from which a job writes each chunk's rows to the device as it runs.
+ */
 export interface DatasetShard {
-  buffer: GPUBuffer;
+  buffer?: GPUBuffer;
+  host?: Float32Array;
   firstRow: number;
   rows: number;
   regions: DatasetRegions;
+}
+
+/** Where a dataset's shards live: on the device, in host memory, or on the device unless it runs out of memory. */
+export type DataPlacement = 'device' | 'host' | 'auto';
+
+export interface UploadOptions {
+  /** Bytes one shard may take (default: the device's binding limit). */
+  maxShardBytes?: number;
+  /** Default 'auto'. */
+  placement?: DataPlacement;
 }
 
 export interface DeviceDataset {
   rows: number;
   bins: number;
   visible: number;
-  /** The rows, in order, in shards that each fit one binding; stages bind a lone shard as `dataset` directly. */
+  /** The rows, in order, in shards that each fit one binding; stages bind a lone device shard directly. */
   shards: DatasetShard[];
+  /** Whether the shards live in host memory (jobs then write each chunk's rows to the device before it runs). */
+  onHost: boolean;
   /** Per-row constants in float64, for host-side metrics. */
   logFactorials: Float64Array;
   /** Reads one region back (tests, diagnostics). */
@@ -94,7 +111,9 @@ export function rowsPerShard(bins: number, visible: number, bytes: number): numb
 /**
  * Uploads `datasets` (each [sequence][bin][visible], all of one shape) as consecutive rows. The rows go into as many
  * shards as the device's binding limit (or `maxShardBytes`) needs; a job binds a lone shard directly and copies the
- * rows of each chunk out of several into a staging buffer of its own.
+ * rows of each chunk out of several into a staging buffer of its own. A dataset the device cannot hold (placement
+ * 'host', or 'auto' when the device runs out of memory) is convolved on the device shard by shard and kept in host
+ * memory.
  */
 export async function uploadDataset(
   session: GpuSession,
@@ -102,7 +121,7 @@ export async function uploadDataset(
   basis: number[],
   name = 'data',
   expect: { visible?: number; bins?: number } = {},
-  maxShardBytes?: number,
+  options: UploadOptions = {},
 ): Promise<DeviceDataset> {
   if (datasets.length === 0) throw new Error(`${name}: no datasets given`);
   let shape = validateCounts(datasets.length === 1 ? name : `${name}[0]`, datasets[0], { neurons: expect.visible, bins: expect.bins });
@@ -113,28 +132,54 @@ export async function uploadDataset(
   checkBasis(basis, shape.bins);
   const all = datasets.flat();
   const context = session.context;
-  const limit = Math.min(context.limits.maxStorageBufferBindingSize, context.limits.maxBufferSize, maxShardBytes ?? Infinity);
+  const limit = Math.min(context.limits.maxStorageBufferBindingSize, context.limits.maxBufferSize, options.maxShardBytes ?? Infinity);
   const perShard = rowsPerShard(shape.bins, shape.neurons, limit);
   const logFactorials = sequenceLogFactorials(all);
-  const shards: DatasetShard[] = [];
-  try {
-    for (let firstRow = 0; firstRow < all.length; firstRow += perShard) {
-      const rows = all.slice(firstRow, firstRow + perShard);
-      const label = all.length > perShard ? `${name}.shard${shards.length}` : name;
-      shards.push(await uploadShard(session, rows, basis, label, firstRow, logFactorials.subarray(firstRow, firstRow + rows.length)));
+  const upload = async (onHost: boolean): Promise<DatasetShard[]> => {
+    const shards: DatasetShard[] = [];
+    try {
+      for (let firstRow = 0; firstRow < all.length; firstRow += perShard) {
+        const rows = all.slice(firstRow, firstRow + perShard);
+        const label = all.length > perShard ? `${name}.shard${shards.length}` : name;
+        const shard = await uploadShard(session, rows, basis, label, firstRow, logFactorials.subarray(firstRow, firstRow + rows.length));
+        if (onHost) {
+          shard.host = await context.readF32(shard.buffer!);
+          context.release(shard.buffer);
+          delete shard.buffer;
+        }
+        shards.push(shard);
+      }
+    } catch (error) {
+      for (const shard of shards) context.release(shard.buffer);
+      throw error;
     }
+    return shards;
+  };
+  const placement = options.placement ?? 'auto';
+  let onHost = placement === 'host';
+  let shards: DatasetShard[];
+  try {
+    shards = await upload(onHost);
   } catch (error) {
-    for (const shard of shards) context.release(shard.buffer);
-    throw error;
+    // The device cannot hold the data: keep it in host memory and stream each chunk's rows.
+    if (placement !== 'auto' || !(error instanceof GpuValidationError) || !/out of memory|out-of-memory|OutOfMemory/i.test(error.message)) throw error;
+    onHost = true;
+    shards = await upload(true);
   }
   return {
     rows: all.length,
     bins: shape.bins,
     visible: shape.neurons,
     shards,
+    onHost,
     logFactorials,
     async read(region) {
-      const parts = await Promise.all(shards.map((shard) => context.readF32(shard.buffer, shard.regions[region].offset, shard.regions[region].count)));
+      const parts = await Promise.all(
+        shards.map((shard) => {
+          const { offset, count } = shard.regions[region];
+          return shard.host ? Promise.resolve(shard.host.slice(offset, offset + count)) : context.readF32(shard.buffer!, offset, count);
+        }),
+      );
       const out = new Float32Array(parts.reduce((total, part) => total + part.length, 0));
       let at = 0;
       for (const part of parts) {
@@ -161,7 +206,8 @@ async function uploadShard(
   const visible = rows[0][0].length;
   const cells = rows.length * bins * visible;
   const { regions, total } = datasetRegions(rows.length, bins, visible);
-  const buffer = context.createStorage(`${name}.dataset`, total * 4);
+  // Inside error scopes, so that a device out of memory is told apart (uploadDataset then keeps the data on the host).
+  const buffer = await context.scoped(`allocating ${name}`, undefined, () => context.createStorage(`${name}.dataset`, total * 4));
   const counts = flattenCounts(rows);
   context.write(buffer, counts, regions.counts.offset * 4);
   context.write(buffer, Float32Array.from(logFactorials), regions.logFactorial.offset * 4);

@@ -74,7 +74,7 @@ export async function evaluateGroup(session: GpuSession, dataset: DeviceDataset,
   if (!Number.isInteger(spec.samples) || spec.samples < 1) throw new Error(`samples must be a positive integer, got ${spec.samples}`);
   const B = members.length;
   const S = spec.sequences;
-  const plan = planModelEvaluation(session, layout, spec.basis, { models: B, sequences: S, bins: dataset.bins, samples: spec.samples, staged: dataset.shards.length > 1 }, spec.maxChunkBytes);
+  const plan = planModelEvaluation(session, layout, spec.basis, { models: B, sequences: S, bins: dataset.bins, samples: spec.samples, staged: dataset.shards.length > 1 || dataset.onHost }, spec.maxChunkBytes);
   if (plan.modelsPerJob < B) throw new Error(`${B} models do not fit one evaluation job (at most ${plan.modelsPerJob}): evaluate them in groups`);
   const chunk = plan.samplesPerChunk;
   const job = await VariationalJob.create(session, dataset, {

@@ -8,7 +8,7 @@ import type { Dispatch } from '../gpu/grid.js';
 import type { UniformValues } from '../gpu/uniforms.js';
 import { PAPER_ADAM } from '../model/adam.js';
 import { NO_SEQUENCE } from '../model/schedule.js';
-import { datasetRegions, type DatasetRegions, type DeviceDataset } from './dataset.js';
+import { datasetRegions, type DatasetRegion, type DatasetRegions, type DatasetShard, type DeviceDataset } from './dataset.js';
 import type { GpuSession } from './session.js';
 import { checkShapeLimits } from './sizing.js';
 import { chunking, type JobSpec } from './spec.js';
@@ -33,7 +33,7 @@ export class VariationalJob {
   private readonly control: Record<string, Region>;
   private stages: Stage[] = [];
   private readonly values: UniformValues;
-  /** Set when the dataset has several shards: each chunk's rows are copied into `buffers.dataset` first. */
+  /** Set when the dataset has several shards or lives on the host: each chunk's rows go into `buffers.dataset` first. */
   private readonly staging?: DatasetRegions;
   /** The epoch's schedule as written, [stepInEpoch][model][slot] dataset rows (for staging copies). */
   private schedule?: Uint32Array;
@@ -52,7 +52,7 @@ export class VariationalJob {
     this.instances = spec.models * this.chunkSlots * spec.samples;
     this.regions = workspaceLayout(spec, dataset.bins).regions;
     this.control = controlLayout(spec).regions;
-    if (dataset.shards.length > 1) this.staging = datasetRegions(spec.models * this.chunkSlots, dataset.bins, dataset.visible).regions;
+    if (dataset.shards.length > 1 || dataset.onHost) this.staging = datasetRegions(spec.models * this.chunkSlots, dataset.bins, dataset.visible).regions;
     const datasetOffsets = offsetUniforms(this.staging ?? dataset.shards[0].regions);
     this.values = {
       ...offsetUniforms(this.regions),
@@ -112,7 +112,7 @@ export class VariationalJob {
       const { total } = datasetRegions(spec.models * this.chunkSlots, this.dataset.bins, this.dataset.visible);
       this.buffers.dataset = context.createStorage('job.stagedRows', total * 4);
     } else {
-      this.buffers.dataset = this.dataset.shards[0].buffer;
+      this.buffers.dataset = this.dataset.shards[0].buffer!;
     }
     context.write(this.buffers.control, controlHeader(spec), 0);
     const basisBits = new Uint32Array(Float32Array.from(spec.basis).buffer);
@@ -159,21 +159,33 @@ export class VariationalJob {
     return perChunk * this.chunks + this.stages.length - perChunk;
   }
 
+  /** The chunks a step runs: all of them, or for a host-chunked job (evaluation) the one the host chose. */
+  private chunksOfStep(): number[] {
+    if (JOB_CHUNKING[this.spec.mode] === 'host') return [this.hostChunk];
+    return Array.from({ length: this.chunks }, (_, chunk) => chunk);
+  }
+
   /**
-   * Encodes one step: each chunk's staging copies (where the dataset has shards) and stages; for a host-chunked job
-   * only the chunk the host chose.
+   * Encodes one step: each chunk's staging copies (where the dataset has device shards) and stages. A job on a
+   * host-resident dataset writes each chunk's rows from the host between submissions: use run().
    */
   encodeStep(encoder: GPUCommandEncoder): void {
+    if (this.dataset.onHost) throw new Error('a job on a host-resident dataset runs its steps with run(), one submission per chunk');
     const stepInEpoch = this.nextStepInEpoch;
-    const hostChunked = JOB_CHUNKING[this.spec.mode] === 'host';
-    for (let chunk = hostChunked ? this.hostChunk : 0; chunk < (hostChunked ? this.hostChunk + 1 : this.chunks); chunk++) {
-      if (this.staging) this.encodeStagingCopies(encoder, stepInEpoch, chunk);
-      const pass = encoder.beginComputePass({ label: `step chunk ${chunk}` });
-      const last = chunk === this.chunks - 1;
-      for (const stage of this.stages) if (last || !stage.lastChunk) stage.kernel.encode(pass, this.dispatchOf(stage));
-      pass.end();
-    }
+    for (const chunk of this.chunksOfStep()) this.encodeChunk(encoder, stepInEpoch, chunk);
     this.nextStepInEpoch = (stepInEpoch + 1) % this.spec.stepsPerEpoch;
+  }
+
+  private encodeChunk(encoder: GPUCommandEncoder, stepInEpoch: number, chunk: number): void {
+    if (this.staging && !this.dataset.onHost) {
+      this.forEachStagedRow(stepInEpoch, chunk, (shard, from, to, region, cells) =>
+        encoder.copyBufferToBuffer(shard.buffer!, (shard.regions[region].offset + from * cells) * 4, this.buffers.dataset, (this.staging![region].offset + to * cells) * 4, cells * 4),
+      );
+    }
+    const pass = encoder.beginComputePass({ label: `step chunk ${chunk}` });
+    const last = chunk === this.chunks - 1;
+    for (const stage of this.stages) if (last || !stage.lastChunk) stage.kernel.encode(pass, this.dispatchOf(stage));
+    pass.end();
   }
 
   /** Encodes one stage alone (profiling); the job must run in one chunk from a resident dataset. */
@@ -183,10 +195,16 @@ export class VariationalJob {
     stage.kernel.encode(pass, this.dispatchOf(stage));
   }
 
-  /** Copies the rows that chunk `chunk` of step `stepInEpoch` reads into the staging buffer. */
-  private encodeStagingCopies(encoder: GPUCommandEncoder, stepInEpoch: number, chunk: number): void {
+  /**
+   * Every region of every row that chunk `chunk` of step `stepInEpoch` reads: its shard, its row in the shard, its
+   * place in the staging buffer, and the region's length per row (1 for the sum of ln x!).
+   */
+  private forEachStagedRow(
+    stepInEpoch: number,
+    chunk: number,
+    move: (shard: DatasetShard, from: number, to: number, region: DatasetRegion, cells: number) => void,
+  ): void {
     const { spec, dataset, chunkSlots } = this;
-    const staging = this.staging!;
     if (!this.schedule) throw new Error('write a schedule before running a job on a sharded dataset');
     const cells = dataset.bins * dataset.visible;
     for (let model = 0; model < spec.models; model++) {
@@ -198,29 +216,40 @@ export class VariationalJob {
         const shard = dataset.shards.find((candidate) => row >= candidate.firstRow && row < candidate.firstRow + candidate.rows)!;
         const from = row - shard.firstRow;
         const to = model * chunkSlots + local;
-        for (const region of ['counts', 'conv', 'backConv'] as const) {
-          encoder.copyBufferToBuffer(
-            shard.buffer,
-            (shard.regions[region].offset + from * cells) * 4,
-            this.buffers.dataset,
-            (staging[region].offset + to * cells) * 4,
-            cells * 4,
-          );
-        }
-        encoder.copyBufferToBuffer(shard.buffer, (shard.regions.logFactorial.offset + from) * 4, this.buffers.dataset, (staging.logFactorial.offset + to) * 4, 4);
+        for (const region of ['counts', 'conv', 'backConv'] as const) move(shard, from, to, region, cells);
+        move(shard, from, to, 'logFactorial', 1);
       }
     }
   }
 
-  /** Runs `steps` steps in one submission. */
+  /** Writes the rows of a chunk from host memory into the staging buffer (queue-ordered before the next submit). */
+  private writeChunkFromHost(stepInEpoch: number, chunk: number): void {
+    this.forEachStagedRow(stepInEpoch, chunk, (shard, from, to, region, cells) => {
+      const start = shard.regions[region].offset + from * cells;
+      this.session.context.write(this.buffers.dataset, shard.host!.subarray(start, start + cells), (this.staging![region].offset + to * cells) * 4);
+    });
+  }
+
+  /** Runs `steps` steps: in one submission, or from a host-resident dataset one submission per chunk. */
   async run(steps = 1, label = 'step'): Promise<void> {
-    await this.session.runtime.submitCommands(
-      label,
-      (encoder) => {
-        for (let step = 0; step < steps; step++) this.encodeStep(encoder);
-      },
-      this.stageNames,
-    );
+    if (!this.dataset.onHost) {
+      await this.session.runtime.submitCommands(
+        label,
+        (encoder) => {
+          for (let step = 0; step < steps; step++) this.encodeStep(encoder);
+        },
+        this.stageNames,
+      );
+      return;
+    }
+    for (let step = 0; step < steps; step++) {
+      const stepInEpoch = this.nextStepInEpoch;
+      for (const chunk of this.chunksOfStep()) {
+        this.writeChunkFromHost(stepInEpoch, chunk);
+        await this.session.runtime.submitCommands(`${label} chunk ${chunk}`, (encoder) => this.encodeChunk(encoder, stepInEpoch, chunk), this.stageNames);
+      }
+      this.nextStepInEpoch = (stepInEpoch + 1) % this.spec.stepsPerEpoch;
+    }
   }
 
   /** Writes a workspace region (f32) or, for seeds and schedule, a control region (u32). */
