@@ -88,7 +88,7 @@ export async function evaluateMany(items: EvaluationItem[], options: EvaluateOpt
       const bins = items[group[0]].test[0].length;
       // The rows a job uploads: each distinct test array once; over one buffer's worth they are staged per chunk.
       const rows = new Set(group.map((index) => items[index].test)).size * sequences;
-      const staged = isStaged(rows, bins, first.layout.visible, jobLimitBytes(session.context.limits, options.maxJobBytes));
+      const staged = isStaged(rows, bins, first.layout.visible, jobLimitBytes(session.context.limits, options.maxJobBytes), first.layout.scheme === 'FB');
       const plan = planModelEvaluation(session, first.layout, first.basis, { models: group.length, sequences, bins, samples, staged }, options.maxJobBytes);
       const perJob = plan.modelsPerJob;
       for (let start = 0; start < group.length; start += perJob) {
@@ -124,7 +124,7 @@ async function evaluateJob(
     if (position < 0) position = arrays.push(items[index].test) - 1;
     return position * items[index].test.length;
   });
-  const dataset = await uploadDataset(session, arrays, flats[0].basis, 'test', {}, { maxShardBytes: options.maxJobBytes });
+  const dataset = await uploadDataset(session, arrays, flats[0].basis, 'test', {}, { maxShardBytes: options.maxJobBytes, antiCausal: flats[0].layout.scheme === 'FB' });
   const sequences = items[indices[0]].test.length;
   try {
     const outcome = await evaluateGroup(session, dataset, {

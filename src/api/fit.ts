@@ -208,7 +208,7 @@ function planGroup(jobs: ResolvedJob[], bytes: number, onHost: boolean): JobPlan
     jobs.length,
     bytes,
     // The rows a job uploads: each distinct training array once.
-    onHost || isStaged(new Set(jobs.map((job) => job.job.train)).size * first.sequences, first.bins, layout.visible, bytes),
+    onHost || isStaged(new Set(jobs.map((job) => job.job.train)).size * first.sequences, first.bins, layout.visible, bytes, first.scheme === 'FB'),
   );
 }
 
@@ -276,7 +276,7 @@ export async function fitMany(jobs: FitJob[], options: FitManyOptions = {}): Pro
       const first = members[0];
       const name = `${first.scheme}/${first.method.method} H=${first.job.hidden} x ${members.length}`;
       const dataRows = new Set(members.map((job) => job.job.train)).size * first.sequences;
-      const shards = Math.ceil(dataRows / rowsPerShard(first.bins, first.job.train[0][0].length, limit));
+      const shards = Math.ceil(dataRows / rowsPerShard(first.bins, first.job.train[0][0].length, limit, first.scheme === 'FB'));
       const notes = [
         chunks > 1 ? `split into ${chunks} jobs of at most ${perJob} fits` : '',
         plan.chunks > 1 ? `each minibatch in ${plan.chunks} chunks of ${plan.chunkSlots} sequences` : '',
@@ -285,7 +285,8 @@ export async function fitMany(jobs: FitJob[], options: FitManyOptions = {}): Pro
       const note = notes.length > 0 ? `${name} ${notes.join(', ')}, to stay within ${limit} bytes per buffer` : undefined;
       for (let chunk = 0; chunk < chunks && !options.signal?.aborted; chunk++) {
         const part = members.slice(chunk * perJob, (chunk + 1) * perJob);
-        const chunkResults = await trainChunk(session, part, plan.chunkSlots, { maxShardBytes: limit, placement: options.dataPlacement }, options.signal, (epoch, meanElbo) =>
+        const upload = { maxShardBytes: limit, placement: options.dataPlacement, antiCausal: first.scheme === 'FB' };
+        const chunkResults = await trainChunk(session, part, plan.chunkSlots, upload, options.signal, (epoch, meanElbo) =>
           report(chunks > 1 ? `${name} (job ${chunk + 1}/${chunks})` : name, epoch, first.epochs, meanElbo, note),
         );
         chunkResults.forEach((result, i) => (results[part[i].index] = result));

@@ -31,6 +31,8 @@ export interface UploadOptions {
   maxShardBytes?: number;
   /** Default 'auto'. */
   placement?: DataPlacement;
+  /** Keep the anti-causal convolution rx (default true; only the FB scheme needs it). */
+  antiCausal?: boolean;
 }
 
 export interface DeviceDataset {
@@ -41,6 +43,8 @@ export interface DeviceDataset {
   shards: DatasetShard[];
   /** Whether the shards live in host memory (jobs then write each chunk's rows to the device before it runs). */
   onHost: boolean;
+  /** Whether the rows hold the anti-causal convolution rx (which only FB reads). */
+  antiCausal: boolean;
   /** Per-row constants in float64, for host-side metrics. */
   logFactorials: Float64Array;
   /** Reads one region back (tests, diagnostics). */
@@ -88,15 +92,18 @@ export function checkBasis(basis: number[], bins: number): void {
   }
 }
 
-/** The regions of a block of rows, region-major: the layout of a shard and of a job's staging buffer alike. */
-export function datasetRegions(rows: number, bins: number, visible: number): { regions: DatasetRegions; total: number } {
+/**
+ * The regions of a block of rows, region-major: the layout of a shard and of a job's staging buffer alike. Only the
+ * FB scheme reads the anti-causal convolution; without it, that region is empty (a third less memory).
+ */
+export function datasetRegions(rows: number, bins: number, visible: number, antiCausal = true): { regions: DatasetRegions; total: number } {
   const cells = rows * bins * visible;
-  return packRegions({ counts: cells, conv: cells, backConv: cells, logFactorial: rows });
+  return packRegions({ counts: cells, conv: cells, backConv: antiCausal ? cells : 0, logFactorial: rows });
 }
 
 /** Rows of `bins` x `visible` that one shard of at most `bytes` can hold. */
-export function rowsPerShard(bins: number, visible: number, bytes: number): number {
-  const perRow = (3 * bins * visible + 1) * 4;
+export function rowsPerShard(bins: number, visible: number, bytes: number, antiCausal = true): number {
+  const perRow = ((antiCausal ? 3 : 2) * bins * visible + 1) * 4;
   // Four regions, each padded to 16 bytes.
   const rows = Math.floor((bytes - 4 * 16) / perRow);
   if (rows < 1) {
@@ -133,7 +140,8 @@ export async function uploadDataset(
   const all = datasets.flat();
   const context = session.context;
   const limit = Math.min(context.limits.maxStorageBufferBindingSize, context.limits.maxBufferSize, options.maxShardBytes ?? Infinity);
-  const perShard = rowsPerShard(shape.bins, shape.neurons, limit);
+  const antiCausal = options.antiCausal ?? true;
+  const perShard = rowsPerShard(shape.bins, shape.neurons, limit, antiCausal);
   const logFactorials = sequenceLogFactorials(all);
   const upload = async (onHost: boolean): Promise<DatasetShard[]> => {
     const shards: DatasetShard[] = [];
@@ -141,7 +149,7 @@ export async function uploadDataset(
       for (let firstRow = 0; firstRow < all.length; firstRow += perShard) {
         const rows = all.slice(firstRow, firstRow + perShard);
         const label = all.length > perShard ? `${name}.shard${shards.length}` : name;
-        const shard = await uploadShard(session, rows, basis, label, firstRow, logFactorials.subarray(firstRow, firstRow + rows.length));
+        const shard = await uploadShard(session, rows, basis, label, firstRow, logFactorials.subarray(firstRow, firstRow + rows.length), antiCausal);
         if (onHost) {
           shard.host = await context.readF32(shard.buffer!);
           context.release(shard.buffer);
@@ -172,6 +180,7 @@ export async function uploadDataset(
     visible: shape.neurons,
     shards,
     onHost,
+    antiCausal,
     logFactorials,
     async read(region) {
       const parts = await Promise.all(
@@ -200,12 +209,13 @@ async function uploadShard(
   name: string,
   firstRow: number,
   logFactorials: Float64Array,
+  antiCausal: boolean,
 ): Promise<DatasetShard> {
   const context = session.context;
   const bins = rows[0].length;
   const visible = rows[0][0].length;
   const cells = rows.length * bins * visible;
-  const { regions, total } = datasetRegions(rows.length, bins, visible);
+  const { regions, total } = datasetRegions(rows.length, bins, visible, antiCausal);
   // Inside error scopes, so that a device out of memory is told apart (uploadDataset then keeps the data on the host).
   const buffer = await context.scoped(`allocating ${name}`, undefined, () => context.createStorage(`${name}.dataset`, total * 4));
   const counts = flattenCounts(rows);
@@ -214,7 +224,7 @@ async function uploadShard(
   // The convolve kernels read and write whole buffers; their results are copied into the dataset's regions.
   const spikes = context.upload(`${name}.counts`, counts);
   const conv = context.createStorage(`${name}.conv`, cells * 4);
-  const backConv = context.createStorage(`${name}.backConv`, cells * 4);
+  const backConv = antiCausal ? context.createStorage(`${name}.backConv`, cells * 4) : undefined;
   const basisBuffer = context.upload(`${name}.basis`, Float32Array.from(basis));
   try {
     await convolveOnDevice(session, spikes, { rows: rows.length, bins, channels: visible }, basisBuffer, basis.length, {
@@ -223,7 +233,7 @@ async function uploadShard(
     });
     const encoder = context.device.createCommandEncoder({ label: `${name}: convolutions into the dataset` });
     encoder.copyBufferToBuffer(conv, 0, buffer, regions.conv.offset * 4, cells * 4);
-    encoder.copyBufferToBuffer(backConv, 0, buffer, regions.backConv.offset * 4, cells * 4);
+    if (backConv) encoder.copyBufferToBuffer(backConv, 0, buffer, regions.backConv.offset * 4, cells * 4);
     context.device.queue.submit([encoder.finish()]);
   } catch (error) {
     context.release(buffer);

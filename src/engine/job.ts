@@ -52,7 +52,9 @@ export class VariationalJob {
     this.instances = spec.models * this.chunkSlots * spec.samples;
     this.regions = workspaceLayout(spec, dataset.bins).regions;
     this.control = controlLayout(spec).regions;
-    if (dataset.shards.length > 1 || dataset.onHost) this.staging = datasetRegions(spec.models * this.chunkSlots, dataset.bins, dataset.visible).regions;
+    if (dataset.shards.length > 1 || dataset.onHost) {
+      this.staging = datasetRegions(spec.models * this.chunkSlots, dataset.bins, dataset.visible, dataset.antiCausal).regions;
+    }
     const datasetOffsets = offsetUniforms(this.staging ?? dataset.shards[0].regions);
     this.values = {
       ...offsetUniforms(this.regions),
@@ -80,6 +82,7 @@ export class VariationalJob {
       throw new Error(`the model has ${spec.layout.visible} visible neurons but the data has ${dataset.visible}`);
     }
     checkShapeLimits(spec.layout.hidden, spec.basis.length);
+    if (spec.layout.scheme === 'FB' && !dataset.antiCausal) throw new Error('an FB job reads the anti-causal convolution, which this dataset was uploaded without');
     const job = new VariationalJob(session, dataset, spec);
     if (job.chunks > 1 && (spec.mode === 'logJoint' || spec.mode === 'logQ')) {
       throw new Error(`a ${spec.mode} job returns per-sample results and cannot run in chunks: score fewer sequences at a time`);
@@ -109,7 +112,7 @@ export class VariationalJob {
     const training = spec.mode === 'train' || spec.mode === 'gradient';
     this.buffers.gradientSums = context.createStorage('job.gradientSums', (training ? spec.models * spec.layout.total : 4) * 4);
     if (this.staging) {
-      const { total } = datasetRegions(spec.models * this.chunkSlots, this.dataset.bins, this.dataset.visible);
+      const { total } = datasetRegions(spec.models * this.chunkSlots, this.dataset.bins, this.dataset.visible, this.dataset.antiCausal);
       this.buffers.dataset = context.createStorage('job.stagedRows', total * 4);
     } else {
       this.buffers.dataset = this.dataset.shards[0].buffer!;
@@ -216,7 +219,7 @@ export class VariationalJob {
         const shard = dataset.shards.find((candidate) => row >= candidate.firstRow && row < candidate.firstRow + candidate.rows)!;
         const from = row - shard.firstRow;
         const to = model * chunkSlots + local;
-        for (const region of ['counts', 'conv', 'backConv'] as const) move(shard, from, to, region, cells);
+        for (const region of dataset.antiCausal ? (['counts', 'conv', 'backConv'] as const) : (['counts', 'conv'] as const)) move(shard, from, to, region, cells);
         move(shard, from, to, 'logFactorial', 1);
       }
     }

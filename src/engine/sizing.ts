@@ -51,7 +51,7 @@ export interface JobPlan {
  */
 export function planJobs(spec: Omit<JobSpec, 'models' | 'chunkSlots'>, bins: number, models: number, bytes: number, staged: boolean): JobPlan {
   const withModels = (m: number, chunkSlots = spec.slots): number => workspaceBytes({ ...spec, models: m, chunkSlots }, bins);
-  const rowsStaged = staged ? rowsPerShard(bins, spec.layout.visible, bytes) : Infinity;
+  const rowsStaged = staged ? rowsPerShard(bins, spec.layout.visible, bytes, spec.layout.scheme === 'FB') : Infinity;
   const wholeBatches = Math.min(largestFitting((m) => withModels(m), bytes, models), Math.floor(rowsStaged / spec.slots));
   if (wholeBatches >= 1) return { modelsPerJob: wholeBatches, chunkSlots: spec.slots, chunks: 1 };
   const chunkSlots = Math.min(largestFitting((c) => withModels(1, c), bytes, spec.slots), rowsStaged);
@@ -66,8 +66,8 @@ export function planJobs(spec: Omit<JobSpec, 'models' | 'chunkSlots'>, bins: num
 }
 
 /** Whether a dataset of `rows` rows needs several shards under `bytes` per buffer (jobs then stage its rows). */
-export function isStaged(rows: number, bins: number, visible: number, bytes: number): boolean {
-  return rows > rowsPerShard(bins, visible, bytes);
+export function isStaged(rows: number, bins: number, visible: number, bytes: number, antiCausal = true): boolean {
+  return rows > rowsPerShard(bins, visible, bytes, antiCausal);
 }
 
 /** Bytes one buffer of a job may take on this device: its binding limit, or less if the caller says so. */
@@ -102,7 +102,7 @@ export function planEvaluation(
   const whole = planJobs({ ...spec, samples: preferred }, bins, models, bytes, staged);
   if (whole.chunks === 1) return { ...whole, samplesPerChunk: samplesFitting(whole.modelsPerJob, spec.slots) };
   const oneModel = samplesFitting(1, spec.slots);
-  if (oneModel >= 1 && (!staged || spec.slots <= rowsPerShard(bins, spec.layout.visible, bytes))) {
+  if (oneModel >= 1 && (!staged || spec.slots <= rowsPerShard(bins, spec.layout.visible, bytes, spec.layout.scheme === 'FB'))) {
     return { modelsPerJob: 1, chunkSlots: spec.slots, chunks: 1, samplesPerChunk: oneModel };
   }
   const chunked = planJobs({ ...spec, samples: 1 }, bins, 1, bytes, staged);
