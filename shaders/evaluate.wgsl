@@ -10,6 +10,7 @@
 // The noise is the Philox stream the sampling stage would draw (same key and counter), so this kernel and the staged
 // sample q -> ln p path give the same weights.
 //#include "stage.wgsl"
+//#include "counts.wgsl"
 //#include "noise.wgsl"
 //#include "distributions.wgsl"
 
@@ -103,7 +104,7 @@ fn evaluateSamples(@builtin(workgroup_id) group: vec3<u32>, @builtin(num_workgro
       }
       let rate = sigmoid(drive);
       if (n < visibleCount) {
-        let count = dataset[params.countsOffset + (row * bins + time) * visibleCount + n];
+        let count = spikeCount(params.countsOffset, row, time, n);
         if (count != 0.0) {
           logWeight += count * log(rate + EPS);
         }

@@ -8,6 +8,7 @@
 // A row per instance, a thread per 4 bins: given the samples, every bin is independent. cz lives in registers, and
 // each hidden-column weight a thread loads serves its 4 bins.
 //#include "stage.wgsl"
+//#include "counts.wgsl"
 //#include "distributions.wgsl"
 
 struct Params {
@@ -92,7 +93,7 @@ fn logJointPerBin(@builtin(workgroup_id) group: vec3<u32>, @builtin(num_workgrou
       let slope = rate * (1.0 - rate);
       var delta: f32;
       if (n < visibleCount) {
-        let spikes = dataset[params.countsOffset + (row * bins + time) * visibleCount + n];
+        let spikes = spikeCount(params.countsOffset, row, time, n);
         logJoint[b] += spikes * log(rate + EPS) - rate;
         delta = (spikes / (rate + EPS) - 1.0) * slope;
       } else {

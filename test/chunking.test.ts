@@ -103,6 +103,40 @@ describe('datasets without the anti-causal convolution', () => {
   });
 });
 
+describe('compact counts', () => {
+  it('store two 16-bit counts a word, rows word-aligned (odd rows too), and refuse a count over 65,535 by name', async () => {
+    // 25 bins x 3 neurons = 75 counts a row: every other row starts inside a word unless rows are padded.
+    const problem = makeProblem('F', 'exponential', { bins: 25, sequences: 7, seed: 8 });
+    const busy = problem.sequences.map((sequence, s) => sequence.map((bin, t) => bin.map((count, v) => (s === 3 && t === 7 && v === 1 ? 65535 : count))));
+    const dataset = await uploadDataset(gpu(), [busy], problem.model.basis, 'train', {}, { maxShardBytes: 2_000 });
+    try {
+      expect(dataset.shards.length).toBeGreaterThan(2);
+      expect(Array.from(await dataset.read('counts'))).toEqual(busy.flat(2));
+      expect(dataset.shards[0].regions.counts.count).toBe(dataset.shards[0].rows * 38);
+    } finally {
+      dataset.release();
+    }
+    // Training from those shards (staged chunk by chunk, odd-length rows) equals training from one buffer.
+    const spec = { layout: problem.layout, basis: problem.model.basis, method: problem.method, batchSize: 3, samples: 2, epochs: 1 };
+    const members = [{ seed: 3, firstRow: 0, sequences: 7, init: problem.params }];
+    const run = async (maxShardBytes?: number) => {
+      const data = await uploadDataset(gpu(), [problem.sequences], problem.model.basis, 'train', {}, { maxShardBytes });
+      try {
+        return (await trainGroup(gpu(), data, { ...spec, members })).members[0];
+      } finally {
+        data.release();
+      }
+    };
+    const [whole, staged] = [await run(), await run(2_000)];
+    expect(staged.params).toEqual(whole.params);
+    const tooMany = busy.map((sequence) => sequence.map((bin) => [...bin]));
+    tooMany[2][4][0] = 65536;
+    await expect(uploadDataset(gpu(), [tooMany], problem.model.basis, 'train')).rejects.toThrow(
+      /train\[2\]\[4\]\[0\] is 65536 spikes in one bin; counts are stored in 16 bits \(at most 65535 per bin\): use narrower bins/,
+    );
+  });
+});
+
 describe('sizing', () => {
   const problem = makeProblem('FB', 'exponential', { bins: 40, sequences: 6 });
   const spec = {

@@ -47,7 +47,7 @@ export interface DeviceDataset {
   antiCausal: boolean;
   /** Per-row constants in float64, for host-side metrics. */
   logFactorials: Float64Array;
-  /** Reads one region back (tests, diagnostics). */
+  /** Reads one region back (tests, diagnostics); counts come back unpacked, [row][bin][visible]. */
   read(region: DatasetRegion): Promise<Float32Array>;
   release(): void;
 }
@@ -98,12 +98,53 @@ export function checkBasis(basis: number[], bins: number): void {
  */
 export function datasetRegions(rows: number, bins: number, visible: number, antiCausal = true): { regions: DatasetRegions; total: number } {
   const cells = rows * bins * visible;
-  return packRegions({ counts: cells, conv: cells, backConv: antiCausal ? cells : 0, logFactorial: rows });
+  return packRegions({ counts: rows * countWordsPerRow(bins, visible), conv: cells, backConv: antiCausal ? cells : 0, logFactorial: rows });
+}
+
+/** The largest spike count per bin the device stores: counts are packed two to a 32-bit word. */
+export const MAX_COUNT = 0xffff;
+
+/** 32-bit words of one row's counts, two 16-bit counts a word (twin of countRowWords in shaders/counts.wgsl). */
+export function countWordsPerRow(bins: number, visible: number): number {
+  return Math.ceil((bins * visible) / 2);
+}
+
+/** Rows of counts packed two to a word, each row starting on a word; refuses a count over MAX_COUNT, naming it. */
+export function packCounts(rows: number[][][], name: string, firstRow = 0): Uint32Array {
+  const bins = rows[0].length;
+  const visible = rows[0][0].length;
+  const perRow = countWordsPerRow(bins, visible);
+  const words = new Uint32Array(rows.length * perRow);
+  rows.forEach((sequence, r) => {
+    let index = 0;
+    for (let t = 0; t < bins; t++) {
+      for (let v = 0; v < visible; v++, index++) {
+        const count = sequence[t][v];
+        if (count > MAX_COUNT) {
+          throw new DataError(
+            `${name}[${firstRow + r}][${t}][${v}] is ${count} spikes in one bin; counts are stored in 16 bits (at most ${MAX_COUNT} per bin): use narrower bins`,
+          );
+        }
+        words[r * perRow + (index >> 1)] |= count << (16 * (index & 1));
+      }
+    }
+  });
+  return words;
+}
+
+/** Unpacks rows of packed counts into f32 [row][bin][visible]. */
+function unpackCounts(words: Uint32Array, rows: number, bins: number, visible: number): Float32Array {
+  const perRow = countWordsPerRow(bins, visible);
+  const out = new Float32Array(rows * bins * visible);
+  for (let r = 0; r < rows; r++) {
+    for (let index = 0; index < bins * visible; index++) out[r * bins * visible + index] = (words[r * perRow + (index >> 1)] >>> (16 * (index & 1))) & 0xffff;
+  }
+  return out;
 }
 
 /** Rows of `bins` x `visible` that one shard of at most `bytes` can hold. */
 export function rowsPerShard(bins: number, visible: number, bytes: number, antiCausal = true): number {
-  const perRow = ((antiCausal ? 3 : 2) * bins * visible + 1) * 4;
+  const perRow = (countWordsPerRow(bins, visible) + (antiCausal ? 2 : 1) * bins * visible + 1) * 4;
   // Four regions, each padded to 16 bytes.
   const rows = Math.floor((bytes - 4 * 16) / perRow);
   if (rows < 1) {
@@ -149,7 +190,7 @@ export async function uploadDataset(
       for (let firstRow = 0; firstRow < all.length; firstRow += perShard) {
         const rows = all.slice(firstRow, firstRow + perShard);
         const label = all.length > perShard ? `${name}.shard${shards.length}` : name;
-        const shard = await uploadShard(session, rows, basis, label, firstRow, logFactorials.subarray(firstRow, firstRow + rows.length), antiCausal);
+        const shard = await uploadShard(session, rows, basis, label, firstRow, logFactorials.subarray(firstRow, firstRow + rows.length), antiCausal, name);
         if (onHost) {
           shard.host = await context.readF32(shard.buffer!);
           context.release(shard.buffer);
@@ -184,9 +225,10 @@ export async function uploadDataset(
     logFactorials,
     async read(region) {
       const parts = await Promise.all(
-        shards.map((shard) => {
+        shards.map(async (shard) => {
           const { offset, count } = shard.regions[region];
-          return shard.host ? Promise.resolve(shard.host.slice(offset, offset + count)) : context.readF32(shard.buffer!, offset, count);
+          const raw = shard.host ? shard.host.slice(offset, offset + count) : await context.readF32(shard.buffer!, offset, count);
+          return region === 'counts' ? unpackCounts(new Uint32Array(raw.buffer, raw.byteOffset, raw.length), shard.rows, shape.bins, shape.neurons) : raw;
         }),
       );
       const out = new Float32Array(parts.reduce((total, part) => total + part.length, 0));
@@ -210,6 +252,7 @@ async function uploadShard(
   firstRow: number,
   logFactorials: Float64Array,
   antiCausal: boolean,
+  dataName: string,
 ): Promise<DatasetShard> {
   const context = session.context;
   const bins = rows[0].length;
@@ -219,7 +262,12 @@ async function uploadShard(
   // Inside error scopes, so that a device out of memory is told apart (uploadDataset then keeps the data on the host).
   const buffer = await context.scoped(`allocating ${name}`, undefined, () => context.createStorage(`${name}.dataset`, total * 4));
   const counts = flattenCounts(rows);
-  context.write(buffer, counts, regions.counts.offset * 4);
+  try {
+    context.write(buffer, packCounts(rows, dataName, firstRow), regions.counts.offset * 4);
+  } catch (error) {
+    context.release(buffer);
+    throw error;
+  }
   context.write(buffer, Float32Array.from(logFactorials), regions.logFactorial.offset * 4);
   // The convolve kernels read and write whole buffers; their results are copied into the dataset's regions.
   const spikes = context.upload(`${name}.counts`, counts);

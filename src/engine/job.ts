@@ -8,7 +8,7 @@ import type { Dispatch } from '../gpu/grid.js';
 import type { UniformValues } from '../gpu/uniforms.js';
 import { PAPER_ADAM } from '../model/adam.js';
 import { NO_SEQUENCE } from '../model/schedule.js';
-import { datasetRegions, type DatasetRegion, type DatasetRegions, type DatasetShard, type DeviceDataset } from './dataset.js';
+import { countWordsPerRow, datasetRegions, type DatasetRegion, type DatasetRegions, type DatasetShard, type DeviceDataset } from './dataset.js';
 import type { GpuSession } from './session.js';
 import { checkShapeLimits } from './sizing.js';
 import { chunking, type JobSpec } from './spec.js';
@@ -24,7 +24,7 @@ interface Stage extends StagePlan {
 }
 
 export class VariationalJob {
-  /** The buffers stages bind: control, dataset, modelParams, workspace, failureStep, gradientSums. */
+  /** The buffers stages bind: control, dataset (and countWords, the same buffer), modelParams, workspace, failureStep, gradientSums. */
   readonly buffers: Record<string, GPUBuffer> = {};
   readonly regions: Record<string, Region>;
   readonly instances: number;
@@ -117,6 +117,8 @@ export class VariationalJob {
     } else {
       this.buffers.dataset = this.dataset.shards[0].buffer!;
     }
+    // The counts are read as packed 16-bit words through a second, read-only binding of the same buffer.
+    this.buffers.countWords = this.buffers.dataset;
     context.write(this.buffers.control, controlHeader(spec), 0);
     const basisBits = new Uint32Array(Float32Array.from(spec.basis).buffer);
     context.write(this.buffers.control, basisBits, this.control.basis.offset * 4);
@@ -181,8 +183,8 @@ export class VariationalJob {
 
   private encodeChunk(encoder: GPUCommandEncoder, stepInEpoch: number, chunk: number): void {
     if (this.staging && !this.dataset.onHost) {
-      this.forEachStagedRow(stepInEpoch, chunk, (shard, from, to, region, cells) =>
-        encoder.copyBufferToBuffer(shard.buffer!, (shard.regions[region].offset + from * cells) * 4, this.buffers.dataset, (this.staging![region].offset + to * cells) * 4, cells * 4),
+      this.forEachStagedRow(stepInEpoch, chunk, (shard, from, to, region, words) =>
+        encoder.copyBufferToBuffer(shard.buffer!, (shard.regions[region].offset + from * words) * 4, this.buffers.dataset, (this.staging![region].offset + to * words) * 4, words * 4),
       );
     }
     const pass = encoder.beginComputePass({ label: `step chunk ${chunk}` });
@@ -200,16 +202,17 @@ export class VariationalJob {
 
   /**
    * Every region of every row that chunk `chunk` of step `stepInEpoch` reads: its shard, its row in the shard, its
-   * place in the staging buffer, and the region's length per row (1 for the sum of ln x!).
+   * place in the staging buffer, and the region's 32-bit words per row (packed counts, convolutions, 1 for ln x!).
    */
   private forEachStagedRow(
     stepInEpoch: number,
     chunk: number,
-    move: (shard: DatasetShard, from: number, to: number, region: DatasetRegion, cells: number) => void,
+    move: (shard: DatasetShard, from: number, to: number, region: DatasetRegion, words: number) => void,
   ): void {
     const { spec, dataset, chunkSlots } = this;
     if (!this.schedule) throw new Error('write a schedule before running a job on a sharded dataset');
     const cells = dataset.bins * dataset.visible;
+    const countWords = countWordsPerRow(dataset.bins, dataset.visible);
     for (let model = 0; model < spec.models; model++) {
       for (let local = 0; local < chunkSlots; local++) {
         const slot = chunk * chunkSlots + local;
@@ -219,7 +222,9 @@ export class VariationalJob {
         const shard = dataset.shards.find((candidate) => row >= candidate.firstRow && row < candidate.firstRow + candidate.rows)!;
         const from = row - shard.firstRow;
         const to = model * chunkSlots + local;
-        for (const region of dataset.antiCausal ? (['counts', 'conv', 'backConv'] as const) : (['counts', 'conv'] as const)) move(shard, from, to, region, cells);
+        move(shard, from, to, 'counts', countWords);
+        move(shard, from, to, 'conv', cells);
+        if (dataset.antiCausal) move(shard, from, to, 'backConv', cells);
         move(shard, from, to, 'logFactorial', 1);
       }
     }
@@ -227,9 +232,9 @@ export class VariationalJob {
 
   /** Writes the rows of a chunk from host memory into the staging buffer (queue-ordered before the next submit). */
   private writeChunkFromHost(stepInEpoch: number, chunk: number): void {
-    this.forEachStagedRow(stepInEpoch, chunk, (shard, from, to, region, cells) => {
-      const start = shard.regions[region].offset + from * cells;
-      this.session.context.write(this.buffers.dataset, shard.host!.subarray(start, start + cells), (this.staging![region].offset + to * cells) * 4);
+    this.forEachStagedRow(stepInEpoch, chunk, (shard, from, to, region, words) => {
+      const start = shard.regions[region].offset + from * words;
+      this.session.context.write(this.buffers.dataset, shard.host!.subarray(start, start + words), (this.staging![region].offset + to * words) * 4);
     });
   }
 
