@@ -341,13 +341,17 @@ def command_grad(args):
     sys.stdout.write('\n')
 
 
-def command_step(args):
+def load_training(args):
+    """The problem of a step or time command: its spec, dtype, model, Adam optimizer and counts."""
     with open(args.input) as file:
         spec = json.load(file)
     dtype = dtype_of(args.dtype)
     model = model_of(spec, dtype)
-    optimizer = model.optimizer()
-    counts = np.asarray(spec['counts'], dtype=np.float64)
+    return spec, dtype, model, model.optimizer(), np.asarray(spec['counts'], dtype=np.float64)
+
+
+def command_step(args):
+    spec, dtype, model, optimizer, counts = load_training(args)
     S, T = counts.shape[:2]
     noise = np.asarray(spec['noise'], dtype=np.float64)
     noise = torch.as_tensor(noise.reshape(model.noise_shape(S, noise.shape[1], T))).to(dtype)
@@ -361,12 +365,7 @@ def command_step(args):
 
 def command_time(args):
     torch.set_num_threads(args.threads)
-    with open(args.input) as file:
-        spec = json.load(file)
-    dtype = dtype_of(args.dtype)
-    model = model_of(spec, dtype)
-    optimizer = model.optimizer()
-    counts = np.asarray(spec['counts'], dtype=np.float64)
+    spec, dtype, model, optimizer, counts = load_training(args)
     S, T = counts.shape[:2]
     M = int(spec['samples'])
     generator = torch.Generator().manual_seed(int(spec.get('seed', 0)))
