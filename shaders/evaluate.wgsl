@@ -42,87 +42,125 @@ override workgroupSize: u32 = 64u;
 // The hidden history kept per thread: basisCount x hiddenCount counts (checked by the host).
 const MAX_HISTORY: u32 = 256u;
 
+// Samples per thread: every drive, count and weight a thread loads serves this many samples (loads cost about as much
+// as arithmetic on a CPU driver; on a GPU they are cached broadcasts, and the extra samples add independent work).
+const PER_THREAD: u32 = 4u;
+
 // The weight of a sample is ln p(X, Z) - ln q(Z | X) with both models Poisson. Its hidden terms are
 // z ln(rate + EPS) - rate - ln z! under p and z ln(mean + EPS) - mean - ln z! under q: ln z! cancels, so neither is
 // formed (each would be a per-lane table lookup). A visible term with a count of zero (the same count for the whole
 // workgroup, so the branch does not diverge) is just -rate. The visible counts' sum ln x! comes from the dataset.
+// A thread follows PER_THREAD samples (draw, draw + 1, ...) through the bins together.
 @compute @workgroup_size(workgroupSize)
 fn evaluateSamples(@builtin(workgroup_id) group: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>,
                    @builtin(global_invocation_id) thread: vec3<u32>) {
   let pair = rowOfWorkgroup(group, groups);
-  let draw = thread.x;
+  let first = thread.x * PER_THREAD;
   let samples = jobSamples();
-  if (pair >= pairCount() || draw >= samples) {
+  if (pair >= pairCount() || first >= samples) {
     return;
   }
   let model = pair / chunkSlots();
   let slot = pair % chunkSlots();
-  let out = params.sampleWeightsOffset + pair * samples + draw;
+  let out = params.sampleWeightsOffset + pair * samples + first;
   let row = slotRow(model, slot);
   if (row == NO_SEQUENCE) {
-    workspace[out] = 0.0;
+    for (var j = 0u; j < PER_THREAD; j++) {
+      if (first + j < samples) {
+        workspace[out + j] = 0.0;
+      }
+    }
     return;
   }
   let key = noiseKey(seedOf(model), params.purpose, stepCounter());
   let weights = model * params.paramCount + params.weightOffset;
   let selfWeights = model * params.paramCount + params.forwardOffset + visibleCount;
-  // history[(lag - 1) * H + k] = z[t - lag][k]; zero before the first bin. The per-bin arrays live outside the loop
-  // so that they are not zeroed again in every bin.
-  var history: array<f32, MAX_HISTORY>;
-  var cz: array<f32, MAX_HIDDEN>;
-  var counts: array<f32, MAX_HIDDEN>;
-  var logWeight = -dataset[params.logFactorialOffset + row];
+  // history[j][(lag - 1) * H + k] = z[t - lag][k] of sample j; zero before the first bin. The per-bin arrays live
+  // outside the loop so that they are not zeroed again in every bin.
+  var history: array<array<f32, MAX_HISTORY>, PER_THREAD>;
+  var cz: array<array<f32, MAX_HIDDEN>, PER_THREAD>;
+  var counts: array<array<f32, MAX_HIDDEN>, PER_THREAD>;
+  var logWeight: array<f32, PER_THREAD>;
+  let logFactorials = dataset[params.logFactorialOffset + row];
+  for (var j = 0u; j < PER_THREAD; j++) {
+    logWeight[j] = -logFactorials;
+  }
   let bins = jobBins();
   for (var time = 0u; time < bins; time++) {
-    for (var k = 0u; k < hiddenCount; k++) {
-      var sum = 0.0;
-      for (var lag = 1u; lag <= basisCount; lag++) {
-        sum += basisWeight(lag) * history[(lag - 1u) * hiddenCount + k];
+    for (var j = 0u; j < PER_THREAD; j++) {
+      for (var k = 0u; k < hiddenCount; k++) {
+        var sum = 0.0;
+        for (var lag = 1u; lag <= basisCount; lag++) {
+          sum += basisWeight(lag) * history[j][(lag - 1u) * hiddenCount + k];
+        }
+        cz[j][k] = sum;
       }
-      cz[k] = sum;
     }
     let variational = params.variationalDriveOffset + (pair * bins + time) * hiddenCount;
-    var cache = freshNoiseWords();
+    var caches: array<NoiseWords, PER_THREAD>;
+    for (var j = 0u; j < PER_THREAD; j++) {
+      caches[j] = freshNoiseWords();
+    }
     for (var h = 0u; h < hiddenCount; h++) {
-      var drive = workspace[variational + h];
-      if (scheme == SCHEME_FS) {
-        for (var k = 0u; k < hiddenCount; k++) {
-          drive += modelParams[selfWeights + h * params.forwardColumns + k] * cz[k];
+      let variationalDrive = workspace[variational + h];
+      for (var j = 0u; j < PER_THREAD; j++) {
+        var drive = variationalDrive;
+        if (scheme == SCHEME_FS) {
+          for (var k = 0u; k < hiddenCount; k++) {
+            drive += modelParams[selfWeights + h * params.forwardColumns + k] * cz[j][k];
+          }
         }
+        let mean = sigmoid(drive);
+        // Samples past the chunk's end draw a valid stream; their weights are never written.
+        let u = drawUnitNoise(&caches[j], NOISE_UNIFORM, key, time, h, first + j + params.sampleOffset, minibatchSlot(slot), 1u)[0];
+        counts[j][h] = poissonInversion(mean, u);
+        // -ln q; the generative loop below adds ln p.
+        logWeight[j] += mean - counts[j][h] * log(mean + EPS);
       }
-      let mean = sigmoid(drive);
-      let u = drawUnitNoise(&cache, NOISE_UNIFORM, key, time, h, draw + params.sampleOffset, minibatchSlot(slot), 1u)[0];
-      counts[h] = poissonInversion(mean, u);
-      // -ln q; the generative loop below adds ln p.
-      logWeight += mean - counts[h] * log(mean + EPS);
     }
     let generative = params.visibleDriveOffset + (pair * bins + time) * neuronCount;
     for (var n = 0u; n < neuronCount; n++) {
-      var drive = workspace[generative + n];
+      let generativeDrive = workspace[generative + n];
+      var w: array<f32, MAX_HIDDEN>;
       for (var k = 0u; k < hiddenCount; k++) {
-        drive += modelParams[weights + n * neuronCount + visibleCount + k] * cz[k];
+        w[k] = modelParams[weights + n * neuronCount + visibleCount + k];
       }
-      let rate = sigmoid(drive);
+      var count = 0.0;
       if (n < visibleCount) {
-        let count = spikeCount(params.countsOffset, row, time, n);
-        if (count != 0.0) {
-          logWeight += count * log(rate + EPS);
+        count = spikeCount(params.countsOffset, row, time, n);
+      }
+      for (var j = 0u; j < PER_THREAD; j++) {
+        var drive = generativeDrive;
+        for (var k = 0u; k < hiddenCount; k++) {
+          drive += w[k] * cz[j][k];
         }
-        logWeight -= rate;
-      } else {
-        logWeight += counts[n - visibleCount] * log(rate + EPS) - rate;
+        let rate = sigmoid(drive);
+        if (n < visibleCount) {
+          if (count != 0.0) {
+            logWeight[j] += count * log(rate + EPS);
+          }
+          logWeight[j] -= rate;
+        } else {
+          logWeight[j] += counts[j][n - visibleCount] * log(rate + EPS) - rate;
+        }
       }
     }
-    for (var lag = basisCount; lag > 1u; lag--) {
+    for (var j = 0u; j < PER_THREAD; j++) {
+      for (var lag = basisCount; lag > 1u; lag--) {
+        for (var k = 0u; k < hiddenCount; k++) {
+          history[j][(lag - 1u) * hiddenCount + k] = history[j][(lag - 2u) * hiddenCount + k];
+        }
+      }
       for (var k = 0u; k < hiddenCount; k++) {
-        history[(lag - 1u) * hiddenCount + k] = history[(lag - 2u) * hiddenCount + k];
+        history[j][k] = counts[j][k];
       }
-    }
-    for (var k = 0u; k < hiddenCount; k++) {
-      history[k] = counts[k];
     }
   }
-  workspace[out] = logWeight;
+  for (var j = 0u; j < PER_THREAD; j++) {
+    if (first + j < samples) {
+      workspace[out + j] = logWeight[j];
+    }
+  }
 }
 
 @compute @workgroup_size(workgroupSize)

@@ -241,12 +241,15 @@ export const advanceStepProgram = (): KernelProgram => ({
   workgroupSize: 1,
 });
 
-/** Evaluation's weights: a row per (model, sequence), a thread per sample, each sample's state in registers. */
+/** Samples per thread of evaluation (twin of PER_THREAD in evaluate.wgsl). */
+export const EVALUATION_SAMPLES_PER_THREAD = 4;
+
+/** Evaluation's weights: a row per (model, sequence), a thread per 4 samples, each sample's state in registers. */
 export const evaluateSamplesProgram = (scheme: Scheme, samples: number, shape: ShapeConstants, job: JobConstants): KernelProgram => ({
   name: `evaluate.samples.${scheme}`,
   shader: 'evaluate.wgsl',
   entryPoint: 'evaluateSamples',
-  workgroupSize: rowWorkgroupSize(samples),
+  workgroupSize: rowWorkgroupSize(Math.ceil(samples / EVALUATION_SAMPLES_PER_THREAD)),
   constants: { scheme: SCHEME_ID[scheme], ...pick(shape, ['visibleCount', 'hiddenCount', 'neuronCount', 'basisCount']), ...job },
 });
 

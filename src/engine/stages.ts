@@ -10,6 +10,7 @@ import {
   backwardProgram,
   driveProgram,
   driveThreads,
+  EVALUATION_SAMPLES_PER_THREAD,
   evaluateSamplesProgram,
   evidenceProgram,
   gradientTilesPerInstance,
@@ -128,7 +129,7 @@ const advance: StageRecipe = (c) =>
 
 const evaluateSamples: StageRecipe = (c) => ({
   program: evaluateSamplesProgram(c.spec.layout.scheme, c.spec.samples, c.shape, c.job),
-  shape: { rows: c.pairs, perRow: c.spec.samples },
+  shape: { rows: c.pairs, perRow: Math.ceil(c.spec.samples / EVALUATION_SAMPLES_PER_THREAD) },
 });
 
 const accumulateEvidence: StageRecipe = (c) => ({ program: evidenceProgram(c.job), shape: { count: c.pairs } });
