@@ -2,18 +2,22 @@
 # Sets poglm-gpu up on a fresh Debian machine: npm dependencies (which build the package); only when Node finds
 # no WebGPU adapter, a Vulkan driver on the CPU (Mesa lavapipe) from the bookworm-backports suite, because Dawn
 # rejects bookworm's own Mesa 22.3 while Mesa 25 works (the suite is added to the machine's own Debian source, its
-# URIs line reused; no host name is written here); and only when python3 cannot import torch, python3-torch and
-# python3-numpy for the benchmark's PyTorch baseline (bench/torch) and its test (test/torch-equivalence.test.ts).
-#   bash scripts/setup.sh              dependencies + GPU driver and PyTorch if needed
-#   bash scripts/setup.sh --browser    also Chromium, for the browser tests (CI does this)
+# URIs line reused; no host name is written here). What only the tests need comes with --tests: Chromium for the
+# browser test and, when python3 cannot import torch, python3-torch and python3-numpy for the benchmark's PyTorch
+# baseline (bench/torch) and its equivalence test.
+#   bash scripts/setup.sh              dependencies + GPU driver if needed (enough to use the library and the CLI)
+#   bash scripts/setup.sh --tests      also Chromium and PyTorch, for the whole test suite (CI does this)
+#   bash scripts/setup.sh --browser    also Chromium only
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 with_browser=0
+with_torch=0
 for arg in "$@"; do
   case "$arg" in
     --browser) with_browser=1 ;;
-    -h|--help) sed -n '2,8p' "$0"; exit 0 ;;
+    --tests) with_browser=1; with_torch=1 ;;
+    -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
     *) echo "setup: unknown option $arg" >&2; exit 2 ;;
   esac
 done
@@ -114,7 +118,9 @@ torch_python() {
   done
   return 1
 }
-if torch_python; then
+if [ "$with_torch" -eq 0 ]; then
+  :
+elif torch_python; then
   say "python3 imports torch; nothing to install for the PyTorch baseline"
 elif command -v apt-get >/dev/null; then
   apt_update
@@ -135,8 +141,8 @@ if [ "$with_browser" -eq 1 ]; then
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium
   fi
 fi
-if [ "$with_browser" -eq 1 ]; then
+if [ "$with_torch" -eq 1 ]; then
   say "done. Try: npx poglm demo    Tests: npm test"
 else
-  say "done. Try: npx poglm demo    Tests: npm test (the browser test needs Chromium: bash scripts/setup.sh --browser)"
+  say "done. Try: npx poglm demo    Tests: npm test (it needs Chromium and PyTorch: bash scripts/setup.sh --tests)"
 fi
