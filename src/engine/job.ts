@@ -11,7 +11,7 @@ import { NO_SEQUENCE } from '../model/schedule.js';
 import { countWordsPerRow, datasetRegions, type DatasetRegion, type DatasetRegions, type DatasetShard, type DeviceDataset } from './dataset.js';
 import type { GpuSession } from './session.js';
 import { checkShapeLimits } from './sizing.js';
-import { chunking, type JobSpec } from './spec.js';
+import { chunking, computesGradient, type JobSpec } from './spec.js';
 import { JOB_CHUNKING, planStages, stageContext, type StagePlan } from './stages.js';
 import { CONTROL_HEADER, controlHeader, controlLayout, offsetUniforms, workspaceLayout, type Region } from './workspace.js';
 
@@ -31,6 +31,8 @@ export class VariationalJob {
   readonly chunkSlots: number;
   readonly chunks: number;
   private readonly control: Record<string, Region>;
+  /** Words (f32 or u32) of the job's own buffers, from the layouts that also give the regions. */
+  private readonly totals: { workspace: number; control: number; staging: number };
   private stages: Stage[] = [];
   private readonly values: UniformValues;
   /** Set when the dataset has several shards or lives on the host: each chunk's rows go into `buffers.dataset` first. */
@@ -50,11 +52,17 @@ export class VariationalJob {
     const { layout } = spec;
     ({ chunkSlots: this.chunkSlots, chunks: this.chunks } = chunking(spec));
     this.instances = spec.models * this.chunkSlots * spec.samples;
-    this.regions = workspaceLayout(spec, dataset.bins).regions;
-    this.control = controlLayout(spec).regions;
+    const workspace = workspaceLayout(spec, dataset.bins);
+    const control = controlLayout(spec);
+    this.regions = workspace.regions;
+    this.control = control.regions;
+    let stagingTotal = 0;
     if (dataset.shards.length > 1 || dataset.onHost) {
-      this.staging = datasetRegions(spec.models * this.chunkSlots, dataset.bins, dataset.visible, dataset.antiCausal).regions;
+      const staging = datasetRegions(spec.models * this.chunkSlots, dataset.bins, dataset.visible, dataset.antiCausal);
+      this.staging = staging.regions;
+      stagingTotal = staging.total;
     }
+    this.totals = { workspace: workspace.total, control: control.total, staging: stagingTotal };
     const datasetOffsets = offsetUniforms(this.staging ?? dataset.shards[0].regions);
     this.values = {
       ...offsetUniforms(this.regions),
@@ -104,16 +112,14 @@ export class VariationalJob {
   private allocate(): void {
     const context = this.session.context;
     const { spec } = this;
-    this.buffers.workspace = context.createStorage('job.workspace', workspaceLayout(spec, this.dataset.bins).total * 4);
-    this.buffers.control = context.createStorage('job.control', controlLayout(spec).total * 4);
+    this.buffers.workspace = context.createStorage('job.workspace', this.totals.workspace * 4);
+    this.buffers.control = context.createStorage('job.control', this.totals.control * 4);
     this.buffers.modelParams = context.createStorage('job.modelParams', spec.models * spec.layout.total * 4);
     this.buffers.failureStep = context.upload('job.failureStep', new Uint32Array(spec.models).fill(NO_FAILURE));
     // The visible columns' gradient sums of a chunk: their stage reads the workspace as vec4s, read-only.
-    const training = spec.mode === 'train' || spec.mode === 'gradient';
-    this.buffers.gradientSums = context.createStorage('job.gradientSums', (training ? spec.models * spec.layout.total : 4) * 4);
+    this.buffers.gradientSums = context.createStorage('job.gradientSums', (computesGradient(spec.mode) ? spec.models * spec.layout.total : 4) * 4);
     if (this.staging) {
-      const { total } = datasetRegions(spec.models * this.chunkSlots, this.dataset.bins, this.dataset.visible, this.dataset.antiCausal);
-      this.buffers.dataset = context.createStorage('job.stagedRows', total * 4);
+      this.buffers.dataset = context.createStorage('job.stagedRows', this.totals.staging * 4);
     } else {
       this.buffers.dataset = this.dataset.shards[0].buffer!;
     }

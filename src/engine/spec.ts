@@ -39,6 +39,11 @@ export interface JobSpec {
   storeRates?: boolean;
 }
 
+/** Whether a mode computes gradients (train and gradient jobs): it then keeps deltas, dJ/dg and the gradient sums. */
+export function computesGradient(mode: JobMode): boolean {
+  return mode === 'train' || mode === 'gradient';
+}
+
 /** Sequences per chunk and chunks per step of a spec. */
 export function chunking(spec: Pick<JobSpec, 'slots' | 'chunkSlots'>): { chunkSlots: number; chunks: number } {
   const chunkSlots = Math.min(spec.chunkSlots ?? spec.slots, spec.slots);

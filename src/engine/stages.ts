@@ -28,7 +28,7 @@ import {
   type JobConstants,
   type ShapeConstants,
 } from './programs.js';
-import type { JobMode, JobSpec } from './spec.js';
+import { computesGradient, type JobMode, type JobSpec } from './spec.js';
 import { factorColumns } from './workspace.js';
 
 /** How a stage is dispatched: items of one thread each, rows of items, or a fixed grid. */
@@ -56,7 +56,7 @@ export interface StageContext {
 type StageRecipe = (context: StageContext) => StagePlan | undefined;
 
 const isPathwise = ({ spec }: StageContext): boolean => spec.method.info.estimator === 'pathwise';
-const isTraining = ({ spec }: StageContext): boolean => spec.mode === 'train' || spec.mode === 'gradient';
+const isTraining = ({ spec }: StageContext): boolean => computesGradient(spec.mode);
 
 const drive: StageRecipe = (c) => ({
   program: driveProgram(c.spec.layout.scheme, c.bins, c.shape, c.job),

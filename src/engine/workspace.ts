@@ -5,7 +5,7 @@
 // This is the one place their offsets are computed; stages receive each workspace region as the uniform
 // `<region>Offset`, and find the control regions through the header (shaders/control.wgsl).
 import type { ParamLayout } from '../model/params.js';
-import { chunking, type JobSpec } from './spec.js';
+import { chunking, computesGradient, type JobSpec } from './spec.js';
 
 export interface Region {
   offset: number;
@@ -19,7 +19,7 @@ export function workspaceCounts(spec: JobSpec, bins: number): Record<string, num
   // Per-pair and per-instance arrays hold one chunk of the minibatch.
   const pairs = B * chunking(spec).chunkSlots;
   const instances = pairs * M;
-  const training = spec.mode === 'train' || spec.mode === 'gradient';
+  const training = computesGradient(spec.mode);
   const pathwise = spec.method.info.estimator === 'pathwise';
   const fsPathwise = layout.scheme === 'FS' && pathwise;
   // Evaluation keeps each sample's state in registers (evaluate.wgsl): only drives, weights and evidence remain.
@@ -63,7 +63,7 @@ export function factorColumns(layout: ParamLayout): number {
 }
 
 /** Gradient entries an instance keeps: theta's N x (H + 1) and phi forward's H x (forward columns + 1 - V). */
-export function instanceGradientCount(layout: ParamLayout): number {
+function instanceGradientCount(layout: ParamLayout): number {
   return layout.neurons * (layout.hidden + 1) + layout.hidden * (layout.forwardColumns + 1 - layout.visible);
 }
 
