@@ -4,7 +4,7 @@
 // into chunks, and the split is reported.
 import { rowsPerShard, uploadDataset, type DataPlacement, type DeviceDataset, type UploadOptions } from '../engine/dataset.js';
 import { PAPER_ADAM } from '../model/adam.js';
-import { isStaged, jobLimitBytes, planJobs, type JobPlan } from '../engine/sizing.js';
+import { jobLimitBytes, planJobs, type JobPlan } from '../engine/sizing.js';
 import type { GpuSession } from '../engine/session.js';
 import { withSession } from '../engine/session.js';
 import { initialParams } from '../model/schedule.js';
@@ -188,7 +188,7 @@ function groupKey(job: ResolvedJob): string {
 }
 
 /** How a group's fits split into jobs and their minibatches into chunks on this device (src/engine/sizing.ts). */
-function planGroup(jobs: ResolvedJob[], bytes: number, onHost: boolean): JobPlan {
+function planGroup(jobs: ResolvedJob[], bytes: number, staged: boolean): JobPlan {
   const first = jobs[0];
   const layout = paramLayout(first.job.train[0][0].length, first.job.hidden, first.scheme);
   const slots = Math.min(first.batchSize, first.sequences);
@@ -207,8 +207,7 @@ function planGroup(jobs: ResolvedJob[], bytes: number, onHost: boolean): JobPlan
     first.bins,
     jobs.length,
     bytes,
-    // The rows a job uploads: each distinct training array once.
-    onHost || isStaged(new Set(jobs.map((job) => job.job.train)).size * first.sequences, first.bins, layout.visible, bytes, first.scheme === 'FB'),
+    staged,
   );
 }
 
@@ -270,13 +269,14 @@ export async function fitMany(jobs: FitJob[], options: FitManyOptions = {}): Pro
     };
     const limit = jobLimitBytes(session.context.limits, options.maxJobBytes);
     for (const members of groups.values()) {
-      const plan = planGroup(members, limit, options.dataPlacement === 'host');
-      const perJob = plan.modelsPerJob;
-      const chunks = Math.ceil(members.length / perJob);
       const first = members[0];
-      const name = `${first.scheme}/${first.method.method} H=${first.job.hidden} x ${members.length}`;
+      // The rows a job uploads: each distinct training array once, in as many buffers as the limit needs.
       const dataRows = new Set(members.map((job) => job.job.train)).size * first.sequences;
       const shards = Math.ceil(dataRows / rowsPerShard(first.bins, first.job.train[0][0].length, limit, first.scheme === 'FB'));
+      const plan = planGroup(members, limit, shards > 1 || options.dataPlacement === 'host');
+      const perJob = plan.modelsPerJob;
+      const chunks = Math.ceil(members.length / perJob);
+      const name = `${first.scheme}/${first.method.method} H=${first.job.hidden} x ${members.length}`;
       const notes = [
         chunks > 1 ? `split into ${chunks} jobs of at most ${perJob} fits` : '',
         plan.chunks > 1 ? `each minibatch in ${plan.chunks} chunks of ${plan.chunkSlots} sequences` : '',
