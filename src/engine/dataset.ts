@@ -102,7 +102,7 @@ export function datasetRegions(rows: number, bins: number, visible: number, anti
 }
 
 /** The largest spike count per bin the device stores: counts are packed two to a 32-bit word. */
-export const MAX_COUNT = 0xffff;
+const MAX_COUNT = 0xffff;
 
 /** 32-bit words of one row's counts, two 16-bit counts a word (twin of countRowWords in shaders/counts.wgsl). */
 export function countWordsPerRow(bins: number, visible: number): number {
@@ -110,7 +110,7 @@ export function countWordsPerRow(bins: number, visible: number): number {
 }
 
 /** Rows of counts packed two to a word, each row starting on a word; refuses a count over MAX_COUNT, naming it. */
-export function packCounts(rows: number[][][], name: string, firstRow = 0): Uint32Array {
+function packCounts(rows: number[][][], name: string, firstRow = 0): Uint32Array {
   const bins = rows[0].length;
   const visible = rows[0][0].length;
   const perRow = countWordsPerRow(bins, visible);

@@ -61,8 +61,8 @@ export const simulateProgram = (): KernelProgram => ({
 });
 
 /** Bins and outputs of a drive thread's tile (twins of BINS and OUTPUTS in drive.wgsl). */
-export const DRIVE_BINS = 8;
-export const DRIVE_OUTPUTS = 8;
+const DRIVE_BINS = 8;
+const DRIVE_OUTPUTS = 8;
 
 /** Threads of the drive per (model, sequence): bin blocks x output blocks (generative, then variational). */
 export function driveThreads(bins: number, shape: ShapeConstants): number {
@@ -167,8 +167,8 @@ export function gradientTilesPerInstance(layout: ParamLayout): number {
 }
 
 /** Factor columns and visible columns per thread of the visible-column product (twins of visible_gradient.wgsl). */
-export const VISIBLE_PRODUCT_UNITS = 16;
-export const VISIBLE_PRODUCT_COLUMNS = 4;
+const VISIBLE_PRODUCT_UNITS = 16;
+const VISIBLE_PRODUCT_COLUMNS = 4;
 
 /** Workgroups per model of the visible-column product: unit blocks x groups of columns. */
 export function visibleProductWorkgroups(layout: ParamLayout, workgroupSize: number): number {

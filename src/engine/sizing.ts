@@ -76,7 +76,7 @@ export function jobLimitBytes(limits: { maxStorageBufferBindingSize: number; max
 }
 
 /** Samples a chunk of evaluation should hold at least, where the models allow: fewer means more passes over the data. */
-export const PREFERRED_SAMPLE_CHUNK = 64;
+const PREFERRED_SAMPLE_CHUNK = 64;
 
 export interface EvaluationPlan extends JobPlan {
   samplesPerChunk: number;
