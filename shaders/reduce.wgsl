@@ -43,6 +43,9 @@ struct Params {
 
 override workgroupSize: u32 = 64u;
 override scoreFunction: bool = false;
+// Each instance wrote every parameter's gradient (instance_gradient.wgsl, the fused path): sumGradient then reads
+// them all from instanceGradients, at [instance][parameter], and there are no visible-column sums.
+override fusedInstances: bool = false;
 
 // ---- the samples' row factors of the visible columns, summed per (pair, bin) ----
 // rowFactors[pair][t] = [sum_m delta_m[t][n] for n < N | sum_m s_m dJ/dg_m[t][h] for h < H], each part padded with
@@ -176,11 +179,17 @@ fn compactIndex(part: u32, unit: u32, column: u32) -> u32 {
 }
 
 fn compactCount() -> u32 {
+  if (fusedInstances) {
+    return params.paramCount;
+  }
   return neuronCount * blockColumns(BLOCK_THETA) + hiddenCount * blockColumns(BLOCK_FORWARD);
 }
 
 // The compact index of a parameter that is not a visible column.
 fn compactIndexOf(parameter: u32) -> u32 {
+  if (fusedInstances) {
+    return parameter;
+  }
   if (parameter < params.biasOffset) {
     let unit = (parameter - params.weightOffset) / neuronCount;
     return compactIndex(BLOCK_THETA, unit, (parameter - params.weightOffset) % neuronCount - visibleCount);
@@ -255,6 +264,9 @@ fn recordFailure(model: u32) {
 
 // Whether a parameter multiplies a visible convolution (its gradient comes from visible_gradient.wgsl).
 fn isVisibleColumn(parameter: u32) -> bool {
+  if (fusedInstances) {
+    return false;
+  }
   if (parameter < params.biasOffset) {
     return (parameter - params.weightOffset) % neuronCount < visibleCount;
   }

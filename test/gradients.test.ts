@@ -25,12 +25,16 @@ describe('float64 reference gradients match finite differences', () => {
   });
 });
 
+// Both paths of a small model: the fused one (one thread per instance, instance_gradient.wgsl) that such models take
+// by default, and the staged one that larger models take.
+const pathCases = cases.flatMap((c) => (['fused', 'staged'] as const).map((path) => ({ ...c, path })));
+
 describe('GPU ELBO and gradient match the float64 reference', () => {
   const gpu = useGpuSession();
-  it.each(cases)('$scheme $method', async ({ scheme, method }) => {
+  it.each(pathCases)('$scheme $method ($path)', async ({ scheme, method, path }) => {
     const problem = makeProblem(scheme, method, { bins: 20, sequences: 3, samples: 3 });
     const expected = elboAndGradient(problem.model, problem.params, problem.sequences, problem.noise);
-    const actual = await gradientOnDevice(gpu(), problem);
+    const actual = await gradientOnDevice(gpu(), problem, path);
     // f32 against float64: the ELBO to 1e-5 relative, every sample weight to 1e-4 absolute per nat of scale, and
     // the whole gradient vector to 1e-4 relative (f32 lands near 1e-7; the issue asks for 1e-3).
     expect(Math.abs(actual.elbo - expected.elbo)).toBeLessThan(1e-5 * Math.abs(expected.elbo) + 1e-4);

@@ -6,6 +6,7 @@ import { NoisePurpose } from '../model/philox.js';
 import type { GpuSession } from './session.js';
 import { checkIntegerOptions, KEY_LIMITS } from './noise.js';
 import { runSingleModelJob } from './single.js';
+import type { JobPath } from './spec.js';
 
 export interface GradientRequest {
   layout: ParamLayout;
@@ -20,6 +21,8 @@ export interface GradientRequest {
   seed?: number;
   /** Noise step (the training step whose noise to reproduce); default 0. */
   step?: number;
+  /** The job's path (src/engine/spec.ts JobPath): fused where the model allows, unless 'staged'. */
+  path?: JobPath;
 }
 
 export interface GradientResult {
@@ -101,6 +104,7 @@ export async function computeElboGradient(session: GpuSession, request: Gradient
       purpose: NoisePurpose.train,
       seed: request.seed,
       step: request.step,
+      path: request.path,
     },
     (job) => flatNoise && job.writeNoise(flatNoise),
     async (job) => {

@@ -215,14 +215,41 @@ export const sumInstanceProgram = (layout: ParamLayout, method: ResolvedMethod, 
   },
 });
 
-/** The mean over instances: a row per model, a thread per parameter and one for the ELBO. */
-export const sumGradientProgram = (paramCount: number, shape: ShapeConstants, job: JobConstants): KernelProgram => ({
-  name: 'reduce.sumGradient',
+/**
+ * The mean over instances: a row per model, a thread per parameter and one for the ELBO. On the fused path every
+ * instance holds its whole gradient; on the staged path the visible columns come from the visible-gradient stage.
+ */
+export const sumGradientProgram = (paramCount: number, shape: ShapeConstants, job: JobConstants, fused = false): KernelProgram => ({
+  name: `reduce.sumGradient${fused ? '.fused' : ''}`,
   shader: 'reduce.wgsl',
   entryPoint: 'sumGradient',
   workgroupSize: rowWorkgroupSize(paramCount + 1),
   // The shape tells which parameters are visible columns (summed by the visible-gradient stage).
-  constants: { ...pick(shape, ['visibleCount', 'hiddenCount', 'neuronCount', 'forwardColumnCount']), ...job },
+  constants: { fusedInstances: fused, ...pick(shape, ['visibleCount', 'hiddenCount', 'neuronCount', 'forwardColumnCount']), ...job },
+});
+
+/**
+ * Threads per workgroup of the fused path: a warp on a GPU, and small enough that a single small model's instances
+ * (B = 1: 50 at the paper's synthetic size) still spread over several workgroups, which is what a CPU driver runs in
+ * parallel.
+ */
+export const INSTANCE_GRADIENT_WORKGROUP = 32;
+
+/** The fused path: one thread per instance through its whole gradient (instance_gradient.wgsl). */
+export const instanceGradientProgram = (layout: ParamLayout, method: ResolvedMethod, noise: NoiseSource, shape: ShapeConstants, job: JobConstants): KernelProgram => ({
+  name: `instanceGradient.${layout.scheme}.${method.method}.${noise}`,
+  shader: 'instance_gradient.wgsl',
+  entryPoint: 'instanceGradient',
+  workgroupSize: INSTANCE_GRADIENT_WORKGROUP,
+  constants: {
+    scheme: SCHEME_ID[layout.scheme],
+    method: METHOD_INFO[method.method].id,
+    noiseKind: NOISE_KIND_ID[method.info.noise],
+    noiseSource: NOISE_SOURCE_ID[noise],
+    pathwise: method.info.estimator === 'pathwise',
+    ...pick(shape, ['visibleCount', 'hiddenCount', 'neuronCount', 'basisCount', 'categoryCount']),
+    ...job,
+  },
 });
 
 export const adamProgram = (job: JobConstants): KernelProgram => ({

@@ -20,7 +20,7 @@ export interface SingleModelRequest {
 export async function runSingleModelJob<T>(
   session: GpuSession,
   request: SingleModelRequest,
-  spec: Pick<JobSpec, 'samples' | 'noise' | 'mode' | 'purpose' | 'storeRates'> & { seed?: number; step?: number },
+  spec: Pick<JobSpec, 'samples' | 'noise' | 'mode' | 'purpose' | 'storeRates' | 'path'> & { seed?: number; step?: number },
   prepare: (job: VariationalJob) => void,
   read: (job: VariationalJob) => Promise<T>,
 ): Promise<T> {
@@ -44,6 +44,7 @@ export async function runSingleModelJob<T>(
       mode: spec.mode,
       purpose: spec.purpose,
       storeRates: spec.storeRates,
+      path: spec.path,
     });
     job.writeParams(Float32Array.from(request.params));
     job.writeSeeds(Uint32Array.of(spec.seed ?? 0));

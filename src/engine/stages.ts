@@ -14,6 +14,7 @@ import {
   evaluateSamplesProgram,
   evidenceProgram,
   gradientTilesPerInstance,
+  instanceGradientProgram,
   LOG_JOINT_BINS,
   logJointProgram,
   sampleProgram,
@@ -28,7 +29,7 @@ import {
   type JobConstants,
   type ShapeConstants,
 } from './programs.js';
-import { computesGradient, type JobMode, type JobSpec } from './spec.js';
+import { computesGradient, isFused, type JobMode, type JobSpec } from './spec.js';
 import { factorColumns } from './workspace.js';
 
 /** How a stage is dispatched: items of one thread each, rows of items, or a fixed grid. */
@@ -112,8 +113,13 @@ const visibleProduct: StageRecipe = (c) => ({
   },
 });
 
+const instanceGradient: StageRecipe = (c) => ({
+  program: instanceGradientProgram(c.spec.layout, c.spec.method, c.spec.noise, c.shape, c.job),
+  shape: { count: c.instances },
+});
+
 const sumGradient: StageRecipe = (c) => ({
-  program: sumGradientProgram(c.spec.layout.total, c.shape, c.job),
+  program: sumGradientProgram(c.spec.layout.total, c.shape, c.job, isFused(c.spec)),
   shape: { rows: c.spec.models, perRow: c.spec.layout.total + 1 },
 });
 
@@ -143,6 +149,15 @@ export const JOB_STAGES: Record<JobMode, readonly StageRecipe[]> = {
 };
 
 /**
+ * The fused path of the gradient modes (src/engine/spec.ts isFused): small models, whose staged step is mostly
+ * dispatches and round trips through storage, do the first eight stages in one (shaders/instance_gradient.wgsl).
+ */
+export const FUSED_JOB_STAGES: Partial<Record<JobMode, readonly StageRecipe[]>> = {
+  train: [instanceGradient, sumGradient, adam, advance],
+  gradient: [instanceGradient, sumGradient, advance],
+};
+
+/**
  * Who moves a step through its chunks: the device (the advance stage, so many steps fit one submission) or the host
  * (evaluation reads each chunk of sequences' evidence before the next, one chunk per submission).
  */
@@ -156,7 +171,8 @@ export const JOB_CHUNKING: Record<JobMode, 'device' | 'host'> = {
 
 /** The stages of a job's step, in dispatch order. */
 export function planStages(context: StageContext): StagePlan[] {
-  return JOB_STAGES[context.spec.mode].map((recipe) => recipe(context)).filter((plan): plan is StagePlan => plan !== undefined);
+  const table = isFused(context.spec) ? FUSED_JOB_STAGES : JOB_STAGES;
+  return table[context.spec.mode]!.map((recipe) => recipe(context)).filter((plan): plan is StagePlan => plan !== undefined);
 }
 
 export function stageContext(spec: JobSpec, bins: number, chunkSlots: number, chunks: number): StageContext {

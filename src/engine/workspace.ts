@@ -5,7 +5,7 @@
 // This is the one place their offsets are computed; stages receive each workspace region as the uniform
 // `<region>Offset`, and find the control regions through the header (shaders/control.wgsl).
 import type { ParamLayout } from '../model/params.js';
-import { chunking, computesGradient, type JobSpec } from './spec.js';
+import { chunking, computesGradient, isFused, type JobSpec } from './spec.js';
 
 export interface Region {
   offset: number;
@@ -22,33 +22,39 @@ export function workspaceCounts(spec: JobSpec, bins: number): Record<string, num
   const training = computesGradient(spec.mode);
   const pathwise = spec.method.info.estimator === 'pathwise';
   const fsPathwise = layout.scheme === 'FS' && pathwise;
-  // Evaluation keeps each sample's state in registers (evaluate.wgsl): only drives, weights and evidence remain.
-  const staged = spec.mode !== 'evaluate';
+  // The fused path keeps an instance's per-bin state in registers (instance_gradient.wgsl), and evaluation each
+  // sample's (evaluate.wgsl): only the staged path passes drives, samples, rates and deltas through storage.
+  const fused = isFused(spec);
+  const staged = spec.mode !== 'evaluate' && !fused;
+  const stagedTraining = training && !fused;
   const perUnit = staged ? instances * bins * H : 0;
   return {
-    visibleDrive: pairs * bins * N,
-    variationalDrive: pairs * bins * H,
+    visibleDrive: fused ? 0 : pairs * bins * N,
+    variationalDrive: fused ? 0 : pairs * bins * H,
     externalNoise: spec.noise === 'buffer' ? instances * bins * H * spec.method.noiseWidth : 0,
     samples: staged ? instances * bins * H * spec.method.sampleWidth : 0,
     // dz/dmu of each continuous pathwise sample, kept by the sampling stage for the backward pass.
-    sampleSlope: training && pathwise && !spec.method.info.gumbelSoftmax ? instances * bins * H : 0,
+    sampleSlope: stagedTraining && pathwise && !spec.method.info.gumbelSoftmax ? instances * bins * H : 0,
     hiddenCounts: perUnit,
     means: perUnit,
     hiddenConv: perUnit,
     hiddenRates: perUnit,
-    deltas: training ? instances * bins * N : 0,
+    deltas: stagedTraining ? instances * bins * N : 0,
     // d ln p / d cz through the generative drives, for the backward pass.
-    driveGradient: training ? instances * bins * H : 0,
+    driveGradient: stagedTraining ? instances * bins * H : 0,
     rates: spec.storeRates ? instances * bins * N : 0,
     weightTerms: staged ? instances * bins : 0,
-    variationalGradient: training ? instances * bins * H : 0,
-    hiddenConvGradient: training && fsPathwise ? instances * bins * H : 0,
+    variationalGradient: stagedTraining ? instances * bins * H : 0,
+    hiddenConvGradient: stagedTraining && fsPathwise ? instances * bins * H : 0,
+    // The fused path's pathwise backward sweep: alpha, beta, d ln p/d cz (and cz for FS) per (bin, hidden unit).
+    sweep: fused && pathwise ? instances * bins * H * (layout.scheme === 'FS' ? 4 : 3) : 0,
     sampleWeights: instances,
-    // Each instance's gradient columns that differ per sample (hidden history and biases; reduce.wgsl compactIndex).
-    instanceGradients: training ? instances * instanceGradientCount(layout) : 0,
+    // Staged: each instance's gradient columns that differ per sample (hidden history and biases; reduce.wgsl
+    // compactIndex). Fused: each instance's whole gradient.
+    instanceGradients: training ? instances * (fused ? layout.total : instanceGradientCount(layout)) : 0,
     // The visible columns of the gradient: the samples' row factors summed per (pair, bin); their products go to the
     // job's gradientSums buffer (src/engine/job.ts).
-    rowFactors: training ? pairs * bins * factorColumns(layout) : 0,
+    rowFactors: stagedTraining ? pairs * bins * factorColumns(layout) : 0,
     gradients: training ? B * layout.total : 0,
     firstMoment: spec.mode === 'train' ? B * layout.total : 0,
     secondMoment: spec.mode === 'train' ? B * layout.total : 0,

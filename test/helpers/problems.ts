@@ -7,6 +7,7 @@ import { resolveMethod, type Method, type ResolvedMethod, type Scheme } from '..
 import type { ReferenceModel } from '../../src/reference/model.js';
 import { computeElboGradient, type GradientResult } from '../../src/engine/gradient.js';
 import type { GpuSession } from '../../src/engine/session.js';
+import type { JobPath } from '../../src/engine/spec.js';
 
 export interface TestProblem {
   model: ReferenceModel;
@@ -104,8 +105,9 @@ export function centralDifferences(objective: (params: ArrayLike<number>) => num
 }
 
 /** The GPU engine's ELBO and gradient for a problem's parameters, data and base noise. */
-export function gradientOnDevice(session: GpuSession, problem: TestProblem): Promise<GradientResult> {
+export function gradientOnDevice(session: GpuSession, problem: TestProblem, path?: JobPath): Promise<GradientResult> {
   return computeElboGradient(session, {
+    path,
     layout: problem.layout,
     basis: problem.model.basis,
     method: problem.method,
