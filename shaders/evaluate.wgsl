@@ -44,18 +44,55 @@ const MAX_HISTORY: u32 = 256u;
 
 // Samples per thread: every drive, count and weight a thread loads serves this many samples (loads cost about as much
 // as arithmetic on a CPU driver; on a GPU they are cached broadcasts, and the extra samples add independent work).
-const PER_THREAD: u32 = 4u;
+// The host takes 8 where the hidden history is small and 4 elsewhere (src/engine/programs.ts
+// evaluationSamplesPerThread), so that a thread's histories still fit its registers on a GPU.
+const MAX_PER_THREAD: u32 = 8u;
+override samplesPerThread: u32 = 4u;
+
+// A small model's weights on the hidden history, W[n][V+k] and (FS) A[h][V+k], stay in a thread's registers for the
+// whole sequence instead of being loaded again in every bin; a larger model's would not fit, and are loaded per bin.
+const HELD_NEURONS: u32 = 8u;
+const HELD_HIDDEN: u32 = 4u;
+
+fn holdsWeights() -> bool {
+  return neuronCount <= HELD_NEURONS && hiddenCount <= HELD_HIDDEN;
+}
+
+struct HeldWeights {
+  generative: array<array<f32, HELD_HIDDEN>, HELD_NEURONS>,
+  selfWeights: array<array<f32, HELD_HIDDEN>, HELD_HIDDEN>,
+}
+
+fn holdWeights(weights: u32, selfWeightsAt: u32) -> HeldWeights {
+  var held: HeldWeights;
+  if (!holdsWeights()) {
+    return held;
+  }
+  for (var n = 0u; n < neuronCount; n++) {
+    for (var k = 0u; k < hiddenCount; k++) {
+      held.generative[n][k] = modelParams[weights + n * neuronCount + visibleCount + k];
+    }
+  }
+  if (scheme == SCHEME_FS) {
+    for (var h = 0u; h < hiddenCount; h++) {
+      for (var k = 0u; k < hiddenCount; k++) {
+        held.selfWeights[h][k] = modelParams[selfWeightsAt + h * params.forwardColumns + k];
+      }
+    }
+  }
+  return held;
+}
 
 // The weight of a sample is ln p(X, Z) - ln q(Z | X) with both models Poisson. Its hidden terms are
 // z ln(rate + EPS) - rate - ln z! under p and z ln(mean + EPS) - mean - ln z! under q: ln z! cancels, so neither is
 // formed (each would be a per-lane table lookup). A visible term with a count of zero (the same count for the whole
 // workgroup, so the branch does not diverge) is just -rate. The visible counts' sum ln x! comes from the dataset.
-// A thread follows PER_THREAD samples (draw, draw + 1, ...) through the bins together.
+// A thread follows samplesPerThread samples (draw, draw + 1, ...) through the bins together.
 @compute @workgroup_size(workgroupSize)
 fn evaluateSamples(@builtin(workgroup_id) group: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>,
                    @builtin(global_invocation_id) thread: vec3<u32>) {
   let pair = rowOfWorkgroup(group, groups);
-  let first = thread.x * PER_THREAD;
+  let first = thread.x * samplesPerThread;
   let samples = jobSamples();
   if (pair >= pairCount() || first >= samples) {
     return;
@@ -65,7 +102,7 @@ fn evaluateSamples(@builtin(workgroup_id) group: vec3<u32>, @builtin(num_workgro
   let out = params.sampleWeightsOffset + pair * samples + first;
   let row = slotRow(model, slot);
   if (row == NO_SEQUENCE) {
-    for (var j = 0u; j < PER_THREAD; j++) {
+    for (var j = 0u; j < samplesPerThread; j++) {
       if (first + j < samples) {
         workspace[out + j] = 0.0;
       }
@@ -74,20 +111,21 @@ fn evaluateSamples(@builtin(workgroup_id) group: vec3<u32>, @builtin(num_workgro
   }
   let key = noiseKey(seedOf(model), params.purpose, stepCounter());
   let weights = model * params.paramCount + params.weightOffset;
-  let selfWeights = model * params.paramCount + params.forwardOffset + visibleCount;
+  let selfWeightsAt = model * params.paramCount + params.forwardOffset + visibleCount;
   // history[j][(lag - 1) * H + k] = z[t - lag][k] of sample j; zero before the first bin. The per-bin arrays live
   // outside the loop so that they are not zeroed again in every bin.
-  var history: array<array<f32, MAX_HISTORY>, PER_THREAD>;
-  var cz: array<array<f32, MAX_HIDDEN>, PER_THREAD>;
-  var counts: array<array<f32, MAX_HIDDEN>, PER_THREAD>;
-  var logWeight: array<f32, PER_THREAD>;
+  var history: array<array<f32, MAX_HISTORY>, MAX_PER_THREAD>;
+  var cz: array<array<f32, MAX_HIDDEN>, MAX_PER_THREAD>;
+  var counts: array<array<f32, MAX_HIDDEN>, MAX_PER_THREAD>;
+  var logWeight: array<f32, MAX_PER_THREAD>;
   let logFactorials = dataset[params.logFactorialOffset + row];
-  for (var j = 0u; j < PER_THREAD; j++) {
+  for (var j = 0u; j < samplesPerThread; j++) {
     logWeight[j] = -logFactorials;
   }
   let bins = jobBins();
+  let held = holdWeights(weights, selfWeightsAt);
   for (var time = 0u; time < bins; time++) {
-    for (var j = 0u; j < PER_THREAD; j++) {
+    for (var j = 0u; j < samplesPerThread; j++) {
       for (var k = 0u; k < hiddenCount; k++) {
         var sum = 0.0;
         for (var lag = 1u; lag <= basisCount; lag++) {
@@ -97,25 +135,37 @@ fn evaluateSamples(@builtin(workgroup_id) group: vec3<u32>, @builtin(num_workgro
       }
     }
     let variational = params.variationalDriveOffset + (pair * bins + time) * hiddenCount;
-    var caches: array<NoiseWords, PER_THREAD>;
-    for (var j = 0u; j < PER_THREAD; j++) {
+    var caches: array<NoiseWords, MAX_PER_THREAD>;
+    for (var j = 0u; j < samplesPerThread; j++) {
       caches[j] = freshNoiseWords();
     }
     for (var h = 0u; h < hiddenCount; h++) {
       let variationalDrive = workspace[variational + h];
-      for (var j = 0u; j < PER_THREAD; j++) {
-        var drive = variationalDrive;
-        if (scheme == SCHEME_FS) {
-          for (var k = 0u; k < hiddenCount; k++) {
-            drive += modelParams[selfWeights + h * params.forwardColumns + k] * cz[j][k];
-          }
-        }
-        let mean = sigmoid(drive);
+      // F and FB: q's mean depends on the data alone, so its exp, log and first CDF terms serve all the samples.
+      let sharedMean = sigmoid(variationalDrive);
+      let sharedLogMean = log(sharedMean + EPS);
+      let sharedSteps = poissonSteps(sharedMean);
+      for (var j = 0u; j < samplesPerThread; j++) {
         // Samples past the chunk's end draw a valid stream; their weights are never written.
         let u = drawUnitNoise(&caches[j], NOISE_UNIFORM, key, time, h, first + j + params.sampleOffset, minibatchSlot(slot), 1u)[0];
-        counts[j][h] = poissonInversion(mean, u);
-        // -ln q; the generative loop below adds ln p.
-        logWeight[j] += mean - counts[j][h] * log(mean + EPS);
+        var mean = sharedMean;
+        if (scheme == SCHEME_FS) {
+          var drive = variationalDrive;
+          for (var k = 0u; k < hiddenCount; k++) {
+            if (holdsWeights()) {
+              drive += held.selfWeights[h][k] * cz[j][k];
+            } else {
+              drive += modelParams[selfWeightsAt + h * params.forwardColumns + k] * cz[j][k];
+            }
+          }
+          mean = sigmoid(drive);
+          counts[j][h] = poissonInversion(mean, u);
+          // -ln q; the generative loop below adds ln p.
+          logWeight[j] += mean - counts[j][h] * log(mean + EPS);
+        } else {
+          counts[j][h] = poissonInversionFromSteps(mean, u, sharedSteps);
+          logWeight[j] += mean - counts[j][h] * sharedLogMean;
+        }
       }
     }
     let generative = params.visibleDriveOffset + (pair * bins + time) * neuronCount;
@@ -123,13 +173,17 @@ fn evaluateSamples(@builtin(workgroup_id) group: vec3<u32>, @builtin(num_workgro
       let generativeDrive = workspace[generative + n];
       var w: array<f32, MAX_HIDDEN>;
       for (var k = 0u; k < hiddenCount; k++) {
-        w[k] = modelParams[weights + n * neuronCount + visibleCount + k];
+        if (holdsWeights()) {
+          w[k] = held.generative[n][k];
+        } else {
+          w[k] = modelParams[weights + n * neuronCount + visibleCount + k];
+        }
       }
       var count = 0.0;
       if (n < visibleCount) {
         count = spikeCount(params.countsOffset, row, time, n);
       }
-      for (var j = 0u; j < PER_THREAD; j++) {
+      for (var j = 0u; j < samplesPerThread; j++) {
         var drive = generativeDrive;
         for (var k = 0u; k < hiddenCount; k++) {
           drive += w[k] * cz[j][k];
@@ -145,7 +199,7 @@ fn evaluateSamples(@builtin(workgroup_id) group: vec3<u32>, @builtin(num_workgro
         }
       }
     }
-    for (var j = 0u; j < PER_THREAD; j++) {
+    for (var j = 0u; j < samplesPerThread; j++) {
       for (var lag = basisCount; lag > 1u; lag--) {
         for (var k = 0u; k < hiddenCount; k++) {
           history[j][(lag - 1u) * hiddenCount + k] = history[j][(lag - 2u) * hiddenCount + k];
@@ -156,7 +210,7 @@ fn evaluateSamples(@builtin(workgroup_id) group: vec3<u32>, @builtin(num_workgro
       }
     }
   }
-  for (var j = 0u; j < PER_THREAD; j++) {
+  for (var j = 0u; j < samplesPerThread; j++) {
     if (first + j < samples) {
       workspace[out + j] = logWeight[j];
     }

@@ -268,17 +268,26 @@ export const advanceStepProgram = (): KernelProgram => ({
   workgroupSize: 1,
 });
 
-/** Samples per thread of evaluation (twin of PER_THREAD in evaluate.wgsl). */
-export const EVALUATION_SAMPLES_PER_THREAD = 4;
+/**
+ * Samples per thread of evaluation (evaluate.wgsl samplesPerThread, at most its MAX_PER_THREAD): 8 where a sample's
+ * hidden history (basis x hidden values) is small, so that every drive and weight a thread loads serves 8 samples; 4
+ * elsewhere, so that the histories of a thread's samples still fit a GPU's registers.
+ */
+export function evaluationSamplesPerThread(shape: Pick<ShapeConstants, 'basisCount' | 'hiddenCount'>): number {
+  return shape.basisCount * shape.hiddenCount <= 32 ? 8 : 4;
+}
 
-/** Evaluation's weights: a row per (model, sequence), a thread per 4 samples, each sample's state in registers. */
-export const evaluateSamplesProgram = (scheme: Scheme, samples: number, shape: ShapeConstants, job: JobConstants): KernelProgram => ({
-  name: `evaluate.samples.${scheme}`,
-  shader: 'evaluate.wgsl',
-  entryPoint: 'evaluateSamples',
-  workgroupSize: rowWorkgroupSize(Math.ceil(samples / EVALUATION_SAMPLES_PER_THREAD)),
-  constants: { scheme: SCHEME_ID[scheme], ...pick(shape, ['visibleCount', 'hiddenCount', 'neuronCount', 'basisCount']), ...job },
-});
+/** Evaluation's weights: a row per (model, sequence), a thread per 4 or 8 samples, each sample's state in registers. */
+export const evaluateSamplesProgram = (scheme: Scheme, samples: number, shape: ShapeConstants, job: JobConstants): KernelProgram => {
+  const samplesPerThread = evaluationSamplesPerThread(shape);
+  return {
+    name: `evaluate.samples.${scheme}.${samplesPerThread}`,
+    shader: 'evaluate.wgsl',
+    entryPoint: 'evaluateSamples',
+    workgroupSize: rowWorkgroupSize(Math.ceil(samples / samplesPerThread)),
+    constants: { scheme: SCHEME_ID[scheme], samplesPerThread, ...pick(shape, ['visibleCount', 'hiddenCount', 'neuronCount', 'basisCount']), ...job },
+  };
+};
 
 export const evidenceProgram = (job: JobConstants): KernelProgram => ({
   name: 'evaluate.accumulateEvidence',

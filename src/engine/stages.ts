@@ -10,8 +10,8 @@ import {
   backwardProgram,
   driveProgram,
   driveThreads,
-  EVALUATION_SAMPLES_PER_THREAD,
   evaluateSamplesProgram,
+  evaluationSamplesPerThread,
   evidenceProgram,
   gradientTilesPerInstance,
   instanceGradientProgram,
@@ -135,7 +135,7 @@ const advance: StageRecipe = (c) =>
 
 const evaluateSamples: StageRecipe = (c) => ({
   program: evaluateSamplesProgram(c.spec.layout.scheme, c.spec.samples, c.shape, c.job),
-  shape: { rows: c.pairs, perRow: Math.ceil(c.spec.samples / EVALUATION_SAMPLES_PER_THREAD) },
+  shape: { rows: c.pairs, perRow: Math.ceil(c.spec.samples / evaluationSamplesPerThread(c.shape)) },
 });
 
 const accumulateEvidence: StageRecipe = (c) => ({ program: evidenceProgram(c.job), shape: { count: c.pairs } });
