@@ -169,10 +169,12 @@ describe('sizing', () => {
   });
 
   it('fitMany runs a fit whose minibatch outgrows a buffer in chunks, says so, and gets the unchunked result', async () => {
-    const job = { train: problem.sequences, hidden: 2, scheme: 'FB' as const, method: 'exponential' as const, epochs: 2, batchSize: 4, samples: 2, seed: 9 };
+    // 8 samples: enough per-sample workspace that a chunk of 2 sequences outgrows the data's one buffer (the fused
+    // path that this small model takes keeps little per sample).
+    const job = { train: problem.sequences, hidden: 2, scheme: 'FB' as const, method: 'exponential' as const, epochs: 2, batchSize: 4, samples: 8, seed: 9 };
     const notes: string[] = [];
     const [whole] = await fitMany([job], { session: gpu() });
-    const limit = workspaceBytes({ ...spec, basis: whole.model.basis, models: 1, chunkSlots: 2 }, 40);
+    const limit = workspaceBytes({ ...spec, samples: 8, basis: whole.model.basis, models: 1, chunkSlots: 2 }, 40);
     const [chunked] = await fitMany([job], { session: gpu(), maxJobBytes: limit, onProgress: (progress) => progress.note && notes.push(progress.note) });
     expect(notes[0]).toMatch(/each minibatch in 2 chunks of 2 sequences, to stay within \d+ bytes per buffer/);
     expect(chunked.dispatchesPerStep).toBe(2 * (whole.dispatchesPerStep - 1) + 1);
