@@ -589,6 +589,8 @@ async function sectionProfile(session: GpuSession): Promise<void> {
   const cases: { size: ProblemSize; models: number }[] = [
     { size: SIZES.synthetic, models: 1 },
     { size: SIZES.synthetic, models: 100 },
+    // The real size where the staged path loses to torch: where its step goes.
+    { size: SIZES.rgc, models: 1 },
     ...(profileLarge ? [{ size: SIZES.large, models: 1 }] : []),
   ];
   const options = (size: ProblemSize): Partial<TimingOptions> => ({
@@ -779,7 +781,9 @@ async function sectionPaperGrid(session: GpuSession): Promise<void> {
     const dataset = { name: 'trial 0', train: data.train.visible, test: data.test.visible, testHidden: data.test.hidden, truth: data.truth.generative };
     const setupMs = performance.now() - started;
     const spec = { datasets: [dataset], seeds: Array.from({ length: 10 }, (_, i) => i), schemes: ['F', 'FS', 'FB'] as Scheme[], methods: [...METHODS], hidden: [2] };
+    const warmupStarted = performance.now();
     await runGridApi({ ...spec, seeds: [0], schemes: ['FB'], methods: ['exponential'], epochs: 1, evalSamples: 10 }, { session });
+    const warmupMs = performance.now() - warmupStarted;
     let fittedAt = 0;
     const gridStarted = performance.now();
     const gridRows = await runGridApi(spec, { session, onFitted: () => (fittedAt = performance.now()) });
@@ -798,11 +802,14 @@ async function sectionPaperGrid(session: GpuSession): Promise<void> {
       fitMs: fittedAt - gridStarted,
       evaluateMs: endedAt - fittedAt,
       stepMs: endedAt - gridStarted,
-      totalSeconds: (endedAt - started) / 1000,
+      // The data, the fits and their evaluation; the warm-up fit (one epoch of one fit, for compilation) is not part
+      // of the 210 fits and is reported apart.
+      totalSeconds: (setupMs + endedAt - gridStarted) / 1000,
+      warmupSeconds: warmupMs / 1000,
     };
     rows.push(row);
-    table('The paper\'s synthetic grid of trial 0 (210 fits, 20 epochs, evaluation at M = 2,000, with ground truth)', ['fits', 'evaluated', 'data s', 'fit s', 'evaluate s', 'total s'], [
-      [String(row.fits), String(evaluated), fmt(setupMs / 1000), fmt((row.fitMs as number) / 1000), fmt((row.evaluateMs as number) / 1000), fmt(row.totalSeconds as number)],
+    table('The paper\'s synthetic grid of trial 0 (210 fits, 20 epochs, evaluation at M = 2,000, with ground truth)', ['fits', 'evaluated', 'data s', 'fit s', 'evaluate s', 'total s', 'warm-up s (apart)'], [
+      [String(row.fits), String(evaluated), fmt(setupMs / 1000), fmt((row.fitMs as number) / 1000), fmt((row.evaluateMs as number) / 1000), fmt(row.totalSeconds as number), fmt(warmupMs / 1000)],
     ]);
   });
 }
