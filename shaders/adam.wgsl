@@ -1,6 +1,10 @@
 // Adam with PyTorch's semantics (bias-corrected; eps added to the corrected root), two parameter groups (theta
 // before `generativeCount`, phi after) with their own learning rates, descending the loss -ELBO. A model whose ELBO
 // or gradient went non-finite (failureStep set by the reduce stage) is frozen at its last finite parameters.
+// An update can itself overflow (a huge learning rate, say), and one thread per parameter cannot see its model's other
+// parameters, so the update is in two dispatches: adamStep writes each model's proposed parameters and records the
+// step in failureStep if any is non-finite; commitParams then copies the proposals of the models that stayed finite.
+// The saved parameters are therefore always the last finite ones, all of them from the same step.
 //#include "stage.wgsl"
 
 struct Params {
@@ -14,12 +18,13 @@ struct Params {
   gradientsOffset: u32,
   firstMomentOffset: u32,
   secondMomentOffset: u32,
+  proposedParamsOffset: u32,
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(2) var<storage, read_write> modelParams: array<f32>;
 @group(0) @binding(3) var<storage, read_write> workspace: array<f32>;
-@group(0) @binding(4) var<storage, read> failureStep: array<u32>;
+@group(0) @binding(4) var<storage, read_write> failureStep: array<atomic<u32>>;
 
 override workgroupSize: u32 = 64u;
 
@@ -30,7 +35,8 @@ fn adamStep(@builtin(workgroup_id) group: vec3<u32>, @builtin(num_workgroups) gr
   if (index >= jobModels() * params.paramCount) {
     return;
   }
-  if (failureStep[index / params.paramCount] != NO_FAILURE) {
+  let model = index / params.paramCount;
+  if (atomicLoad(&failureStep[model]) != NO_FAILURE) {
     return;
   }
   let step = f32(stepCounter() + 1u);
@@ -44,5 +50,24 @@ fn adamStep(@builtin(workgroup_id) group: vec3<u32>, @builtin(num_workgroups) gr
   let correction1 = 1.0 - pow(params.beta1, step);
   let correction2 = 1.0 - pow(params.beta2, step);
   let denominator = sqrt(second) / sqrt(correction2) + params.epsilon;
-  modelParams[index] -= learningRate / correction1 * first / denominator;
+  // first / correction1 before the learning rate: lr / correction1 alone overflows f32 for lr above 3.4e37.
+  let proposed = modelParams[index] - learningRate * ((first / correction1) / denominator);
+  workspace[params.proposedParamsOffset + index] = proposed;
+  // Inf or NaN, tested on the bits (a float comparison may be folded under WGSL's finite-math assumption).
+  if ((bitcast<u32>(proposed) & 0x7F800000u) == 0x7F800000u) {
+    atomicMin(&failureStep[model], stepCounter());
+  }
+}
+
+@compute @workgroup_size(workgroupSize)
+fn commitParams(@builtin(workgroup_id) group: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>,
+                @builtin(local_invocation_index) lane: u32) {
+  let index = linearWorkgroup(group, groups) * workgroupSize + lane;
+  if (index >= jobModels() * params.paramCount) {
+    return;
+  }
+  if (atomicLoad(&failureStep[index / params.paramCount]) != NO_FAILURE) {
+    return;
+  }
+  modelParams[index] = workspace[params.proposedParamsOffset + index];
 }

@@ -117,12 +117,29 @@ describe('batched fitting', () => {
         counts.add(`${scheme}:${result.dispatchesPerStep}`);
       }
     }
-    // These small models take the fused path: instance gradient, sum gradient, Adam, advance.
-    expect([...counts].sort()).toEqual(['F:4', 'FB:4', 'FS:4']);
+    // These small models take the fused path: instance gradient, sum gradient, Adam, commit, advance.
+    expect([...counts].sort()).toEqual(['F:5', 'FB:5', 'FS:5']);
   });
 });
 
 describe('stopping', () => {
+  it('saves the last finite parameters when Adam\'s own update overflows f32, and a one-step fit with a huge rate stays finite', async () => {
+    const problem = makeProblem('FB', 'exponential', { bins: 30, sequences: 4 });
+    const settings = { hidden: 2, scheme: 'FB' as const, method: 'exponential' as const, batchSize: 4, learningRateGenerative: 1e38 };
+    const finite = (model: { generative: { weight: number[][]; bias: number[] }; variational?: { forwardWeight: number[][] } }): boolean =>
+      [...model.generative.weight.flat(), ...model.generative.bias, ...model.variational!.forwardWeight.flat()].every(Number.isFinite);
+    // One step: lr / (1 - beta1) alone would be 1e39, infinite in f32; the update is formed so that it is not.
+    const one = await fit(problem.sequences, { ...settings, epochs: 1 }, { session: gpu() });
+    expect(finite(one.model)).toBe(true);
+    // The weights grow by ~1e38 per step until an update or a gradient is non-finite: the fit stops, names the step,
+    // and keeps every parameter of the step before (each update is committed only when the whole model is finite).
+    const error = await fit(problem.sequences, { ...settings, epochs: 20 }, { session: gpu() }).catch((e) => e);
+    expect(error).toBeInstanceOf(NonFiniteError);
+    expect(error.message).toMatch(/non-finite at step \d+/);
+    expect(finite(error.result.model)).toBe(true);
+    expect(Math.max(...error.result.model.generative.weight.flat().map(Math.abs))).toBeGreaterThan(1e38);
+  });
+
   it('stops at a non-finite ELBO, naming the step, with the last finite parameters', async () => {
     const problem = makeProblem('FB', 'exponential', { bins: 30, sequences: 4 });
     const busy = problem.sequences.map((sequence) => sequence.map((bin) => bin.map(() => 6)));

@@ -260,6 +260,15 @@ export const adamProgram = (job: JobConstants): KernelProgram => ({
   constants: { ...job },
 });
 
+/** Copies Adam's proposed parameters of the models that stayed finite (adam.wgsl commitParams). */
+export const commitParamsProgram = (job: JobConstants): KernelProgram => ({
+  name: 'adam.commitParams',
+  shader: 'adam.wgsl',
+  entryPoint: 'commitParams',
+  workgroupSize: DEFAULT_WORKGROUP,
+  constants: { ...job },
+});
+
 export const advanceStepProgram = (): KernelProgram => ({
   name: 'advanceStep',
   shader: 'advance.wgsl',

@@ -1,12 +1,13 @@
 // The modes of a job as data: each mode is the list of stages a step dispatches, in order. A stage recipe turns the
 // job's spec into its kernel program and dispatch shape, or into nothing where the stage does not apply (the advance
 // stage of a one-chunk gradient job, say). When a step runs in several chunks of its minibatch, every stage runs once
-// per chunk except those marked `lastChunk` (Adam), which run once, after the last chunk has summed the gradient.
+// per chunk except those marked `lastChunk` (Adam and its commit), which run once, after the last chunk has summed the gradient.
 import type { Dispatch } from '../gpu/grid.js';
 import type { KernelProgram } from '../gpu/kernel.js';
 import {
   adamProgram,
   advanceStepProgram,
+  commitParamsProgram,
   backwardProgram,
   driveProgram,
   driveThreads,
@@ -129,6 +130,13 @@ const adam: StageRecipe = (c) => ({
   lastChunk: true,
 });
 
+// Keeps Adam's update only where the whole model stayed finite.
+const commit: StageRecipe = (c) => ({
+  program: commitParamsProgram(c.job),
+  shape: { count: c.spec.models * c.spec.layout.total },
+  lastChunk: true,
+});
+
 // Moves to the next chunk, and after the last to the next step. A one-chunk gradient job takes no step.
 const advance: StageRecipe = (c) =>
   c.spec.mode === 'train' || c.chunks > 1 ? { program: advanceStepProgram(), shape: { fixed: [1, 1, 1] } } : undefined;
@@ -141,7 +149,7 @@ const evaluateSamples: StageRecipe = (c) => ({
 const accumulateEvidence: StageRecipe = (c) => ({ program: evidenceProgram(c.job), shape: { count: c.pairs } });
 
 export const JOB_STAGES: Record<JobMode, readonly StageRecipe[]> = {
-  train: [drive, sampleQ, logJoint, backward, sumWeights, sumInstance, sumSamples, visibleProduct, sumGradient, adam, advance],
+  train: [drive, sampleQ, logJoint, backward, sumWeights, sumInstance, sumSamples, visibleProduct, sumGradient, adam, commit, advance],
   gradient: [drive, sampleQ, logJoint, backward, sumWeights, sumInstance, sumSamples, visibleProduct, sumGradient, advance],
   evaluate: [drive, evaluateSamples, accumulateEvidence],
   logJoint: [drive, sampleQ, logJoint, sumWeights],
@@ -153,7 +161,7 @@ export const JOB_STAGES: Record<JobMode, readonly StageRecipe[]> = {
  * dispatches and round trips through storage, do the first eight stages in one (shaders/instance_gradient.wgsl).
  */
 export const FUSED_JOB_STAGES: Partial<Record<JobMode, readonly StageRecipe[]>> = {
-  train: [instanceGradient, sumGradient, adam, advance],
+  train: [instanceGradient, sumGradient, adam, commit, advance],
   gradient: [instanceGradient, sumGradient, advance],
 };
 

@@ -58,6 +58,8 @@ export function workspaceCounts(spec: JobSpec, bins: number): Record<string, num
     gradients: training ? B * layout.total : 0,
     firstMoment: spec.mode === 'train' ? B * layout.total : 0,
     secondMoment: spec.mode === 'train' ? B * layout.total : 0,
+    // Adam's proposed parameters, committed only for the models whose every parameter stayed finite (adam.wgsl).
+    proposedParams: spec.mode === 'train' ? B * layout.total : 0,
     elboHistory: spec.stepsPerEpoch * B,
     evidence: spec.mode === 'evaluate' ? pairs * 4 : 0,
   };
