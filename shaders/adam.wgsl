@@ -6,6 +6,7 @@
 // step in failureStep if any is non-finite; commitParams then copies the proposals of the models that stayed finite.
 // The saved parameters are therefore always the last finite ones, all of them from the same step.
 //#include "stage.wgsl"
+//#include "failure.wgsl"
 
 struct Params {
   paramCount: u32,
@@ -24,7 +25,6 @@ struct Params {
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(2) var<storage, read_write> modelParams: array<f32>;
 @group(0) @binding(3) var<storage, read_write> workspace: array<f32>;
-@group(0) @binding(4) var<storage, read_write> failureStep: array<atomic<u32>>;
 
 override workgroupSize: u32 = 64u;
 
@@ -36,7 +36,7 @@ fn adamStep(@builtin(workgroup_id) group: vec3<u32>, @builtin(num_workgroups) gr
     return;
   }
   let model = index / params.paramCount;
-  if (atomicLoad(&failureStep[model]) != NO_FAILURE) {
+  if (hasFailed(model)) {
     return;
   }
   let step = f32(stepCounter() + 1u);
@@ -53,9 +53,8 @@ fn adamStep(@builtin(workgroup_id) group: vec3<u32>, @builtin(num_workgroups) gr
   // first / correction1 before the learning rate: lr / correction1 alone overflows f32 for lr above 3.4e37.
   let proposed = modelParams[index] - learningRate * ((first / correction1) / denominator);
   workspace[params.proposedParamsOffset + index] = proposed;
-  // Inf or NaN, tested on the bits (a float comparison may be folded under WGSL's finite-math assumption).
-  if ((bitcast<u32>(proposed) & 0x7F800000u) == 0x7F800000u) {
-    atomicMin(&failureStep[model], stepCounter());
+  if (isNonFinite(proposed)) {
+    recordFailure(model);
   }
 }
 
@@ -66,7 +65,7 @@ fn commitParams(@builtin(workgroup_id) group: vec3<u32>, @builtin(num_workgroups
   if (index >= jobModels() * params.paramCount) {
     return;
   }
-  if (atomicLoad(&failureStep[index / params.paramCount]) != NO_FAILURE) {
+  if (hasFailed(index / params.paramCount)) {
     return;
   }
   modelParams[index] = workspace[params.proposedParamsOffset + index];

@@ -13,6 +13,7 @@
 //                 minibatch. A non-finite ELBO or gradient records the step in failureStep[model], which freezes that
 //                 model in the Adam stage.
 //#include "stage.wgsl"
+//#include "failure.wgsl"
 
 struct Params {
   paramCount: u32,
@@ -37,7 +38,6 @@ struct Params {
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(2) var<storage, read> dataset: array<f32>;
 @group(0) @binding(3) var<storage, read_write> workspace: array<f32>;
-@group(0) @binding(4) var<storage, read_write> failureStep: array<atomic<u32>>;
 // [model][parameter]: the visible columns' sums of the current chunk (visible_gradient.wgsl).
 @group(0) @binding(5) var<storage, read> gradientSums: array<f32>;
 
@@ -252,15 +252,6 @@ fn sumInstance(@builtin(workgroup_id) group: vec3<u32>, @builtin(num_workgroups)
 }
 
 // ---- the mean over instances ----
-
-// Inf or NaN, tested on the bits: WGSL lets compilers assume finite arithmetic, so a float comparison could be folded.
-fn isNonFinite(value: f32) -> bool {
-  return (bitcast<u32>(value) & 0x7F800000u) == 0x7F800000u;
-}
-
-fn recordFailure(model: u32) {
-  atomicMin(&failureStep[model], stepCounter());
-}
 
 // Whether a parameter multiplies a visible convolution (its gradient comes from visible_gradient.wgsl).
 fn isVisibleColumn(parameter: u32) -> bool {

@@ -10,7 +10,7 @@
 //   modelParams f32 [model][parameter]
 //   workspace  f32  the job's named regions (drives, samples, deltas, gradients, ...), each at `<region>Offset`
 //   gradientSums f32 [model][parameter]: the visible columns' gradient of the current chunk (visible_gradient.wgsl)
-//   failureStep u32 [model]: the first non-finite step (reduce.wgsl, adam.wgsl)
+//   failureStep u32 [model]: the first non-finite step (failure.wgsl; recorded by reduce.wgsl and adam.wgsl)
 // The host lays control and workspace out in one place (src/engine/workspace.ts).
 //   schedule      [stepInEpoch][chunk][model][chunk slot] -> dataset row of the slot, or NO_SEQUENCE when empty
 //   per (model, chunk slot):  [pair][bin][...]        pair = model * chunkSlots + chunk slot
