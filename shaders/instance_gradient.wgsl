@@ -55,7 +55,7 @@ struct Params {
 // parameters and its gradient sums, N (N + 1) + H (inputs + 1) of each.
 const FUSED_MAX_NEURONS: u32 = 8u;
 const FUSED_MAX_HIDDEN: u32 = 4u;
-// phi's input columns: V (F), N (FS), 2V (FB).
+// phi's input columns: V (F), N (FS), 2V (FB), so 2 x FUSED_MAX_NEURONS covers every scheme.
 const FUSED_MAX_INPUTS: u32 = 16u;
 const FUSED_MAX_LAGS: u32 = 16u;
 
@@ -125,6 +125,35 @@ fn loadModel(model: u32) -> Model {
     m.psi[lag - 1u] = basisWeight(lag);
   }
   return m;
+}
+
+// The last basisCount bins' values of each hidden unit, newest first: lags[lag - 1][k]. The forward sweep keeps the
+// samples' counts in one (for cz), the backward sweep the later bins' dJ/dcz in another (for the history gradient).
+alias LagRegister = array<array<f32, FUSED_MAX_HIDDEN>, FUSED_MAX_LAGS>;
+
+// sum_l psi[l-1] lags[l-1][k] for every hidden unit k.
+fn convolveLags(psi: array<f32, FUSED_MAX_LAGS>, lags: ptr<function, LagRegister>) -> array<f32, FUSED_MAX_HIDDEN> {
+  var sums: array<f32, FUSED_MAX_HIDDEN>;
+  for (var k = 0u; k < hiddenCount; k++) {
+    var sum = 0.0;
+    for (var lag = 1u; lag <= basisCount; lag++) {
+      sum += psi[lag - 1u] * (*lags)[lag - 1u][k];
+    }
+    sums[k] = sum;
+  }
+  return sums;
+}
+
+// Moves the register on by one bin: every entry one lag older, `newest` at lag 1.
+fn pushLags(lags: ptr<function, LagRegister>, newest: array<f32, FUSED_MAX_HIDDEN>) {
+  for (var lag = basisCount; lag > 1u; lag--) {
+    for (var k = 0u; k < hiddenCount; k++) {
+      (*lags)[lag - 1u][k] = (*lags)[lag - 2u][k];
+    }
+  }
+  for (var k = 0u; k < hiddenCount; k++) {
+    (*lags)[0][k] = newest[k];
+  }
 }
 
 // One bin's inputs: the generative model's [cx | cz] and phi's [cx | cz (FS) | rx (FB)].
@@ -216,18 +245,11 @@ fn instanceGradient(@builtin(workgroup_id) group: vec3<u32>, @builtin(num_workgr
   var thetaGradient: array<array<f32, FUSED_MAX_NEURONS + 1u>, FUSED_MAX_NEURONS>;
   var phiGradient: array<array<f32, FUSED_MAX_INPUTS + 1u>, FUSED_MAX_HIDDEN>;
   // history[lag - 1][k] = z[t - lag][k], zero before the first bin.
-  var history: array<array<f32, FUSED_MAX_HIDDEN>, FUSED_MAX_LAGS>;
+  var history: LagRegister;
   var logWeight = -dataset[params.logFactorialOffset + row];
   for (var time = 0u; time < bins; time++) {
     // Per-bin arrays are set in full before use: a declaration in a loop body is not relied on to zero them.
-    var cz: array<f32, FUSED_MAX_HIDDEN>;
-    for (var k = 0u; k < hiddenCount; k++) {
-      var sum = 0.0;
-      for (var lag = 1u; lag <= basisCount; lag++) {
-        sum += model.psi[lag - 1u] * history[lag - 1u][k];
-      }
-      cz[k] = sum;
-    }
+    let cz = convolveLags(model.psi, &history);
     let x = inputsAt(row, time, cz);
     // q: mean, sample, -ln q.
     var draws: array<Categories, FUSED_MAX_HIDDEN>;
@@ -294,18 +316,15 @@ fn instanceGradient(@builtin(workgroup_id) group: vec3<u32>, @builtin(num_workgr
         phiGradient[h][J] += factor;
       }
     }
-    for (var lag = basisCount; lag > 1u; lag--) {
-      for (var k = 0u; k < hiddenCount; k++) {
-        history[lag - 1u][k] = history[lag - 2u][k];
-      }
-    }
+    var counts: array<f32, FUSED_MAX_HIDDEN>;
     for (var k = 0u; k < hiddenCount; k++) {
-      history[0][k] = sampleCount(method, draws[k], categoryCount);
+      counts[k] = sampleCount(method, draws[k], categoryCount);
     }
+    pushLags(&history, counts);
   }
   if (pathwise) {
     // later[lag - 1][k] = dJ/dcz[t + lag][k], zero past the last bin.
-    var later: array<array<f32, FUSED_MAX_HIDDEN>, FUSED_MAX_LAGS>;
+    var later: LagRegister;
     for (var step = 0u; step < bins; step++) {
       let time = bins - 1u - step;
       var cz: array<f32, FUSED_MAX_HIDDEN>;
@@ -315,23 +334,16 @@ fn instanceGradient(@builtin(workgroup_id) group: vec3<u32>, @builtin(num_workgr
         }
       }
       let x = inputsAt(row, time, cz);
+      let throughHistory = convolveLags(model.psi, &later);
       var factors: array<f32, FUSED_MAX_HIDDEN>;
       for (var h = 0u; h < hiddenCount; h++) {
-        var throughHistory = 0.0;
-        for (var lag = 1u; lag <= basisCount; lag++) {
-          throughHistory += model.psi[lag - 1u] * later[lag - 1u][h];
-        }
-        factors[h] = workspace[sweepIndex(instance, time, SWEEP_ALPHA, h)] * throughHistory + workspace[sweepIndex(instance, time, SWEEP_BETA, h)];
+        factors[h] = workspace[sweepIndex(instance, time, SWEEP_ALPHA, h)] * throughHistory[h] + workspace[sweepIndex(instance, time, SWEEP_BETA, h)];
         for (var j = 0u; j < J; j++) {
           phiGradient[h][j] += factors[h] * x.variational[j];
         }
         phiGradient[h][J] += factors[h];
       }
-      for (var lag = basisCount; lag > 1u; lag--) {
-        for (var k = 0u; k < hiddenCount; k++) {
-          later[lag - 1u][k] = later[lag - 2u][k];
-        }
-      }
+      var historyGradient: array<f32, FUSED_MAX_HIDDEN>;
       for (var k = 0u; k < hiddenCount; k++) {
         var total = workspace[sweepIndex(instance, time, SWEEP_DRIVE_GRADIENT, k)];
         if (scheme == SCHEME_FS) {
@@ -339,8 +351,9 @@ fn instanceGradient(@builtin(workgroup_id) group: vec3<u32>, @builtin(num_workgr
             total += factors[h] * model.phi[h][V + k];
           }
         }
-        later[0][k] = total;
+        historyGradient[k] = total;
       }
+      pushLags(&later, historyGradient);
     }
   }
   // The score function weights phi's gradient by the sample's weight w = ln p - ln q.

@@ -49,15 +49,11 @@ export type JobPath = 'auto' | 'staged' | 'fused';
 
 /**
  * The models the fused path serves (twins of the FUSED_MAX_* constants of shaders/instance_gradient.wgsl): a thread
- * keeps the model's parameters and its own gradient sums in registers, so the shape must be small. Larger models
- * have the work per bin that the staged path's tiled products are for.
+ * keeps the model's parameters and its own gradient sums in registers, so the shape must be small (q's inputs per
+ * hidden unit, at most 2V, then fit too). Larger models have the work per bin that the staged path's tiled products
+ * are for.
  */
-export const FUSED_LIMITS = { neurons: 8, hidden: 4, variationalInputs: 16, basis: 16 } as const;
-
-/** phi's input columns per hidden unit: V (F), N (FS: the hidden history too), 2V (FB: both convolutions). */
-function variationalInputs(layout: ParamLayout): number {
-  return layout.scheme === 'FB' ? 2 * layout.visible : layout.forwardColumns;
-}
+export const FUSED_LIMITS = { neurons: 8, hidden: 4, basis: 16 } as const;
 
 /** Why a spec cannot take the fused path, or undefined when it can. */
 function fusedObstacle(spec: JobSpec): string | undefined {
@@ -67,9 +63,6 @@ function fusedObstacle(spec: JobSpec): string | undefined {
   if (spec.storeRates) return 'a job that keeps every rate';
   if (layout.neurons > FUSED_LIMITS.neurons) return `${layout.neurons} neurons (at most ${FUSED_LIMITS.neurons})`;
   if (layout.hidden > FUSED_LIMITS.hidden) return `${layout.hidden} hidden neurons (at most ${FUSED_LIMITS.hidden})`;
-  if (variationalInputs(layout) > FUSED_LIMITS.variationalInputs) {
-    return `${variationalInputs(layout)} inputs per hidden unit of q (at most ${FUSED_LIMITS.variationalInputs})`;
-  }
   if (spec.basis.length > FUSED_LIMITS.basis) return `a basis of ${spec.basis.length} lags (at most ${FUSED_LIMITS.basis})`;
   return undefined;
 }
