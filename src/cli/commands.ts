@@ -1,5 +1,4 @@
 // The commands of `poglm`: synth, simulate, bin, fit, grad, eval, demo (and grid, in grid.ts).
-import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { evaluate, groundTruthHiddenCount, type GroundTruth, type Metrics } from '../api/evaluate.js';
 import { fit, NonFiniteError, type FitResult } from '../api/fit.js';
@@ -11,11 +10,14 @@ import { validateCounts } from '../model/data.js';
 import { buildModel, flattenModel, parseModel, type PoglmModelJson } from '../model/json.js';
 import { paramLayout, unflattenParams } from '../model/params.js';
 import { resolveMethod, type Method } from '../model/types.js';
-import { binSpikeTimes, parseSpikeTimes, readCounts, readJson, readTruth, UsageError, writeJson, type CountsFile } from './io.js';
+import { UsageError, writeJson } from './files.js';
+import { readCounts, readJson, readTruth, type CountsFile } from './readers.js';
 import { InterruptedExit, runner, type CliContext } from './runner.js';
 import { integer, method as methodOption, positiveNumber, scheme as schemeOption } from './options.js';
 import { formatSeconds, StatusLine } from './progress.js';
 import { registerGridCommand } from './grid.js';
+import { registerBinCommand } from './bin.js';
+import { describeCounts } from './describe.js';
 
 function readModel(path: string): PoglmModelJson {
   try {
@@ -56,15 +58,6 @@ function formatMetrics(metrics: Metrics): string {
     .filter(([, value]) => value !== undefined)
     .map(([name, value]) => `  ${name.padEnd(44)} ${value!.toFixed(4)}`)
     .join('\n');
-}
-
-function describeCounts(counts: number[][][]): string {
-  const bins = counts[0].length;
-  const neurons = counts[0][0].length;
-  const totals = new Array<number>(neurons).fill(0);
-  for (const sequence of counts) for (const bin of sequence) bin.forEach((count, n) => (totals[n] += count));
-  const rates = totals.map((total) => (total / (counts.length * bins)).toFixed(3));
-  return `${counts.length} sequences x ${bins} bins x ${neurons} neurons; mean count per bin by neuron: ${rates.join(' ')}`;
 }
 
 async function synthCommand(
@@ -109,26 +102,6 @@ async function simulateCommand(
   }
   context.out(`wrote ${options.out}: ${describeCounts(counts)} (neurons ordered visible first)`);
   if (result.chunks > 1) context.out(`  (simulated in ${result.chunks} chunks to stay within the device's buffer limits)`);
-}
-
-async function binCommand(
-  context: CliContext,
-  options: { spikes: string; binWidth: string; out: string; neurons?: string; duration?: string; sequenceBins?: string },
-): Promise<void> {
-  let text: string;
-  try {
-    text = readFileSync(options.spikes, 'utf8');
-  } catch (error) {
-    throw new UsageError(`cannot read --spikes file ${options.spikes}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
-  }
-  const counts = binSpikeTimes(parseSpikeTimes(text, options.spikes), {
-    binWidth: positiveNumber('--bin-width', options.binWidth),
-    neurons: options.neurons === undefined ? undefined : integer('--neurons', options.neurons, { min: 1 }),
-    duration: options.duration === undefined ? undefined : positiveNumber('--duration', options.duration),
-    sequenceBins: options.sequenceBins === undefined ? undefined : integer('--sequence-bins', options.sequenceBins, { min: 1 }),
-  });
-  writeJson(options.out, counts);
-  context.out(`wrote ${options.out}: ${describeCounts(counts)}`);
 }
 
 interface FitCommandOptions {
@@ -376,16 +349,7 @@ export function registerCommands(program: Command): void {
     .option('--json', 'print a JSON summary')
     .action(runner(simulateCommand as never));
 
-  program
-    .command('bin')
-    .description('turn spike times (CSV rows "neuron,time" in seconds) into counts [sequence][time][neuron]')
-    .requiredOption('--spikes <times.csv>', 'spike times')
-    .requiredOption('--bin-width <seconds>', 'bin width in seconds')
-    .requiredOption('--out <counts.json>', 'output file')
-    .option('--neurons <n>', 'number of neurons (default: highest index + 1)')
-    .option('--duration <seconds>', 'recording length (default: the last spike)')
-    .option('--sequence-bins <t>', 'cut into sequences of t bins (the last partial one is dropped)')
-    .action(runner(binCommand as never));
+  registerBinCommand(program);
 
   program
     .command('fit')

@@ -1,6 +1,6 @@
 // Option parsing for the CLI: values are checked where they are read, and a bad one names its flag and the fix.
 import { isMethod, isScheme, METHODS, SCHEMES, type Method, type Scheme } from '../model/types.js';
-import { UsageError } from './io.js';
+import { UsageError } from './files.js';
 
 export function integer(flag: string, raw: string | undefined, options: { min?: number; max?: number } = {}): number {
   const min = options.min ?? 0;

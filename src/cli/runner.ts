@@ -6,7 +6,7 @@ import { DataError } from '../model/data.js';
 import { ModelFormatError } from '../model/json.js';
 import { GpuError } from '../gpu/errors.js';
 import { GpuSession } from '../engine/session.js';
-import { UsageError } from './io.js';
+import { UsageError } from './files.js';
 
 export interface CliContext {
   /** Opens the session on first use; the runner destroys it. */
