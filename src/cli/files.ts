@@ -1,7 +1,9 @@
 // Files the CLI writes: atomically, through a temporary file in the same folder and a rename, so that an interrupted
-// or failed run never leaves a half-written file. Also the CLI's usage error.
-import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+// or failed run never leaves a half-written file. A temporary file names its writer's process; the next write to the
+// same path removes those whose process is gone (a writer killed by SIGKILL cannot clean up after itself). Also the
+// CLI's usage error.
+import { closeSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 
 export class UsageError extends Error {
   constructor(message: string) {
@@ -10,20 +12,77 @@ export class UsageError extends Error {
   }
 }
 
-/** Writes `text` to `path` through a temporary file in the same folder and a rename. */
-export function writeAtomically(path: string, text: string): void {
-  mkdirSync(dirname(path) || '.', { recursive: true });
-  const temporary = `${path}.${process.pid}.tmp`;
+/** The temporary files this process is writing now: removed if it has to exit at once (a second Ctrl-C). */
+const active = new Set<string>();
+
+const TEMPORARY = /^(.*)\.poglm-(\d+)\.tmp$/;
+
+function temporaryPath(path: string): string {
+  return `${path}.poglm-${process.pid}.tmp`;
+}
+
+function processAlive(pid: number): boolean {
+  if (pid === process.pid) return true;
   try {
-    writeFileSync(temporary, text);
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: the process exists but belongs to someone else.
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Removes temporary files for `path` left by writers that no longer run. */
+export function removeStaleTemporaries(path: string): string[] {
+  const folder = dirname(path) || '.';
+  const name = basename(path);
+  let entries: string[];
+  try {
+    entries = readdirSync(folder);
+  } catch {
+    return [];
+  }
+  const removed: string[] = [];
+  for (const entry of entries) {
+    const match = TEMPORARY.exec(entry);
+    if (!match || match[1] !== name || processAlive(Number(match[2]))) continue;
+    rmSync(join(folder, entry), { force: true });
+    removed.push(join(folder, entry));
+  }
+  return removed;
+}
+
+/** Removes the temporary files this process has open; for an exit that cannot wait for the writes to finish. */
+export function removeActiveTemporaries(): void {
+  for (const path of active) rmSync(path, { force: true });
+  active.clear();
+}
+
+/**
+ * Writes `content` (a string, or pieces written one after another so that a large file is never one string) to
+ * `path` through a temporary file in the same folder and a rename.
+ */
+export function writeAtomically(path: string, content: string | Iterable<string>): void {
+  mkdirSync(dirname(path) || '.', { recursive: true });
+  removeStaleTemporaries(path);
+  const temporary = temporaryPath(path);
+  active.add(temporary);
+  try {
+    const descriptor = openSync(temporary, 'w');
+    try {
+      for (const piece of typeof content === 'string' ? [content] : content) writeSync(descriptor, piece);
+    } finally {
+      closeSync(descriptor);
+    }
     renameSync(temporary, path);
   } catch (error) {
     rmSync(temporary, { force: true });
     throw error;
+  } finally {
+    active.delete(temporary);
   }
 }
 
 export function writeJson(path: string, value: unknown): void {
   writeAtomically(path, `${JSON.stringify(value)}\n`);
 }
-
