@@ -1,5 +1,6 @@
 // The `poglm` command line. Each command opens one GPU session, reports what it did on stdout (JSON with --json),
-// writes its files atomically, and exits: 0 done, 1 failed, 2 bad usage, 130 interrupted (what was learned is kept).
+// writes its files atomically, and exits: 0 done; 1 failed (also a fit that stopped on a non-finite value); 2 bad
+// usage, found before any GPU work; 130 interrupted (SIGINT) or 143 terminated (SIGTERM), what was complete kept.
 import { Command, CommanderError, Option } from 'commander';
 import { EXIT } from './runner.js';
 import { registerCommands } from './commands.js';

@@ -1,23 +1,23 @@
 // What every command shares: the context a command runs in, the exit codes, and runner(), which opens one GPU session
-// per command, turns the first Ctrl-C into an AbortSignal, and maps errors to exit codes. Below main.ts, commands.ts
-// and grid.ts, so that those import it and not each other.
+// per command, turns the first SIGINT or SIGTERM into an AbortSignal, and maps errors to exit codes. Below main.ts,
+// commands.ts and grid.ts, so that those import it and not each other.
 import type { Command } from 'commander';
 import { DataError } from '../model/data.js';
 import { ModelFormatError } from '../model/json.js';
 import { GpuError } from '../gpu/errors.js';
 import { GpuSession } from '../engine/session.js';
-import { UsageError } from './files.js';
+import { removeActiveTemporaries, UsageError } from './files.js';
 
 export interface CliContext {
   /** Opens the session on first use; the runner destroys it. */
   session(): Promise<GpuSession>;
-  /** Aborted on the first Ctrl-C; a second one exits at once. */
+  /** Aborted on the first SIGINT or SIGTERM (its reason an InterruptedExit); a second one exits at once. */
   signal: AbortSignal;
   out: (text: string) => void;
   err: (text: string) => void;
 }
 
-export const EXIT = { ok: 0, failed: 1, usage: 2, interrupted: 130 } as const;
+export const EXIT = { ok: 0, failed: 1, usage: 2, interrupted: 130, terminated: 143 } as const;
 
 export class InterruptedExit extends Error {
   constructor(message: string) {
@@ -26,20 +26,47 @@ export class InterruptedExit extends Error {
   }
 }
 
-/** Runs `action` with a session and an interrupt signal, mapping errors to exit codes. */
+/** The stop signals and their conventional exit codes (128 + the signal's number). */
+const STOP_SIGNALS = { SIGINT: EXIT.interrupted, SIGTERM: EXIT.terminated } as const;
+type StopSignal = keyof typeof STOP_SIGNALS;
+
+/**
+ * SIGINT (Ctrl-C) and SIGTERM (what schedulers send) alike: the first aborts the command's signal, so that it stops
+ * at the next point it checks and saves what is complete; a second exits at once, removing the temporary files of
+ * writes still in progress.
+ */
+function listenForStops(controller: AbortController): { received: () => StopSignal | undefined; stop: () => void } {
+  let received: StopSignal | undefined;
+  const handlers = Object.keys(STOP_SIGNALS).map((name) => {
+    const signal = name as StopSignal;
+    const handler = (): void => {
+      if (controller.signal.aborted) {
+        process.stderr.write(`\npoglm: ${signal} again, exiting now\n`);
+        removeActiveTemporaries();
+        process.exit(STOP_SIGNALS[received ?? signal]);
+      }
+      received = signal;
+      process.stderr.write(
+        `\npoglm: ${signal === 'SIGINT' ? 'interrupting' : 'terminating'}: stopping at the next epoch or chunk and saving what is done ` +
+          `(${signal === 'SIGINT' ? 'Ctrl-C' : 'the signal'} again to quit now)\n`,
+      );
+      controller.abort(new InterruptedExit(`${signal === 'SIGINT' ? 'interrupted' : 'terminated'}: stopped before finishing, nothing more to save`));
+    };
+    process.on(signal, handler);
+    return [signal, handler] as const;
+  });
+  return {
+    received: () => received,
+    stop: () => handlers.forEach(([signal, handler]) => process.off(signal, handler)),
+  };
+}
+
+/** Runs `action` with a session and a stop signal, mapping errors to exit codes. */
 export function runner(action: (context: CliContext, ...args: never[]) => Promise<void>) {
   return async (...args: unknown[]): Promise<void> => {
     const controller = new AbortController();
     let session: GpuSession | undefined;
-    const onInterrupt = (): void => {
-      if (controller.signal.aborted) {
-        process.stderr.write('\npoglm: interrupted again, exiting now\n');
-        process.exit(EXIT.interrupted);
-      }
-      process.stderr.write('\npoglm: interrupting — stopping at the end of the current epoch (or chunk of evaluation samples) and saving what is done (Ctrl-C again to quit now)\n');
-      controller.abort();
-    };
-    process.on('SIGINT', onInterrupt);
+    const stops = listenForStops(controller);
     // Commander passes the command last; its global options include --debug.
     const command = args[args.length - 1] as Command | undefined;
     const debug = Boolean(command?.optsWithGlobals?.().debug);
@@ -49,15 +76,16 @@ export function runner(action: (context: CliContext, ...args: never[]) => Promis
       out: (text) => process.stdout.write(`${text}\n`),
       err: (text) => process.stderr.write(`${text}\n`),
     };
+    const stoppedCode = (): number => STOP_SIGNALS[stops.received() ?? 'SIGINT'];
     try {
       await (action as (context: CliContext, ...rest: unknown[]) => Promise<void>)(context, ...args);
-      process.exitCode = controller.signal.aborted ? EXIT.interrupted : EXIT.ok;
+      process.exitCode = controller.signal.aborted ? stoppedCode() : EXIT.ok;
     } catch (error) {
-      // An evaluation stopped by the signal rejects with the signal's reason: that is an interrupt, not a failure.
-      const stopped = controller.signal.aborted && error === controller.signal.reason;
-      process.exitCode = reportError(stopped ? new InterruptedExit('interrupted: stopped before finishing, nothing more to save') : error);
+      // Work stopped by the signal rejects with the signal's reason: that is a stop, not a failure.
+      const stopped = controller.signal.aborted && (error === controller.signal.reason || error instanceof InterruptedExit);
+      process.exitCode = stopped ? (reportError(error), stoppedCode()) : reportError(error);
     } finally {
-      process.off('SIGINT', onInterrupt);
+      stops.stop();
       session?.destroy();
     }
   };
