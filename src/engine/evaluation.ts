@@ -27,7 +27,7 @@ export interface EvaluationSpec {
   samples: number;
   /** Bytes the largest per-chunk buffer may take (default: the device's binding limit). */
   maxChunkBytes?: number;
-  /** Checked before every chunk of samples: when aborted, the evaluation rejects with the signal's reason. */
+  /** Raced against every chunk of samples: when aborted, the evaluation rejects with the signal's reason at once. */
   signal?: AbortSignal;
 }
 
@@ -106,6 +106,9 @@ export async function evaluateGroup(session: GpuSession, dataset: DeviceDataset,
         spec.signal?.throwIfAborted();
         job.setEvaluationChunk(sequenceChunk, offset, Math.min(chunk, spec.samples - offset));
         await job.run(1, `evaluate samples from ${offset}`);
+        // One chunk in flight at a time: a stop or a lost device is then seen within a chunk, not after the queue of
+        // all of them drains (a chunk is milliseconds to seconds of work, so the wait between chunks costs little).
+        await session.context.settle(`evaluating samples from ${offset}`, spec.signal);
         submissions++;
       }
       const evidence = await job.read('evidence');

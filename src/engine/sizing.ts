@@ -83,9 +83,17 @@ export interface EvaluationPlan extends JobPlan {
 }
 
 /**
+ * Sample-bins one evaluation submission may hold: 2^24 is about 0.7 s on two CPU cores (lavapipe) and a few
+ * milliseconds on a GPU, so a stop or a lost device ends an evaluation within about a second, and the wait for each
+ * submission costs a GPU a few percent at most.
+ */
+export const MAX_EVALUATION_SUBMISSION = 2 ** 24;
+
+/**
  * Evaluation of `models` models on `sequences` test sequences each, M = `samples`: as many models per job as fit
  * with all their sequences and a chunk of min(M, 64) samples; else one model with all its sequences and as many
- * samples per chunk as fit; else one model over chunks of sequences. Then as many samples per chunk as there is room.
+ * samples per chunk as fit; else one model over chunks of sequences. Then as many samples per chunk as there is room,
+ * up to MAX_EVALUATION_SUBMISSION sample-bins.
  */
 export function planEvaluation(
   spec: Omit<JobSpec, 'models' | 'chunkSlots' | 'samples'>,
@@ -97,7 +105,9 @@ export function planEvaluation(
 ): EvaluationPlan {
   const size = (m: number, chunkSlots: number, chunkSamples: number): number =>
     workspaceBytes({ ...spec, models: m, chunkSlots, samples: chunkSamples }, bins);
-  const samplesFitting = (m: number, chunkSlots: number): number => largestFitting((n) => size(m, chunkSlots, n), bytes, samples);
+  // As many samples as fit the memory, and no more than one submission's share of work (a stop waits for one).
+  const samplesFitting = (m: number, chunkSlots: number): number =>
+    largestFitting((n) => size(m, chunkSlots, n), bytes, Math.min(samples, Math.max(1, Math.floor(MAX_EVALUATION_SUBMISSION / (m * chunkSlots * bins)))));
   const preferred = Math.min(samples, PREFERRED_SAMPLE_CHUNK);
   const whole = planJobs({ ...spec, samples: preferred }, bins, models, bytes, staged);
   if (whole.chunks === 1) return { ...whole, samplesPerChunk: samplesFitting(whole.modelsPerJob, spec.slots) };

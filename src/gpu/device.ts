@@ -77,6 +77,8 @@ function describeAdapter(info: GPUAdapterInfo | undefined): AdapterDescription {
 
 export class GpuContext {
   private lostReason: string | undefined;
+  /** Settles when the device is lost (or destroyed): what waits on the GPU races it, so that a loss is seen at once. */
+  private readonly lost: Promise<void>;
   private uncaptured: string[] = [];
   private readonly created = new Set<GPUBuffer>();
   /** Bytes asked for, before rounding up to 16: what a read returns by default. */
@@ -95,7 +97,7 @@ export class GpuContext {
     readonly ownsDevice: boolean,
     readonly debug: boolean,
   ) {
-    device.lost.then((info) => {
+    this.lost = device.lost.then((info) => {
       if (!this.destroyed) this.lostReason = `${info.reason}: ${info.message}`;
     });
     device.addEventListener('uncapturederror', this.onUncapturedError);
@@ -209,8 +211,9 @@ export class GpuContext {
       encoder.copyBufferToBuffer(buffer, byteOffset, staging, 0, size);
       this.device.queue.submit([encoder.finish()]);
       try {
-        await staging.mapAsync(MapMode.READ);
+        await this.raceLoss(staging.mapAsync(MapMode.READ), `reading "${buffer.label}"`);
       } catch (error) {
+        if (error instanceof DeviceLostError) throw error;
         this.checkHealth(`reading "${buffer.label}"`);
         throw new GpuError(`reading "${buffer.label}" failed: ${String(error)}`);
       }
@@ -258,8 +261,38 @@ export class GpuContext {
 
   /** Waits for all submitted work; surfaces errors and device loss. */
   async finish(what = 'GPU work'): Promise<void> {
-    await this.device.queue.onSubmittedWorkDone();
+    await this.raceLoss(this.device.queue.onSubmittedWorkDone(), what);
     this.checkHealth(what);
+  }
+
+  /**
+   * Waits for all submitted work like finish(), but rejects as soon as `signal` aborts (with its reason) or the
+   * device is lost, without waiting for the queue to drain: a long job that submits in chunks calls it after each
+   * one, so that a stop or a loss is seen within one chunk.
+   */
+  async settle(what: string, signal?: AbortSignal): Promise<void> {
+    signal?.throwIfAborted();
+    let onAbort: (() => void) | undefined;
+    const aborted = new Promise<never>((_, reject) => {
+      onAbort = () => reject(signal!.reason);
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
+    try {
+      await Promise.race([this.finish(what), aborted]);
+    } finally {
+      if (onAbort) signal?.removeEventListener('abort', onAbort);
+    }
+  }
+
+  /** `work`, or a DeviceLostError as soon as the device is lost, whichever comes first. */
+  private async raceLoss<T>(work: Promise<T>, what: string): Promise<T> {
+    const loss = this.lost.then((): never => {
+      throw new DeviceLostError(`${what}: the GPU device was lost (${this.lostReason ?? 'destroyed'})`);
+    });
+    // The loser of the race must not surface as an unhandled rejection.
+    loss.catch(() => undefined);
+    work.catch(() => undefined);
+    return Promise.race([work, loss]);
   }
 
   /** Destroys every buffer this context created and, if it created the device, the device itself. */
