@@ -275,6 +275,18 @@ export class VariationalJob {
     this.session.context.write(inControl ? this.buffers.control : this.buffers.workspace, data, region.offset * 4);
   }
 
+  /** Writes a workspace region (f32): restoring state a step carries over, such as Adam's moments. */
+  writeWorkspace(name: string, data: Float32Array): void {
+    if (!(name in this.regions)) throw new Error(`no workspace region "${name}" in this job`);
+    this.writeRegion(name, data);
+  }
+
+  /** Sets each model's failure step (NO_FAILURE: still running), as a resumed job had them. */
+  writeFailures(steps: Uint32Array): void {
+    if (steps.length !== this.spec.models) throw new Error(`failureStep: expected ${this.spec.models} values, got ${steps.length}`);
+    this.session.context.write(this.buffers.failureStep, steps);
+  }
+
   writeParams(flat: Float32Array): void {
     const expected = this.spec.models * this.spec.layout.total;
     if (flat.length !== expected) throw new Error(`modelParams: expected ${expected} values, got ${flat.length}`);

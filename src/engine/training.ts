@@ -10,6 +10,16 @@ import { NO_FAILURE, VariationalJob } from './job.js';
 import { PAPER_ADAM, type AdamSettings } from '../model/adam.js';
 import { epochSchedule, initialParams, stepsPerEpoch, type ScheduledFit } from '../model/schedule.js';
 import type { GpuSession } from './session.js';
+import type { JobPath } from './spec.js';
+import {
+  checkFingerprint,
+  checkFormat,
+  decodeFloat32,
+  encodeFloat32,
+  TRAINING_STATE_FORMAT,
+  type TrainingCheckpoint,
+  type TrainingFingerprint,
+} from '../model/checkpoint.js';
 
 export interface GroupMember extends ScheduledFit {
   /** Starting parameters; default: the paper's initialisation from the seed. */
@@ -29,6 +39,24 @@ export interface TrainingGroupSpec {
   stepsPerSubmit?: number;
   /** Sequences per chunk of a minibatch (src/engine/sizing.ts planJobs); default the whole minibatch. */
   chunkSlots?: number;
+  /** The gradient's path (src/engine/spec.ts isFused); default 'auto'. */
+  path?: JobPath;
+}
+
+export interface TrainingOptions {
+  onEpoch?: (report: EpochReport) => void;
+  /** Stops after the current submission, keeping what was learned. */
+  signal?: AbortSignal;
+  onStart?: (job: VariationalJob) => void;
+  /** Continue from a state that onCheckpoint gave for the same spec, instead of from the initial parameters. */
+  resume?: TrainingCheckpoint;
+  /**
+   * Receives the state every `checkpointEvery` epochs and whenever training stops (every epoch run, every member
+   * failed, or interrupted); awaited before training goes on.
+   */
+  onCheckpoint?: (state: TrainingCheckpoint) => void | Promise<void>;
+  /** Epochs between checkpoints, counted from the first epoch of the fit (not of the resume); default 1. */
+  checkpointEvery?: number;
 }
 
 export interface EpochReport {
@@ -70,19 +98,174 @@ export function checkTrainingSpec(spec: TrainingGroupSpec): void {
   if (spec.members.length === 0) throw new Error('a training group needs at least one member');
 }
 
-/** Trains every member; `signal` stops after the current submission, keeping what was learned. */
-export async function trainGroup(
-  session: GpuSession,
-  dataset: DeviceDataset,
-  spec: TrainingGroupSpec,
-  options: { onEpoch?: (report: EpochReport) => void; signal?: AbortSignal; onStart?: (job: VariationalJob) => void } = {},
-): Promise<TrainingOutcome> {
+/** Where a group's training stands on the host: what the GPU does not hold. */
+interface HostProgress {
+  epochsCompleted: number;
+  /** Steps already run of epoch `epochsCompleted` (a resume inside an epoch). */
+  stepsIntoEpoch: number;
+  histories: number[][];
+  failedAt: (number | undefined)[];
+}
+
+/** Everything that changes a group's numbers, so that a resume of another group is refused. */
+export function trainingFingerprint(spec: TrainingGroupSpec): TrainingFingerprint {
+  const { layout, method, members } = spec;
+  const batchSize = Math.min(spec.batchSize, members[0].sequences);
+  const adam = spec.adam ?? PAPER_ADAM;
+  return {
+    visible: layout.visible,
+    hidden: layout.hidden,
+    scheme: layout.scheme,
+    method: method.method,
+    tau: method.tau,
+    categories: method.categories,
+    basis: spec.basis,
+    batchSize,
+    samples: spec.samples,
+    epochs: spec.epochs,
+    stepsPerEpoch: stepsPerEpoch(members[0].sequences, batchSize),
+    chunkSlots: Math.min(spec.chunkSlots ?? batchSize, batchSize),
+    path: spec.path ?? 'auto',
+    adam: {
+      learningRateGenerative: adam.learningRateGenerative,
+      learningRateVariational: adam.learningRateVariational,
+      beta1: adam.beta1,
+      beta2: adam.beta2,
+      epsilon: adam.epsilon,
+    },
+    members: members.map(({ seed, firstRow, sequences }) => ({ seed, firstRow, sequences })),
+  };
+}
+
+/** A fresh start: the initial parameters (zero moments and no failures are the job's own), step 0. */
+function startFresh(job: VariationalJob, spec: TrainingGroupSpec): HostProgress {
+  const { layout, members } = spec;
+  const params = new Float32Array(members.length * layout.total);
+  members.forEach((member, b) => {
+    const init = member.init ?? initialParams(layout, member.seed);
+    if (init.length !== layout.total) throw new Error(`members[${b}].init has ${init.length} values, expected ${layout.total}`);
+    params.set(Array.from(init), b * layout.total);
+  });
+  job.writeParams(params);
+  job.setStep(0);
+  return { epochsCompleted: 0, stepsIntoEpoch: 0, histories: members.map(() => []), failedAt: members.map(() => undefined) };
+}
+
+/** Puts a saved state back on the GPU, bit for bit, after checking that it is a state of this very group. */
+function restore(job: VariationalJob, spec: TrainingGroupSpec, state: TrainingCheckpoint): HostProgress {
+  checkFormat(state, TRAINING_STATE_FORMAT, 'resume');
+  checkFingerprint('the training', state.fingerprint, trainingFingerprint(spec), 'training');
+  const { layout, members } = spec;
+  const B = members.length;
+  const steps = job.spec.stepsPerEpoch;
+  const { epochsCompleted, stepsIntoEpoch, step } = state;
+  if (!Number.isInteger(stepsIntoEpoch) || stepsIntoEpoch < 0 || stepsIntoEpoch >= steps || step !== epochsCompleted * steps + stepsIntoEpoch) {
+    throw new Error(`resume: step ${step} is not epoch ${epochsCompleted} plus ${stepsIntoEpoch} steps of ${steps}: the state is damaged`);
+  }
+  if (!Array.isArray(state.members) || state.members.length !== B) throw new Error(`resume holds ${state.members?.length} members, the group has ${B}`);
+  const total = B * layout.total;
+  const gather = (field: 'params' | 'firstMoment' | 'secondMoment'): Float32Array => {
+    const flat = new Float32Array(total);
+    state.members.forEach((member, b) => flat.set(decodeFloat32(member[field], `resume.members[${b}].${field}`, layout.total), b * layout.total));
+    return flat;
+  };
+  job.writeParams(gather('params'));
+  job.writeWorkspace('firstMoment', gather('firstMoment'));
+  job.writeWorkspace('secondMoment', gather('secondMoment'));
+  job.writeFailures(Uint32Array.from(state.members, (member) => member.failedAtStep ?? NO_FAILURE));
+  // The unfinished epoch's mean sums every step's ELBO from this region: its first steps come from the state.
+  const elbos = new Float32Array(steps * B);
+  elbos.set(decodeFloat32(state.epochElbos, 'resume.epochElbos', stepsIntoEpoch * B));
+  job.writeWorkspace('elboHistory', elbos);
+  job.setStep(step);
+  return {
+    epochsCompleted,
+    stepsIntoEpoch,
+    histories: state.members.map((member) => [...member.elboHistory]),
+    failedAt: state.members.map((member) => member.failedAtStep),
+  };
+}
+
+/** Reads the state of the GPU and the host between two steps. */
+async function capture(job: VariationalJob, spec: TrainingGroupSpec, progress: HostProgress, finished: boolean): Promise<TrainingCheckpoint> {
+  const { layout, members } = spec;
+  const B = members.length;
+  const [params, first, second, history, step] = await Promise.all([
+    job.readParams(),
+    job.read('firstMoment'),
+    job.read('secondMoment'),
+    job.read('elboHistory'),
+    job.readStep(),
+  ]);
+  const slice = (values: Float32Array, b: number): Float32Array => values.subarray(b * layout.total, (b + 1) * layout.total);
+  return {
+    format: TRAINING_STATE_FORMAT,
+    version: 1,
+    fingerprint: trainingFingerprint(spec),
+    epochsCompleted: progress.epochsCompleted,
+    stepsIntoEpoch: progress.stepsIntoEpoch,
+    step,
+    finished,
+    epochElbos: encodeFloat32(history.subarray(0, progress.stepsIntoEpoch * B)),
+    members: members.map((_, b) => ({
+      params: encodeFloat32(slice(params, b)),
+      firstMoment: encodeFloat32(slice(first, b)),
+      secondMoment: encodeFloat32(slice(second, b)),
+      elboHistory: [...progress.histories[b]],
+      ...(progress.failedAt[b] !== undefined ? { failedAtStep: progress.failedAt[b] } : {}),
+    })),
+  };
+}
+
+/** Notes the failure steps the GPU has recorded for members the host does not know to have failed yet. */
+function noteFailures(progress: HostProgress, failures: Uint32Array): void {
+  progress.failedAt.forEach((known, b) => {
+    if (known === undefined && failures[b] !== NO_FAILURE) progress.failedAt[b] = failures[b];
+  });
+}
+
+/** Runs the steps `from..steps-1` of the epoch whose schedule is written; returns how many of them ran before an abort. */
+async function runEpochSteps(job: VariationalJob, from: number, steps: number, perSubmit: number, epoch: number, signal?: AbortSignal): Promise<number> {
+  let done = from;
+  while (done < steps) {
+    if (signal?.aborted) break;
+    const count = Math.min(perSubmit, steps - done);
+    await job.run(count, `epoch ${epoch + 1}`);
+    done += count;
+  }
+  return done;
+}
+
+/** Ends an epoch: each member's mean ELBO over its steps (NaN once failed), appended to the histories. */
+async function finishEpoch(job: VariationalJob, progress: HostProgress, steps: number): Promise<Float64Array> {
+  const [history, failures] = await Promise.all([job.read('elboHistory'), job.readFailures()]);
+  noteFailures(progress, failures);
+  const B = progress.histories.length;
+  const elbo = new Float64Array(B);
+  for (let b = 0; b < B; b++) {
+    let total = 0;
+    for (let step = 0; step < steps; step++) total += history[step * B + b];
+    elbo[b] = progress.failedAt[b] === undefined ? total / steps : Number.NaN;
+    if (progress.failedAt[b] === undefined) progress.histories[b].push(elbo[b]);
+  }
+  progress.epochsCompleted++;
+  progress.stepsIntoEpoch = 0;
+  return elbo;
+}
+
+/**
+ * Trains every member; `signal` stops after the current submission, keeping what was learned. With `resume`, the
+ * group continues from a saved state exactly as if it had never stopped: the same parameters, histories and steps.
+ */
+export async function trainGroup(session: GpuSession, dataset: DeviceDataset, spec: TrainingGroupSpec, options: TrainingOptions = {}): Promise<TrainingOutcome> {
   checkTrainingSpec(spec);
   const { layout, members } = spec;
   const B = members.length;
   const sequences = members[0].sequences;
   const batchSize = Math.min(spec.batchSize, sequences);
   const steps = stepsPerEpoch(sequences, batchSize);
+  const every = options.checkpointEvery ?? 1;
+  if (!Number.isInteger(every) || every < 1) throw new Error(`checkpointEvery must be a positive integer, got ${every}`);
   const job = await VariationalJob.create(session, dataset, {
     layout,
     basis: spec.basis,
@@ -96,56 +279,39 @@ export async function trainGroup(
     mode: 'train',
     purpose: NoisePurpose.train,
     adam: spec.adam ?? PAPER_ADAM,
+    path: spec.path,
   });
   try {
     options.onStart?.(job);
-    const params = new Float32Array(B * layout.total);
-    members.forEach((member, b) => {
-      const init = member.init ?? initialParams(layout, member.seed);
-      if (init.length !== layout.total) throw new Error(`members[${b}].init has ${init.length} values, expected ${layout.total}`);
-      params.set(Array.from(init), b * layout.total);
-    });
-    job.writeParams(params);
     job.writeSeeds(Uint32Array.from(members, (member) => member.seed));
-    job.setStep(0);
-    const histories: number[][] = members.map(() => []);
-    const failedAt: (number | undefined)[] = members.map(() => undefined);
+    const progress = options.resume ? restore(job, spec, options.resume) : startFresh(job, spec);
+    const allFailed = (): boolean => progress.failedAt.every((failure) => failure !== undefined);
     const perSubmit = Math.max(1, Math.min(spec.stepsPerSubmit ?? steps, steps));
-    let epochsCompleted = 0;
     let interrupted = false;
-    for (let epoch = 0; epoch < spec.epochs && !interrupted; epoch++) {
+    // The step of the last checkpoint given: a stop right after it (before any step) gives no second, equal one.
+    let checkpointedAt: number | undefined;
+    const checkpoint = async (finished: boolean): Promise<void> => {
+      const state = await capture(job, spec, progress, finished);
+      checkpointedAt = state.step;
+      await options.onCheckpoint!(state);
+    };
+    while (progress.epochsCompleted < spec.epochs && !allFailed()) {
+      const epoch = progress.epochsCompleted;
       job.writeSchedule(epochSchedule(members, epoch, batchSize));
-      let done = 0;
-      while (done < steps) {
-        if (options.signal?.aborted) {
-          interrupted = true;
-          break;
-        }
-        const count = Math.min(perSubmit, steps - done);
-        await job.run(count, `epoch ${epoch + 1}`);
-        done += count;
+      progress.stepsIntoEpoch = await runEpochSteps(job, progress.stepsIntoEpoch, steps, perSubmit, epoch, options.signal);
+      if (progress.stepsIntoEpoch < steps) {
+        interrupted = true;
+        break;
       }
-      if (interrupted) break;
-      const [history, failures] = await Promise.all([job.read('elboHistory'), job.readFailures()]);
-      const elbo = new Float64Array(B);
-      members.forEach((_, b) => {
-        if (failures[b] !== NO_FAILURE && failedAt[b] === undefined) failedAt[b] = failures[b];
-        let total = 0;
-        for (let step = 0; step < steps; step++) total += history[step * B + b];
-        elbo[b] = failedAt[b] === undefined ? total / steps : Number.NaN;
-        if (failedAt[b] === undefined) histories[b].push(elbo[b]);
-      });
-      epochsCompleted = epoch + 1;
-      options.onEpoch?.({ epoch: epoch + 1, epochs: spec.epochs, steps: epochsCompleted * steps, elbo, failed: failedAt.filter((f) => f !== undefined).length });
-      if (failedAt.every((failure) => failure !== undefined)) break;
+      const elbo = await finishEpoch(job, progress, steps);
+      options.onEpoch?.({ epoch: epoch + 1, epochs: spec.epochs, steps: progress.epochsCompleted * steps, elbo, failed: progress.failedAt.filter((f) => f !== undefined).length });
+      const goesOn = progress.epochsCompleted < spec.epochs && !allFailed();
+      if (goesOn && progress.epochsCompleted % every === 0 && options.onCheckpoint) await checkpoint(false);
     }
-    if (interrupted) {
-      // Steps of an unfinished epoch may have gone non-finite too: the fit must say so, not only that it stopped.
-      const failures = await job.readFailures();
-      members.forEach((_, b) => {
-        if (failures[b] !== NO_FAILURE && failedAt[b] === undefined) failedAt[b] = failures[b];
-      });
-    }
+    // Steps of an unfinished epoch may have gone non-finite too: the fit must say so, not only that it stopped.
+    if (interrupted) noteFailures(progress, await job.readFailures());
+    const stepNow = progress.epochsCompleted * steps + progress.stepsIntoEpoch;
+    if (options.onCheckpoint && !(interrupted && checkpointedAt === stepNow)) await checkpoint(!interrupted);
     const finalParams = await job.readParams();
     // The step counter says how many steps really ran (an interrupt can fall inside an epoch).
     const stepsRun = await job.readStep();
@@ -153,12 +319,12 @@ export async function trainGroup(
       members: members.map((_, b) => {
         const outcome: MemberOutcome = {
           params: Float64Array.from(finalParams.subarray(b * layout.total, (b + 1) * layout.total)),
-          elboHistory: histories[b],
+          elboHistory: progress.histories[b],
         };
-        if (failedAt[b] !== undefined) outcome.failedAtStep = failedAt[b];
+        if (progress.failedAt[b] !== undefined) outcome.failedAtStep = progress.failedAt[b];
         return outcome;
       }),
-      epochsCompleted,
+      epochsCompleted: progress.epochsCompleted,
       steps: stepsRun,
       interrupted,
       dispatchesPerStep: job.dispatchesPerStep,
