@@ -9,6 +9,14 @@ import type { GpuSession } from '../engine/session.js';
 import { withSession } from '../engine/session.js';
 import { initialParams } from '../model/schedule.js';
 import { trainGroup, type TrainingOutcome } from '../engine/training.js';
+import {
+  CheckpointMismatchError,
+  checkFingerprint,
+  checkFormat,
+  hashCounts,
+  hashJson,
+  type TrainingCheckpoint,
+} from '../model/checkpoint.js';
 import { validateCounts } from '../model/data.js';
 import { buildModel, flattenModel, type PoglmModelJson, type TrainingRecord } from '../model/json.js';
 import { paramLayout } from '../model/params.js';
@@ -82,6 +90,60 @@ export interface FitManyOptions {
    * data the device cannot hold); or 'auto' (the default), the device unless it runs out of memory.
    */
   dataPlacement?: DataPlacement;
+  /** Most training steps per GPU submission (fewer: a quicker response to `signal`); default a whole epoch. */
+  stepsPerSubmit?: number;
+  /** Save the call's progress as it goes, and resume from a saved state (see CheckpointOptions). */
+  checkpoint?: CheckpointOptions<FitCheckpoint>;
+}
+
+/**
+ * Checkpointing, in any environment (the library never touches files: `save` decides where a state goes). A
+ * resumed call gives exactly, bit for bit, the results of a call that never stopped.
+ */
+export interface CheckpointOptions<State> {
+  /** Epochs between saves while a job trains; default 1. A save also follows every job's end and any stop. */
+  every?: number;
+  /** Receives each new state, plain JSON data (JSON.stringify it as it is); awaited before the work goes on. */
+  save: (state: State) => void | Promise<void>;
+  /** A state an earlier call with the same jobs and data saved: finished work is kept, the rest continues. */
+  resume?: State;
+}
+
+export const FIT_CHECKPOINT_FORMAT = 'poglm-gpu.fit-checkpoint';
+
+/** A fitMany (or fit) call's progress: what a resume needs to skip what was done and continue what was running. */
+export interface FitCheckpoint {
+  format: typeof FIT_CHECKPOINT_FORMAT;
+  version: 1;
+  /** Each job's settings and a hash of its data: a resume with other jobs is refused, naming what differs. */
+  jobs: FitFingerprint[];
+  /** Results of the jobs whose training ended (every epoch run, or a non-finite stop), by index into `jobs`. */
+  completed: { index: number; result: FitResult }[];
+  /** The training job that was running when the state was saved: its fits (in member order) and its state. */
+  inProgress?: { indices: number[]; chunkSlots: number; training: TrainingCheckpoint };
+}
+
+/** What makes a fit's numbers: its settings, resolved, and hashes of its training data and start model. */
+export interface FitFingerprint {
+  visible: number;
+  sequences: number;
+  bins: number;
+  hidden: number;
+  scheme: Scheme;
+  method: Method;
+  tau: number;
+  categories: number;
+  epochs: number;
+  batchSize: number;
+  samples: number;
+  learningRateGenerative: number;
+  learningRateVariational: number;
+  basis: number[];
+  seed: number;
+  /** hashCounts of the training data. */
+  train: string;
+  /** hashJson of the start model, or null for the paper's initialisation. */
+  init: string | null;
 }
 
 export class NonFiniteError extends Error {
@@ -168,6 +230,145 @@ function resolveJob(job: FitJob, index: number, many: boolean): ResolvedJob {
   };
 }
 
+function fitFingerprint(job: ResolvedJob, dataHash: string): FitFingerprint {
+  return {
+    visible: job.job.train[0][0].length,
+    sequences: job.sequences,
+    bins: job.bins,
+    hidden: job.job.hidden,
+    scheme: job.scheme,
+    method: job.method.method,
+    tau: job.method.tau,
+    categories: job.method.categories,
+    epochs: job.epochs,
+    batchSize: job.batchSize,
+    samples: job.samples,
+    learningRateGenerative: job.learningRateGenerative,
+    learningRateVariational: job.learningRateVariational,
+    basis: job.basis,
+    seed: job.seed,
+    train: dataHash,
+    init: job.job.init ? hashJson(job.job.init) : null,
+  };
+}
+
+type InProgress = NonNullable<FitCheckpoint['inProgress']>;
+
+/**
+ * A call's checkpoint as it grows: the results of jobs that ended and the state of the one running, saved through
+ * the caller's `save`. Without checkpoint options it keeps nothing and saves nothing.
+ */
+class FitLedger {
+  readonly completed = new Map<number, FitResult>();
+  inProgress?: InProgress;
+
+  private constructor(
+    private readonly fingerprints: FitFingerprint[],
+    private readonly options?: CheckpointOptions<FitCheckpoint>,
+  ) {}
+
+  static open(resolved: ResolvedJob[], options?: CheckpointOptions<FitCheckpoint>): FitLedger {
+    if (!options) return new FitLedger([]);
+    if (typeof options.save !== 'function') throw new Error('checkpoint.save must be a function that keeps each state');
+    if (options.every !== undefined) positiveInteger('checkpoint.every', options.every);
+    // Jobs that share a training array share its hash, as they share its upload.
+    const hashes = new Map<number[][][], string>();
+    const hashOf = (train: number[][][]): string => hashes.get(train) ?? hashes.set(train, hashCounts(train)).get(train)!;
+    const ledger = new FitLedger(resolved.map((job) => fitFingerprint(job, hashOf(job.job.train))), options);
+    if (options.resume !== undefined) ledger.restore(options.resume, resolved);
+    return ledger;
+  }
+
+  get every(): number {
+    return this.options?.every ?? 1;
+  }
+
+  get saving(): boolean {
+    return this.options !== undefined;
+  }
+
+  /** Takes over a saved state after checking it is one of these jobs. */
+  private restore(state: FitCheckpoint, resolved: ResolvedJob[]): void {
+    checkFormat(state, FIT_CHECKPOINT_FORMAT, 'checkpoint.resume');
+    const many = resolved.length > 1;
+    if (!Array.isArray(state.jobs) || state.jobs.length !== resolved.length) {
+      throw new CheckpointMismatchError(many ? 'these fits' : 'the fit', [`the checkpoint holds ${state.jobs?.length} fits, this call has ${resolved.length}`]);
+    }
+    if (many) checkFingerprint('these fits', state.jobs, this.fingerprints, 'jobs');
+    else checkFingerprint('the fit', state.jobs[0], this.fingerprints[0], 'fit');
+    const checkIndex = (index: unknown, where: string): number => {
+      if (!Number.isInteger(index) || (index as number) < 0 || (index as number) >= resolved.length) throw new Error(`${where} is ${JSON.stringify(index)}, not a job of this call`);
+      return index as number;
+    };
+    state.completed.forEach(({ index, result }, i) => {
+      const job = resolved[checkIndex(index, `checkpoint.resume.completed[${i}].index`)].job;
+      // The label names the job in this call; it changes no number, so it is not part of the fingerprint.
+      const labelled = { ...result };
+      if (job.label !== undefined) labelled.label = job.label;
+      else delete labelled.label;
+      this.completed.set(index, labelled);
+    });
+    if (state.inProgress) {
+      state.inProgress.indices.forEach((index, i) => {
+        checkIndex(index, `checkpoint.resume.inProgress.indices[${i}]`);
+        if (this.completed.has(index)) throw new Error(`checkpoint.resume: job ${index} is both completed and in progress: the state is damaged`);
+      });
+      this.inProgress = state.inProgress;
+    }
+  }
+
+  state(): FitCheckpoint {
+    const completed = [...this.completed.entries()].sort(([a], [b]) => a - b).map(([index, result]) => ({ index, result }));
+    return { format: FIT_CHECKPOINT_FORMAT, version: 1, jobs: this.fingerprints, completed, ...(this.inProgress ? { inProgress: this.inProgress } : {}) };
+  }
+
+  /** A running job's state; a finished job's is left for `ended`, which records its results instead. */
+  async training(indices: number[], chunkSlots: number, training: TrainingCheckpoint): Promise<void> {
+    if (!this.options || training.finished) return;
+    this.inProgress = { indices, chunkSlots, training };
+    await this.options.save(this.state());
+  }
+
+  /** A job's training ended: its results replace its state. */
+  async ended(part: ResolvedJob[], results: FitResult[]): Promise<void> {
+    if (!this.options) return;
+    part.forEach((job, i) => this.completed.set(job.index, results[i]));
+    this.inProgress = undefined;
+    await this.options.save(this.state());
+  }
+}
+
+interface ScheduledChunk {
+  part: ResolvedJob[];
+  /** The saved state this job continues from. */
+  resume?: InProgress;
+  /** Which planned split of the group it is (for progress). */
+  chunk: number;
+}
+
+/**
+ * The jobs one group trains, in order: the planned splits of `perJob` fits, less the fits already done; the split
+ * that was running when the state was saved continues from it (first, should this device plan other splits).
+ */
+function scheduleChunks(members: ResolvedJob[], perJob: number, ledger: FitLedger): ScheduledChunk[] {
+  const planned = Array.from({ length: Math.ceil(members.length / perJob) }, (_, chunk) => members.slice(chunk * perJob, (chunk + 1) * perJob));
+  const running = ledger.inProgress;
+  const byIndex = new Map(members.map((job) => [job.index, job]));
+  const owned = running !== undefined && running.indices.every((index) => byIndex.has(index));
+  const sameFits = (part: ResolvedJob[]): boolean => owned && part.length === running.indices.length && part.every((job, i) => job.index === running.indices[i]);
+  const scheduled: ScheduledChunk[] = [];
+  if (owned && !planned.some(sameFits)) scheduled.push({ part: running.indices.map((index) => byIndex.get(index)!), resume: running, chunk: 0 });
+  planned.forEach((part, chunk) => {
+    if (sameFits(part)) {
+      scheduled.push({ part, resume: running, chunk });
+      return;
+    }
+    const pending = part.filter((job) => !ledger.completed.has(job.index) && !(owned && running.indices.includes(job.index)));
+    if (pending.length > 0) scheduled.push({ part: pending, chunk });
+  });
+  return scheduled;
+}
+
 function groupKey(job: ResolvedJob): string {
   return JSON.stringify([
     job.job.train[0][0].length,
@@ -240,19 +441,24 @@ function trainingRecord(job: ResolvedJob, outcome: TrainingOutcome, member: numb
 /**
  * Fits every job; results come back in the order of `jobs`. A failing fit does not stop the others. After an abort
  * (`options.signal`), the jobs that had not started have no entry (the array has holes there); the others hold what
- * they learned, with `interrupted: true` where they were cut short.
+ * they learned, with `interrupted: true` where they were cut short. With `options.checkpoint`, the progress is saved
+ * as it goes (the last save holds the state at a stop), and a call resumed from it skips the jobs that ended and
+ * continues the one that was running.
  */
 export async function fitMany(jobs: FitJob[], options: FitManyOptions = {}): Promise<FitResult[]> {
   if (!Array.isArray(jobs) || jobs.length === 0) throw new Error('fitMany needs at least one job');
   const resolved = jobs.map((job, index) => resolveJob(job, index, jobs.length > 1));
+  if (options.stepsPerSubmit !== undefined) positiveInteger('stepsPerSubmit', options.stepsPerSubmit);
   const groups = new Map<string, ResolvedJob[]>();
   for (const job of resolved) {
     const key = groupKey(job);
     groups.set(key, [...(groups.get(key) ?? []), job]);
   }
+  const ledger = FitLedger.open(resolved, options.checkpoint);
   return withSession(options.session, async (session) => {
     const results: FitResult[] = new Array(jobs.length);
-    const progress = { fitsDone: 0, started: performance.now() };
+    for (const [index, result] of ledger.completed) results[index] = result;
+    const progress = { fitsDone: ledger.completed.size, started: performance.now() };
     const report = (group: string, epoch: number, epochs: number, meanElbo: number, note?: string): void => {
       const elapsedSeconds = (performance.now() - progress.started) / 1000;
       options.onProgress?.({
@@ -276,6 +482,8 @@ export async function fitMany(jobs: FitJob[], options: FitManyOptions = {}): Pro
       const plan = planGroup(members, limit, shards > 1 || options.dataPlacement === 'host');
       const perJob = plan.modelsPerJob;
       const chunks = Math.ceil(members.length / perJob);
+      const scheduled = scheduleChunks(members, perJob, ledger);
+      if (scheduled.length === 0) continue;
       const name = `${first.scheme}/${first.method.method} H=${first.job.hidden} x ${members.length}`;
       const notes = [
         chunks > 1 ? `split into ${chunks} jobs of at most ${perJob} fits` : '',
@@ -283,13 +491,22 @@ export async function fitMany(jobs: FitJob[], options: FitManyOptions = {}): Pro
         shards > 1 ? `the training data in ${shards} buffers, staged per minibatch` : '',
       ].filter(Boolean);
       const note = notes.length > 0 ? `${name} ${notes.join(', ')}, to stay within ${limit} bytes per buffer` : undefined;
-      for (let chunk = 0; chunk < chunks && !options.signal?.aborted; chunk++) {
-        const part = members.slice(chunk * perJob, (chunk + 1) * perJob);
+      for (const { part, resume, chunk } of scheduled) {
+        if (options.signal?.aborted) break;
         const upload = { maxShardBytes: limit, placement: options.dataPlacement, antiCausal: first.scheme === 'FB' };
-        const chunkResults = await trainChunk(session, part, plan.chunkSlots, upload, options.signal, (epoch, meanElbo) =>
-          report(chunks > 1 ? `${name} (job ${chunk + 1}/${chunks})` : name, epoch, first.epochs, meanElbo, note),
-        );
+        // A resumed job keeps the chunking of the minibatch it ran with: its gradients are summed in that grouping.
+        const chunkSlots = resume?.chunkSlots ?? plan.chunkSlots;
+        const indices = part.map((job) => job.index);
+        const { results: chunkResults, interrupted } = await trainChunk(session, part, chunkSlots, upload, {
+          signal: options.signal,
+          stepsPerSubmit: options.stepsPerSubmit,
+          resume: resume?.training,
+          every: ledger.every,
+          onCheckpoint: ledger.saving ? (state) => ledger.training(indices, chunkSlots, state) : undefined,
+          onEpoch: (epoch, meanElbo) => report(chunks > 1 ? `${name} (job ${chunk + 1}/${chunks})` : name, epoch, first.epochs, meanElbo, note),
+        });
         chunkResults.forEach((result, i) => (results[part[i].index] = result));
+        if (!interrupted) await ledger.ended(part, chunkResults);
         progress.fitsDone += part.length;
         report(name, first.epochs, first.epochs, Number.NaN, note);
       }
@@ -298,15 +515,25 @@ export async function fitMany(jobs: FitJob[], options: FitManyOptions = {}): Pro
   });
 }
 
+interface ChunkTraining {
+  signal?: AbortSignal;
+  stepsPerSubmit?: number;
+  /** The state the job stopped in, to continue from. */
+  resume?: TrainingCheckpoint;
+  /** Epochs between checkpoints. */
+  every: number;
+  onCheckpoint?: (state: TrainingCheckpoint) => Promise<void>;
+  onEpoch: (epoch: number, meanElbo: number) => void;
+}
+
 /** Trains one job's worth of fits of one group and turns the outcome into results. */
 async function trainChunk(
   session: GpuSession,
   part: ResolvedJob[],
   chunkSlots: number,
   upload: UploadOptions,
-  signal: AbortSignal | undefined,
-  onEpoch: (epoch: number, meanElbo: number) => void,
-): Promise<FitResult[]> {
+  training: ChunkTraining,
+): Promise<{ results: FitResult[]; interrupted: boolean }> {
   const first = part[0];
   const layout = paramLayout(first.job.train[0][0].length, first.job.hidden, first.scheme);
   // Each distinct training array is uploaded once; fits that share it read the same rows.
@@ -336,16 +563,20 @@ async function trainChunk(
         chunkSlots,
         epochs: first.epochs,
         adam: { ...PAPER_ADAM, learningRateGenerative: first.learningRateGenerative, learningRateVariational: first.learningRateVariational },
+        stepsPerSubmit: training.stepsPerSubmit,
       },
       {
-        signal,
+        signal: training.signal,
+        resume: training.resume,
+        checkpointEvery: training.every,
+        onCheckpoint: training.onCheckpoint,
         onEpoch: (epochReport) => {
           const running = Array.from(epochReport.elbo).filter(Number.isFinite);
-          onEpoch(epochReport.epoch, running.reduce((a, b) => a + b, 0) / Math.max(running.length, 1));
+          training.onEpoch(epochReport.epoch, running.reduce((a, b) => a + b, 0) / Math.max(running.length, 1));
         },
       },
     );
-    return part.map((job, i) => {
+    const results = part.map((job, i) => {
       const member = outcome.members[i];
       const record = trainingRecord(job, outcome, i, session.adapter);
       const result: FitResult = {
@@ -366,6 +597,7 @@ async function trainChunk(
       }
       return result;
     });
+    return { results, interrupted: outcome.interrupted };
   } finally {
     dataset.release();
   }
