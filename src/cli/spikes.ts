@@ -1,54 +1,442 @@
-// Spike times to counts: the CSV reader and the binning of `poglm bin`.
+// Spike times to counts, for `poglm bin`. The file is read twice, in chunks, so that memory does not grow with it:
+// pass 1 checks every row and finds the neuron count and the last spike; the size of the counts is checked before
+// anything is allocated; pass 2 counts into one typed array. Bins are half-open, [k w, (k+1) w), with the edges k w
+// computed in float64, so that a spike on an edge lands where numpy's histogram with the same edges puts it.
+import { closeSync, openSync, readSync } from 'node:fs';
 import { UsageError } from './files.js';
+import { InterruptedExit } from './runner.js';
 
-/** Parses spike times: CSV rows "neuron,time" (time in seconds); a header row and blank lines are allowed. */
-export function parseSpikeTimes(text: string, source: string): { neuron: number; time: number }[] {
-  const spikes: { neuron: number; time: number }[] = [];
-  let firstRow = true;
-  text.split(/\r?\n/).forEach((line, index) => {
-    const trimmed = line.trim();
-    if (trimmed === '' || trimmed.startsWith('#')) return;
-    const fields = trimmed.split(',').map((field) => field.trim());
-    // The first row that is not blank or a comment may be a header ("neuron,time").
-    const header = firstRow && fields.some((field) => Number.isNaN(Number(field)));
-    firstRow = false;
-    if (header) return;
-    if (fields.length !== 2) throw new UsageError(`${source}:${index + 1}: expected "neuron,time", got "${trimmed}"`);
-    const neuron = Number(fields[0]);
-    const time = Number(fields[1]);
-    if (!Number.isInteger(neuron) || neuron < 0) throw new UsageError(`${source}:${index + 1}: neuron "${fields[0]}" must be a non-negative integer index`);
-    if (!Number.isFinite(time) || time < 0) throw new UsageError(`${source}:${index + 1}: time "${fields[1]}" must be a non-negative number of seconds`);
-    spikes.push({ neuron, time });
-  });
-  return spikes;
+export interface BinOptions {
+  /** Bin width in seconds. */
+  binWidth: number;
+  /** Number of neurons (default: the highest index in the file + 1). */
+  neurons?: number;
+  /** Recording length in seconds; spikes at or after it are dropped (default: up to and including the last spike). */
+  duration?: number;
+  /** Bins per sequence (default: one sequence of all bins); a partial last sequence is dropped. */
+  sequenceBins?: number;
+}
+
+export interface ReadOptions {
+  /** Checked between chunks; when aborted, reading stops with an InterruptedExit. */
+  signal?: AbortSignal;
+  /** Bytes read at a time (tests make it small to split lines, CRLFs and UTF-8 characters across chunks). */
+  chunkBytes?: number;
+}
+
+export interface BinnedCounts {
+  /** Counts [sequence][bin][neuron], row-major: cell (s * bins + t) * neurons + n. */
+  counts: Uint32Array | Float64Array;
+  sequences: number;
+  /** Bins per sequence. */
+  bins: number;
+  neurons: number;
+  /** Spikes (data rows) in the file. */
+  spikes: number;
+  /** Spikes at or after --duration. */
+  dropped: number;
+  /** Spikes in the partial last sequence, which is not written. */
+  cut: number;
+}
+
+const CHUNK_BYTES = 1 << 20;
+/** A line this long is not a row of "neuron,time": refusing it keeps a file without line breaks from filling memory. */
+const MAX_LINE_CHARS = 1 << 16;
+/**
+ * The most cells a counts file may hold. The other commands read it back as one JSON string, and V8 strings end near
+ * 2^29 characters; each cell takes at least two ("0,"), so 2^27 cells leave room for counts of several digits.
+ */
+export const MAX_CELLS = 2 ** 27;
+
+const DELIMITERS = [',', '\t', ';'] as const;
+const DELIMITER_NAMES: Record<string, string> = { ',': 'comma', '\t': 'tab', ';': 'semicolon' };
+/** Plain decimal digits: no sign, point, exponent, hex or spaces, which Number() would also take. */
+const NEURON = /^\d+$/;
+/** A decimal number with an optional exponent: no hex, Infinity or NaN. */
+const TIME = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/;
+/** A header field: a name, not a number. */
+const NAME = /^[A-Za-z_][\w .()[\]/-]*$/;
+const NEURON_COLUMNS = new Set(['neuron', 'neurons', 'neuron_id', 'unit', 'units', 'unit_id', 'cluster', 'clusters', 'cluster_id', 'id', 'channel', 'cell', 'cell_id']);
+const TIME_COLUMNS = new Set(['time', 'times', 't', 'spike_time', 'spike_times', 'spiketime', 'spiketimes', 'timestamp', 'timestamps', 'seconds']);
+const SECONDS = new Set(['s', 'sec', 'secs', 'second', 'seconds']);
+
+/** The bin k of time t: the k with k*w <= t < (k+1)*w, the edges k*w rounded to float64 as numpy computes them. */
+export function binIndex(time: number, binWidth: number): number {
+  let k = Math.floor(time / binWidth);
+  // The quotient is rounded, so near an edge it may be one off; one step corrects it for any k below 2^52. The
+  // steps stay single (no loop) so that an infinite k, refused later by the size check, cannot hang.
+  if (k * binWidth > time) k--;
+  else if ((k + 1) * binWidth <= time) k++;
+  return k;
+}
+
+/** How many bins start before `duration`: the k with k*w < duration (half-open: a spike at the duration is outside). */
+export function binsBefore(duration: number, binWidth: number): number {
+  const k = binIndex(duration, binWidth);
+  return k * binWidth < duration ? k + 1 : k;
+}
+
+/** Reads spike times (rows "neuron,time" in seconds) from `path` and counts them in bins. */
+export async function binSpikeFile(path: string, options: BinOptions, read: ReadOptions = {}): Promise<BinnedCounts> {
+  checkOptions(options);
+  const scan = await scanSpikes(path, options, read);
+  const shape = countShape(path, scan, options);
+  // Counts up to 2^32 - 1 fit 32 bits; only a file of more rows than that (over 16 GB) needs doubles.
+  const counts = scan.spikes <= 0xffffffff ? new Uint32Array(shape.cells) : new Float64Array(shape.cells);
+  const tally = await countSpikes(path, options, read, shape, counts);
+  if (tally.spikes !== scan.spikes) {
+    throw new UsageError(
+      `${path} changed while it was read (${scan.spikes} spikes, then ${tally.spikes}): bin a file that is not being written, and not a pipe (it is read twice)`,
+    );
+  }
+  return { counts, sequences: shape.sequences, bins: shape.sequenceBins, neurons: shape.neurons, ...tally };
+}
+
+function checkOptions(options: BinOptions): void {
+  const { binWidth, neurons, duration, sequenceBins } = options;
+  if (!(binWidth > 0) || !Number.isFinite(binWidth)) throw new UsageError(`--bin-width must be a positive number of seconds, got ${binWidth}`);
+  if (neurons !== undefined && !(Number.isSafeInteger(neurons) && neurons >= 1)) throw new UsageError(`--neurons must be an integer of at least 1, got ${neurons}`);
+  if (duration !== undefined && !(duration > 0 && Number.isFinite(duration))) throw new UsageError(`--duration must be a positive number of seconds, got ${duration}`);
+  if (sequenceBins !== undefined && !(Number.isSafeInteger(sequenceBins) && sequenceBins >= 1)) {
+    throw new UsageError(`--sequence-bins must be an integer of at least 1, got ${sequenceBins}`);
+  }
+}
+
+// ---- Lines ----
+
+/**
+ * Calls `onLine` with each line of the file and its number, reading `chunkBytes` at a time. Lines end in LF, CRLF or
+ * CR; a CRLF or a UTF-8 character split across two chunks is put back together; a UTF-8 byte order mark is dropped.
+ * Between chunks it yields to the event loop, so that a Ctrl-C is delivered, and stops if `signal` is aborted.
+ */
+async function forEachLine(path: string, read: ReadOptions, onLine: (line: string, number: number) => void): Promise<void> {
+  const descriptor = openSpikeFile(path);
+  try {
+    const buffer = Buffer.allocUnsafe(read.chunkBytes ?? CHUNK_BYTES);
+    // Not fatal: a byte that is not UTF-8 becomes U+FFFD, and the row that holds it is refused with its line number.
+    const decoder = new TextDecoder('utf-8');
+    let partial = ''; // the start of a line that the chunks so far have not ended
+    let number = 1;
+    let afterCarriageReturn = false; // the last chunk ended in CR: an LF starting this one belongs to it (CRLF)
+    for (;;) {
+      await checkInterrupt(read.signal);
+      const bytes = readChunk(descriptor, buffer, path);
+      const text = bytes === 0 ? decoder.decode() : decoder.decode(buffer.subarray(0, bytes), { stream: true });
+      let start = afterCarriageReturn && text.charCodeAt(0) === 10 ? 1 : 0;
+      if (text.length > 0) afterCarriageReturn = false;
+      for (let i = start; i < text.length; i++) {
+        const code = text.charCodeAt(i);
+        if (code !== 10 && code !== 13) continue;
+        onLine(partial === '' ? text.slice(start, i) : partial + text.slice(start, i), number++);
+        partial = '';
+        if (code === 13) {
+          if (i + 1 === text.length) afterCarriageReturn = true;
+          else if (text.charCodeAt(i + 1) === 10) i++;
+        }
+        start = i + 1;
+      }
+      partial += text.slice(start);
+      if (partial.length > MAX_LINE_CHARS) {
+        throw new UsageError(`${path}:${number}: a line of more than ${MAX_LINE_CHARS} characters is not a row "neuron,time"; is this a CSV of spike times?`);
+      }
+      if (bytes === 0) break;
+    }
+    if (partial !== '') onLine(partial, number);
+  } finally {
+    closeSync(descriptor);
+  }
+}
+
+function openSpikeFile(path: string): number {
+  try {
+    return openSync(path, 'r');
+  } catch (error) {
+    throw new UsageError(`cannot read --spikes file ${path}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+  }
+}
+
+function readChunk(descriptor: number, buffer: Buffer, path: string): number {
+  try {
+    return readSync(descriptor, buffer, 0, buffer.length, null);
+  } catch (error) {
+    throw new UsageError(`cannot read --spikes file ${path}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+  }
+}
+
+async function checkInterrupt(signal: AbortSignal | undefined): Promise<void> {
+  if (!signal) return;
+  // Reading is synchronous: without this turn of the event loop, a Ctrl-C would wait until the whole file was read.
+  await new Promise<void>((resolve) => setImmediate(resolve));
+  if (signal.aborted) throw new InterruptedExit('interrupted: nothing was written');
+}
+
+// ---- Rows ----
+
+interface RowFormat {
+  delimiter: string;
+  /** 0 when rows are "neuron,time", 1 when a header put the time first. */
+  neuronColumn: number;
 }
 
 /**
- * Bins spike times into counts [sequence][bin][neuron]: bins of `binWidth` seconds from 0 to `duration` (default:
- * the last spike), cut into sequences of `sequenceBins` bins (default: one sequence; a partial last sequence is dropped).
+ * Reads rows one line at a time. The first row that is not blank or a comment sets the delimiter, and is a header
+ * when every field is a name; its names give the order of the columns. After it every row must be exactly a neuron
+ * index and a time.
  */
-export function binSpikeTimes(
-  spikes: { neuron: number; time: number }[],
-  options: { binWidth: number; neurons?: number; duration?: number; sequenceBins?: number },
-): number[][][] {
-  const { binWidth } = options;
-  if (!(binWidth > 0) || !Number.isFinite(binWidth)) throw new UsageError(`--bin-width must be a positive number of seconds, got ${binWidth}`);
-  // Loops, not Math.max(...spikes): a spread of a real recording's spikes overflows the call stack.
-  const neurons = options.neurons ?? spikes.reduce((most, spike) => Math.max(most, spike.neuron), -1) + 1;
-  if (neurons < 1) throw new UsageError('no spikes and no --neurons: nothing to bin');
-  const tooHigh = spikes.find((spike) => spike.neuron >= neurons);
-  if (tooHigh) throw new UsageError(`a spike of neuron ${tooHigh.neuron} was found but --neurons is ${neurons}`);
-  const duration = options.duration ?? spikes.reduce((last, spike) => Math.max(last, spike.time), 0) + binWidth * 1e-9;
-  const bins = Math.ceil(duration / binWidth - 1e-9);
-  if (bins < 1) throw new UsageError('the recording is shorter than one bin');
-  const counts = Array.from({ length: bins }, () => new Array<number>(neurons).fill(0));
-  for (const spike of spikes) {
-    const bin = Math.floor(spike.time / binWidth + 1e-9);
-    if (bin < bins) counts[bin][spike.neuron]++;
+class RowReader {
+  neuron = 0;
+  time = 0;
+  private format: RowFormat | undefined;
+
+  constructor(private readonly path: string) {}
+
+  /** True with `neuron` and `time` set for a spike; false for a blank line, a comment or the header. */
+  read(line: string, number: number): boolean {
+    const row = line.trim();
+    if (row === '' || row.charCodeAt(0) === 35 /* # */) return false;
+    if (this.format === undefined) {
+      const { format, header } = readFormat(row, this.where(number));
+      this.format = format;
+      if (header) return false;
+    }
+    const { delimiter, neuronColumn } = this.format;
+    const cut = row.indexOf(delimiter);
+    if (cut < 0 || row.indexOf(delimiter, cut + 1) >= 0) {
+      const fields = cut < 0 ? 1 : row.split(delimiter).length;
+      const order = neuronColumn === 0 ? `neuron${delimiter}time` : `time${delimiter}neuron`;
+      throw new UsageError(`${this.where(number)}: expected 2 fields "${order}" separated by a ${DELIMITER_NAMES[delimiter]}, got ${fields}: "${clip(row)}"`);
+    }
+    const first = row.slice(0, cut).trim();
+    const second = row.slice(cut + 1).trim();
+    const neuron = readNeuron(neuronColumn === 0 ? first : second);
+    const time = readTime(neuronColumn === 0 ? second : first);
+    if (typeof neuron === 'string') throw new UsageError(`${this.where(number)}: ${neuron}`);
+    if (typeof time === 'string') throw new UsageError(`${this.where(number)}: ${time}${timeHint(neuronColumn === 0 ? second : first, delimiter)}`);
+    this.neuron = neuron;
+    this.time = time;
+    return true;
   }
-  const length = options.sequenceBins ?? bins;
-  if (!Number.isInteger(length) || length < 1) throw new UsageError(`--sequence-bins must be a positive integer, got ${length}`);
-  const sequences = Math.floor(bins / length);
-  if (sequences < 1) throw new UsageError(`the recording has ${bins} bins, fewer than one sequence of ${length}`);
-  return Array.from({ length: sequences }, (_, s) => counts.slice(s * length, (s + 1) * length));
+
+  /** "file:line", built only for a message: building it for every row would be most of the time spent reading. */
+  private where(number: number): string {
+    return `${this.path}:${number}`;
+  }
+}
+
+function readFormat(row: string, where: string): { format: RowFormat; header: boolean } {
+  const found = DELIMITERS.filter((delimiter) => row.includes(delimiter));
+  if (found.length === 0) {
+    throw new UsageError(`${where}: expected a neuron index and a time in seconds separated by a comma, tab or semicolon, got "${clip(row)}"`);
+  }
+  if (found.length > 1) {
+    throw new UsageError(`${where}: the row "${clip(row)}" mixes ${found.map((d) => `${DELIMITER_NAMES[d]}s`).join(' and ')}: separate the fields with one of them (and write decimals with a point)`);
+  }
+  const delimiter = found[0];
+  const fields = row.split(delimiter).map((field) => unquote(field.trim()));
+  const header = fields.every((field) => NAME.test(field));
+  return { format: { delimiter, neuronColumn: header ? neuronColumnOf(fields, where) : 0 }, header };
+}
+
+/** Which column of a header names the neurons; the other must name the times, in seconds. */
+function neuronColumnOf(names: string[], where: string): number {
+  const kinds = names.map(columnKind);
+  const unit = kinds.findIndex((kind) => kind === 'time-not-seconds');
+  if (unit >= 0) throw new UsageError(`${where}: the column "${names[unit]}" holds times that are not in seconds: convert them to seconds (poglm bin reads seconds)`);
+  if (names.length !== 2 || !kinds.includes('neuron') || !kinds.includes('time')) {
+    throw new UsageError(
+      `${where}: the header "${clip(names.join(','))}" must name two columns, a neuron index (neuron, unit, cluster, id or channel) and a time in seconds (time, t, spike_time, timestamp or seconds), in either order`,
+    );
+  }
+  return kinds.indexOf('neuron');
+}
+
+/** What a header name says a column holds: "Neuron", "unit_id", "spike_time", "time (s)", "t_ms"... */
+function columnKind(name: string): 'neuron' | 'time' | 'time-not-seconds' | undefined {
+  const lower = name.toLowerCase();
+  const unit = /(?:\s*[([]\s*([a-z]+)\s*[)\]]|_(s|sec|ms|msec|us|usec))$/.exec(lower);
+  const base = (unit ? lower.slice(0, unit.index) : lower).replace(/[\s.-]+/g, '_');
+  if (NEURON_COLUMNS.has(base) && !unit) return 'neuron';
+  if (!TIME_COLUMNS.has(base)) return undefined;
+  const unitName = unit?.[1] ?? unit?.[2];
+  return unitName === undefined || SECONDS.has(unitName) ? 'time' : 'time-not-seconds';
+}
+
+// The two readers below return a number, or what is wrong with the field (the caller adds where), so that the
+// common case builds no strings.
+
+function readNeuron(field: string): number | string {
+  if (field === '') return 'the neuron field is empty: every row needs a neuron index and a time';
+  if (!NEURON.test(field)) return `neuron "${clip(field)}" must be a non-negative integer index (plain digits, like 0 or 12)`;
+  const neuron = Number(field);
+  return Number.isSafeInteger(neuron) ? neuron : `neuron "${clip(field)}" is too large to be an index`;
+}
+
+function readTime(field: string): number | string {
+  if (field === '') return 'the time field is empty: every row needs a neuron index and a time';
+  if (!TIME.test(field)) return `time "${clip(field)}" must be a non-negative number of seconds`;
+  const time = Number(field) + 0; // + 0 turns -0 into 0
+  if (time < 0) return `time "${clip(field)}" must be a non-negative number of seconds: times count from the start of the recording`;
+  return Number.isFinite(time) ? time : `time "${clip(field)}" is too large`;
+}
+
+/** How to write a time that is not a number: with a point, where a decimal comma was taken for one. */
+function timeHint(field: string, delimiter: string): string {
+  if (field === '' || TIME.test(field)) return '';
+  return delimiter !== ',' && /^\d+,\d+$/.test(field) ? ' (write decimals with a point)' : ' (a decimal like 0.25 or 2.5e-3)';
+}
+
+function unquote(field: string): string {
+  return field.length >= 2 && field.startsWith('"') && field.endsWith('"') ? field.slice(1, -1).trim() : field;
+}
+
+/** A field or row short enough for a message. */
+function clip(text: string): string {
+  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
+}
+
+// ---- Pass 1: check every row, find the extent ----
+
+interface SpikeScan {
+  spikes: number;
+  /** Highest neuron index (-1 without spikes) and the line it is on. */
+  highestNeuron: number;
+  highestNeuronLine: number;
+  /** Last spike time (-1 without spikes) and the line it is on. */
+  lastTime: number;
+  lastTimeLine: number;
+}
+
+async function scanSpikes(path: string, options: BinOptions, read: ReadOptions): Promise<SpikeScan> {
+  const rows = new RowReader(path);
+  const scan: SpikeScan = { spikes: 0, highestNeuron: -1, highestNeuronLine: 0, lastTime: -1, lastTimeLine: 0 };
+  await forEachLine(path, read, (line, number) => {
+    if (!rows.read(line, number)) return;
+    scan.spikes++;
+    if (options.neurons !== undefined && rows.neuron >= options.neurons) {
+      throw new UsageError(
+        `${path}:${number}: neuron ${rows.neuron} is not below --neurons ${options.neurons} (indices run from 0): raise --neurons to at least ${rows.neuron + 1}, or leave it out to count the neurons in the file`,
+      );
+    }
+    if (rows.neuron > scan.highestNeuron) [scan.highestNeuron, scan.highestNeuronLine] = [rows.neuron, number];
+    if (rows.time > scan.lastTime) [scan.lastTime, scan.lastTimeLine] = [rows.time, number];
+  });
+  return scan;
+}
+
+// ---- The size of the counts, checked before they are allocated ----
+
+interface CountShape {
+  neurons: number;
+  /** All bins of the recording; the first sequences * sequenceBins of them are kept. */
+  bins: number;
+  sequences: number;
+  sequenceBins: number;
+  cells: number;
+}
+
+function countShape(path: string, scan: SpikeScan, options: BinOptions): CountShape {
+  const { binWidth, duration } = options;
+  if (scan.spikes === 0 && options.neurons === undefined) throw new UsageError(`${path} holds no spikes and no --neurons was given: nothing to bin`);
+  if (scan.spikes === 0 && duration === undefined) throw new UsageError(`${path} holds no spikes: give --duration (and --neurons) to write counts of zeros`);
+  const neurons = options.neurons ?? scan.highestNeuron + 1;
+  // Without --duration the last bin is the one that holds the last spike, so that every spike is counted.
+  const bins = duration === undefined ? binIndex(scan.lastTime, binWidth) + 1 : binsBefore(duration, binWidth);
+  // The size is checked first on all bins: a bin count too large to be exact (or infinite) must not reach the
+  // arithmetic of sequences below.
+  if (!(bins * neurons <= MAX_CELLS)) throw tooManyCells(path, scan, options, neurons, bins);
+  const sequenceBins = options.sequenceBins ?? bins;
+  if (sequenceBins > bins) {
+    throw new UsageError(`${path}: the recording has ${bins} bins of ${binWidth} s (${extent(path, scan, duration)}), fewer than one sequence of --sequence-bins ${sequenceBins}: lower --sequence-bins or --bin-width`);
+  }
+  const sequences = Math.floor(bins / sequenceBins);
+  return { neurons, bins, sequences, sequenceBins, cells: sequences * sequenceBins * neurons };
+}
+
+function tooManyCells(path: string, scan: SpikeScan, options: BinOptions, neurons: number, bins: number): UsageError {
+  // --neurons cannot go below the highest index + 1: then the indices themselves must be renumbered.
+  const fewer =
+    options.neurons === undefined || options.neurons === scan.highestNeuron + 1
+      ? `number the neurons from 0 without gaps (--neurons is ${neurons} because the highest index is ${scan.highestNeuron}, at ${path}:${scan.highestNeuronLine})`
+      : `lower --neurons (now ${neurons}${scan.spikes > 0 ? `; the highest index in the file is ${scan.highestNeuron}` : ''})`;
+  return new UsageError(
+    `${path}: the counts would be ${neurons} neurons x ${bins} bins = ${neurons * bins} cells, more than the ${MAX_CELLS} a counts file can hold: ` +
+      `widen --bin-width (now ${options.binWidth} s), shorten --duration (now ${extent(path, scan, options.duration)}) or ${fewer}`,
+  );
+}
+
+function extent(path: string, scan: SpikeScan, duration: number | undefined): string {
+  return duration === undefined ? `to the last spike, ${scan.lastTime} s at ${path}:${scan.lastTimeLine}` : `${duration} s`;
+}
+
+// ---- Pass 2: count ----
+
+async function countSpikes(
+  path: string,
+  options: BinOptions,
+  read: ReadOptions,
+  shape: CountShape,
+  counts: Uint32Array | Float64Array,
+): Promise<{ spikes: number; dropped: number; cut: number }> {
+  const rows = new RowReader(path);
+  const { binWidth, duration } = options;
+  const { neurons } = shape;
+  const keptBins = shape.sequences * shape.sequenceBins;
+  const tally = { spikes: 0, dropped: 0, cut: 0 };
+  await forEachLine(path, read, (line, number) => {
+    if (!rows.read(line, number)) return;
+    tally.spikes++;
+    if (rows.neuron >= neurons) throw new UsageError(`${path}:${number}: neuron ${rows.neuron} appeared while the file was read again: it changed while it was read`);
+    if (duration !== undefined && rows.time >= duration) {
+      tally.dropped++;
+      return;
+    }
+    const bin = binIndex(rows.time, binWidth);
+    if (bin >= keptBins) tally.cut++;
+    else counts[bin * neurons + rows.neuron]++;
+  });
+  return tally;
+}
+
+// ---- Output ----
+
+/**
+ * The counts as JSON [sequence][bin][neuron], the same text as JSON.stringify of the nested arrays plus a newline, in
+ * pieces of about `pieceChars` characters, so that a large file is never one string (for writeAtomically).
+ */
+export function* countsJson(binned: BinnedCounts, pieceChars = 1 << 16): Generator<string> {
+  const { counts, sequences, bins, neurons } = binned;
+  let piece = '[';
+  let cell = 0;
+  for (let s = 0; s < sequences; s++) {
+    piece += s === 0 ? '[' : ',[';
+    for (let t = 0; t < bins; t++) {
+      piece += t === 0 ? '[' : ',[';
+      for (let n = 0; n < neurons; n++) {
+        piece += n === 0 ? `${counts[cell++]}` : `,${counts[cell++]}`;
+        if (piece.length >= pieceChars) {
+          yield piece;
+          piece = '';
+        }
+      }
+      piece += ']';
+    }
+    piece += ']';
+  }
+  yield `${piece}]\n`;
+}
+
+/** Neurons whose rates the summary lists; more would not fit one line. */
+const LISTED_NEURONS = 16;
+
+/** "S sequences x T bins x N neurons; mean count per bin by neuron: ...; what was left out", one line. */
+export function describeBinned(binned: BinnedCounts, duration?: number): string {
+  const { counts, sequences, bins, neurons } = binned;
+  const totals = new Float64Array(neurons);
+  for (let cell = 0; cell < counts.length; cell++) totals[cell % neurons] += counts[cell];
+  const listed = Array.from(totals.subarray(0, LISTED_NEURONS), (total) => (total / (sequences * bins)).toFixed(3));
+  const more = neurons > LISTED_NEURONS ? ` ... (${neurons - LISTED_NEURONS} more)` : '';
+  const parts = [`${sequences} sequences x ${bins} bins x ${neurons} neurons; mean count per bin by neuron: ${listed.join(' ')}${more}`];
+  if (binned.dropped > 0) parts.push(`${binned.dropped} of ${binned.spikes} spikes at or after --duration${duration === undefined ? '' : ` ${duration} s`} dropped`);
+  if (binned.cut > 0) parts.push(`${binned.cut} spikes in the partial last sequence dropped`);
+  return parts.join('; ');
 }
