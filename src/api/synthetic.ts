@@ -17,6 +17,8 @@ export interface SyntheticOptions {
   basisLength?: number;
   weightRange?: number;
   biasRange?: number;
+  /** Stops the simulation: the promise rejects with the signal's reason. */
+  signal?: AbortSignal;
 }
 
 export interface SyntheticDataset {
@@ -50,7 +52,7 @@ export async function syntheticDataset(trial: number, options: SyntheticOptions 
   if (!Number.isInteger(hidden) || hidden < 0) throw new Error(`hidden must be a non-negative integer, got ${hidden}`);
   const basis = exponentialBasis(options.basisLength ?? 5);
   const truth = syntheticTruth(trial, visible + hidden, options.weightRange ?? 2, options.biasRange ?? 0.5);
-  const result = await withSession(session, (gpu) => simulateOnDevice(gpu, { models: [truth], basis, sequences, bins, seeds: trial }));
+  const result = await withSession(session, (gpu) => simulateOnDevice(gpu, { models: [truth], basis, sequences, bins, seeds: trial, signal: options.signal }));
   const N = visible + hidden;
   const split = (first: number, count: number, from: number, to: number): number[][][] =>
     Array.from({ length: count }, (_, s) =>

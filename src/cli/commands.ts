@@ -9,24 +9,36 @@ import { simulateOnDevice } from '../engine/simulate.js';
 import { validateCounts } from '../model/data.js';
 import { buildModel, flattenModel, parseModel, type PoglmModelJson } from '../model/json.js';
 import { paramLayout, unflattenParams } from '../model/params.js';
-import { resolveMethod, type Method } from '../model/types.js';
+import { MAX_CATEGORIES, METHOD_INFO, METHODS, resolveMethod, type Method } from '../model/types.js';
+import { DEFAULT_BASIS_LENGTH } from '../model/basis.js';
 import { UsageError, writeJson } from './files.js';
-import { readCounts, readJson, readTruth, type CountsFile } from './readers.js';
-import { InterruptedExit, runner, type CliContext } from './runner.js';
-import { integer, method as methodOption, positiveNumber, scheme as schemeOption } from './options.js';
+import { checkGroundTruth, readJson, readTruth, type CountsFile } from './readers.js';
+import { commandAction, InterruptedExit, type CliContext } from './runner.js';
+import {
+  flagInput,
+  integerInput,
+  methodInput,
+  optional,
+  outputFileInput,
+  positiveInput,
+  readInput,
+  countsInput,
+  schemeInput,
+  type CommandInputs,
+  type Input,
+  type InputValues,
+} from './inputs.js';
+import { checkHiddenCount, checkOutputCells } from './limits.js';
 import { formatSeconds, StatusLine } from './progress.js';
 import { registerGridCommand } from './grid.js';
 import { registerBinCommand } from './bin.js';
 import { describeCounts } from './describe.js';
 
-function readModel(path: string): PoglmModelJson {
-  try {
-    return parseModel(readJson(path, '--model'), path);
-  } catch (error) {
-    if (error instanceof UsageError) throw error;
-    throw new UsageError((error as Error).message);
-  }
-}
+/** A model JSON named by `flag`, parsed and checked (a ModelFormatError, exit 2, names the file and the field). */
+const readModel =
+  (flag: string) =>
+  (path: string): PoglmModelJson =>
+    parseModel(readJson(path, flag), path);
 
 const round = (value: number, digits = 4): number => Number(value.toFixed(digits));
 
@@ -60,17 +72,31 @@ function formatMetrics(metrics: Metrics): string {
     .join('\n');
 }
 
-async function synthCommand(
-  context: CliContext,
-  options: { trial: string; out: string; sequences: string; trainSequences: string; bins: string; visible: string; hidden: string; json?: boolean },
-): Promise<void> {
-  const trial = integer('--trial', options.trial);
-  const sequences = integer('--sequences', options.sequences, { min: 2 });
-  const trainSequences = integer('--train-sequences', options.trainSequences, { min: 1, max: sequences - 1 });
-  const bins = integer('--bins', options.bins, { min: 6 });
-  const visible = integer('--visible', options.visible, { min: 1 });
-  const hidden = integer('--hidden', options.hidden, { min: 0 });
-  const dataset = await syntheticDataset(trial, { sequences, trainSequences, bins, visible, hidden }, await context.session());
+const SYNTH_INPUTS = {
+  flags: {
+    // The trial seeds the Philox streams of the true parameters and the simulation: a 32-bit key.
+    trial: integerInput('--trial', { max: 2 ** 32 - 1 }),
+    sequences: integerInput('--sequences', { min: 2 }),
+    trainSequences: integerInput('--train-sequences', { min: 1 }),
+    bins: integerInput('--bins', { min: 6 }),
+    visible: integerInput('--visible', { min: 1 }),
+    hidden: integerInput('--hidden', { min: 0 }),
+    out: outputFileInput('--out'),
+    json: flagInput('--json'),
+  },
+  relations: [
+    ({ sequences, trainSequences }: { sequences: number; trainSequences: number }) => {
+      if (trainSequences >= sequences) throw new UsageError(`--train-sequences ${trainSequences} must be less than --sequences ${sequences}: the rest are the test set`);
+    },
+    ({ hidden }: { hidden: number }) => checkHiddenCount('--hidden', hidden, DEFAULT_BASIS_LENGTH),
+    ({ sequences, bins, visible, hidden }: { sequences: number; bins: number; visible: number; hidden: number }) =>
+      checkOutputCells(sequences * bins * (visible + hidden), `--sequences ${sequences} x --bins ${bins} x ${visible + hidden} neurons`, 'use fewer sequences or bins'),
+  ],
+};
+
+async function synthCommand(context: CliContext, options: InputValues<typeof SYNTH_INPUTS.flags>): Promise<void> {
+  const { trial, sequences, trainSequences, bins, visible, hidden } = options;
+  const dataset = await syntheticDataset(trial, { sequences, trainSequences, bins, visible, hidden, signal: context.signal }, await context.session());
   writeJson(options.out, dataset);
   if (options.json) {
     context.out(JSON.stringify({ out: options.out, trial, train: trainSequences, test: sequences - trainSequences, bins }));
@@ -82,15 +108,24 @@ async function synthCommand(
   context.out(`  test visible:  ${describeCounts(dataset.test.visible)}`);
 }
 
-async function simulateCommand(
-  context: CliContext,
-  options: { model: string; sequences: string; bins: string; seed: string; out: string; json?: boolean },
-): Promise<void> {
-  const model = readModel(options.model);
-  const sequences = integer('--sequences', options.sequences, { min: 1 });
-  const bins = integer('--bins', options.bins, { min: 1 });
-  const seed = integer('--seed', options.seed, { max: 2 ** 32 - 1 });
-  const result = await simulateOnDevice(await context.session(), { models: [model.generative], basis: model.basis, sequences, bins, seeds: seed });
+const SIMULATE_INPUTS = {
+  flags: {
+    model: readInput('--model', readModel('--model')),
+    sequences: integerInput('--sequences', { min: 1 }),
+    bins: integerInput('--bins', { min: 1 }),
+    seed: integerInput('--seed', { max: 2 ** 32 - 1 }),
+    out: outputFileInput('--out'),
+    json: flagInput('--json'),
+  },
+  relations: [
+    ({ model, sequences, bins }: { model: PoglmModelJson; sequences: number; bins: number }) =>
+      checkOutputCells(sequences * bins * (model.visible + model.hidden), `--sequences ${sequences} x --bins ${bins} x ${model.visible + model.hidden} neurons`, 'simulate fewer sequences or bins'),
+  ],
+};
+
+async function simulateCommand(context: CliContext, options: InputValues<typeof SIMULATE_INPUTS.flags>): Promise<void> {
+  const { model, sequences, bins, seed } = options;
+  const result = await simulateOnDevice(await context.session(), { models: [model.generative], basis: model.basis, sequences, bins, seeds: seed, signal: context.signal });
   const N = result.neurons;
   const counts = Array.from({ length: sequences }, (_, s) =>
     Array.from({ length: bins }, (_, t) => Array.from(result.spikes.subarray((s * bins + t) * N, (s * bins + t + 1) * N))),
@@ -104,47 +139,83 @@ async function simulateCommand(
   if (result.chunks > 1) context.out(`  (simulated in ${result.chunks} chunks to stay within the device's buffer limits)`);
 }
 
-interface FitCommandOptions {
-  train: string;
-  test?: string;
-  hidden: string;
-  scheme: string;
-  method: string;
-  epochs: string;
-  batch: string;
-  mc: string;
-  lrGen: string;
-  lrVar: string;
-  seed: string;
-  tau?: string;
-  categories?: string;
-  init?: string;
-  evalMc: string;
-  out: string;
-  json?: boolean;
-  progress?: boolean;
+/** Test counts must have the visible neurons of the training counts. */
+function checkSameNeurons(train: CountsFile, other: CountsFile | undefined): void {
+  if (other) validateCounts(other.description, other.visible, { neurons: train.visible[0][0].length });
 }
 
-async function fitCommand(context: CliContext, options: FitCommandOptions): Promise<void> {
-  const train = readCounts(options.train, 'train', '--train');
-  const test = options.test ? readCounts(options.test, 'test', '--test') : undefined;
+const GUMBEL_METHODS = METHODS.filter((name) => METHOD_INFO[name].gumbelSoftmax);
+const CATEGORY_METHODS = ['categorical', ...GUMBEL_METHODS];
+
+const FIT_FLAGS = {
+  hidden: integerInput('--hidden', { min: 1 }),
+  scheme: schemeInput('--scheme'),
+  method: methodInput('--method'),
+  epochs: integerInput('--epochs', { min: 1 }),
+  batch: integerInput('--batch', { min: 1 }),
+  mc: integerInput('--mc', { min: 1 }),
+  lrGen: positiveInput('--lr-gen'),
+  lrVar: positiveInput('--lr-var'),
+  seed: integerInput('--seed', { max: 2 ** 32 - 1 }),
+  tau: optional(positiveInput('--tau')),
+  categories: optional(integerInput('--categories', { min: 2, max: MAX_CATEGORIES })),
+  evalMc: integerInput('--eval-mc', { min: 1 }),
+  out: outputFileInput('--out'),
+  train: countsInput('--train', 'train'),
+  test: optional(countsInput('--test', 'test')),
+  init: optional(readInput('--init', readModel('--init'))),
+  json: flagInput('--json'),
+  progress: flagInput('--progress'),
+};
+type FitValues = InputValues<typeof FIT_FLAGS>;
+
+/** A starting model must be a fitted one of the shape the flags ask for, or the fit would start from nonsense. */
+function checkInit({ init, train, hidden, scheme }: FitValues): void {
+  if (!init) return;
+  const visible = train.visible[0][0].length;
+  if (!init.variational) throw new UsageError(`--init: the model has no variational part (hidden = ${init.hidden}): start from a model that poglm fit wrote`);
+  const initScheme = flattenModel(init).layout.scheme;
+  if (init.visible !== visible || init.hidden !== hidden || initScheme !== scheme) {
+    throw new UsageError(
+      `--init is a model of ${init.visible} visible + ${init.hidden} hidden neurons, scheme ${initScheme}; this fit is ` +
+        `${visible} visible (${train.description}) + --hidden ${hidden}, --scheme ${scheme}: give --hidden ${init.hidden} --scheme ${initScheme}, or another --init`,
+    );
+  }
+}
+
+const FIT_INPUTS: CommandInputs<typeof FIT_FLAGS> = {
+  flags: FIT_FLAGS,
+  relations: [
+    ({ tau, method }) => {
+      if (tau !== undefined && !GUMBEL_METHODS.includes(method)) throw new UsageError(`--tau is the Gumbel-Softmax temperature: it applies to ${GUMBEL_METHODS.join(' and ')}, not --method ${method}`);
+    },
+    ({ categories, method }) => {
+      if (categories !== undefined && !CATEGORY_METHODS.includes(method)) throw new UsageError(`--categories applies to ${CATEGORY_METHODS.join(', ')}, not --method ${method}`);
+    },
+    ({ hidden, init }) => checkHiddenCount('--hidden', hidden, init?.basis.length ?? DEFAULT_BASIS_LENGTH),
+    ({ train, test }) => checkSameNeurons(train, test),
+    checkInit,
+    ({ test, hidden }) => test && checkGroundTruth(test, hidden, '--test'),
+  ],
+};
+
+async function fitCommand(context: CliContext, options: FitValues): Promise<void> {
+  const { train, test } = options;
   const settings = {
-    hidden: integer('--hidden', options.hidden, { min: 1 }),
-    scheme: schemeOption('--scheme', options.scheme),
-    method: methodOption('--method', options.method),
-    epochs: integer('--epochs', options.epochs, { min: 1 }),
-    batchSize: integer('--batch', options.batch, { min: 1 }),
-    samples: integer('--mc', options.mc, { min: 1 }),
-    learningRateGenerative: positiveNumber('--lr-gen', options.lrGen),
-    learningRateVariational: positiveNumber('--lr-var', options.lrVar),
-    seed: integer('--seed', options.seed, { max: 2 ** 32 - 1 }),
-    ...(options.tau !== undefined ? { tau: positiveNumber('--tau', options.tau) } : {}),
-    ...(options.categories !== undefined ? { categories: integer('--categories', options.categories, { min: 2 }) } : {}),
-    ...(options.init ? { init: readModel(options.init) } : {}),
+    hidden: options.hidden,
+    scheme: options.scheme,
+    method: options.method,
+    epochs: options.epochs,
+    batchSize: options.batch,
+    samples: options.mc,
+    learningRateGenerative: options.lrGen,
+    learningRateVariational: options.lrVar,
+    seed: options.seed,
+    ...(options.tau !== undefined ? { tau: options.tau } : {}),
+    ...(options.categories !== undefined ? { categories: options.categories } : {}),
+    ...(options.init ? { init: options.init } : {}),
   };
-  const evalSamples = integer('--eval-mc', options.evalMc, { min: 1 });
-  validateCounts(train.description, train.visible);
-  if (test) validateCounts(test.description, test.visible, { neurons: train.visible[0][0].length });
+  const evalSamples = options.evalMc;
   const session = await context.session();
   const status = new StatusLine(process.stderr, Boolean(options.progress ?? process.stderr.isTTY));
   const started = performance.now();
@@ -206,18 +277,39 @@ async function fitCommand(context: CliContext, options: FitCommandOptions): Prom
   if (result.interrupted) throw new InterruptedExit(`interrupted: saved the model after ${result.steps} steps to ${options.out}`);
 }
 
-async function gradCommand(
-  context: CliContext,
-  options: { model: string; train: string; method?: string; noise?: string; samples: string; seed: string; step: string; json?: boolean },
-): Promise<void> {
-  const model = readModel(options.model);
-  if (model.hidden < 1 || !model.variational) throw new UsageError(`--model ${options.model} has no variational part (hidden = ${model.hidden})`);
-  const chosen: Method = options.method ? methodOption('--method', options.method) : model.method;
+/** A model that poglm fit wrote: it has hidden neurons and the variational part that infers them. */
+function fittedModelInput(flag: string, what: string): Input<{ path: string; model: PoglmModelJson }> {
+  return readInput(flag, (path) => {
+    const model = readModel(flag)(path);
+    if (model.hidden < 1 || !model.variational) throw new UsageError(`${flag} ${path} has no variational part (hidden = ${model.hidden}): ${what} a model that poglm fit wrote`);
+    return { path, model };
+  });
+}
+
+const GRAD_FLAGS = {
+  method: optional(methodInput('--method')),
+  samples: integerInput('--samples', { min: 1 }),
+  seed: integerInput('--seed', { max: 2 ** 32 - 1 }),
+  // The step keys the noise counter, which holds 28 bits of it.
+  step: integerInput('--step', { max: 2 ** 28 - 1 }),
+  model: fittedModelInput('--model', 'take the gradient of'),
+  train: countsInput('--train', 'train'),
+  noise: optional(readInput('--noise', (path) => ({ path, noise: readJson(path, '--noise') as number[][][][][] }))),
+  json: flagInput('--json'),
+};
+
+const GRAD_INPUTS: CommandInputs<typeof GRAD_FLAGS> = {
+  flags: GRAD_FLAGS,
+  relations: [({ train, model }) => validateCounts(train.description, train.visible, { neurons: model.model.visible })],
+};
+
+async function gradCommand(context: CliContext, options: InputValues<typeof GRAD_FLAGS>): Promise<void> {
+  const { train } = options;
+  const { model } = options.model;
+  const chosen: Method = options.method ?? model.method;
   // Another method than the model's takes its own default tau and categories, not the model's.
   const flat = flattenModel(chosen === model.method ? model : { ...model, method: chosen, tau: undefined, categories: undefined });
-  const train = readCounts(options.train, 'train', '--train');
-  validateCounts(train.description, train.visible, { neurons: model.visible });
-  const noise = options.noise ? (readJson(options.noise, '--noise') as number[][][][][]) : undefined;
+  const noise = options.noise?.noise;
   let result: Awaited<ReturnType<typeof computeElboGradient>>;
   try {
     result = await computeElboGradient(await context.session(), {
@@ -228,15 +320,11 @@ async function gradCommand(
       sequences: train.visible,
       ...(noise
         ? { noise }
-        : {
-            samples: integer('--samples', options.samples, { min: 1 }),
-            seed: integer('--seed', options.seed, { max: 2 ** 32 - 1 }),
-            step: integer('--step', options.step, { max: 2 ** 28 - 1 }),
-          }),
+        : { samples: options.samples, seed: options.seed, step: options.step }),
     });
   } catch (error) {
     // The noise is checked against the data and the method as it is flattened: name the file it came from.
-    if (noise && error instanceof Error && error.message.startsWith('noise')) throw new UsageError(`--noise ${options.noise}: ${error.message}`);
+    if (noise && error instanceof Error && error.message.startsWith('noise')) throw new UsageError(`--noise ${options.noise!.path}: ${error.message}`);
     throw error;
   }
   const gradient = unflattenParams(flat.layout, result.gradient);
@@ -252,37 +340,56 @@ async function gradCommand(
   }
 }
 
-async function evalCommand(
-  context: CliContext,
-  options: { model: string; test: string; testHidden?: string; truth?: string; mc: string; seed: string; json?: boolean },
-): Promise<void> {
-  const model = readModel(options.model);
-  if (model.hidden < 1 || !model.variational) throw new UsageError(`--model ${options.model} has no variational part (hidden = ${model.hidden}): evaluate a model that poglm fit wrote`);
-  const test = readCounts(options.test, 'test', '--test');
-  validateCounts(test.description, test.visible, { neurons: model.visible });
-  // Ground truth named on the command line must fit the model; what a synth file carries is used where it does.
+const EVAL_FLAGS = {
+  mc: integerInput('--mc', { min: 1 }),
+  seed: integerInput('--seed', { max: 2 ** 32 - 1 }),
+  model: fittedModelInput('--model', 'evaluate'),
+  test: countsInput('--test', 'test'),
+  testHidden: optional(readInput('--test-hidden', (path) => readJson(path, '--test-hidden') as number[][][])),
+  truth: optional(readInput('--truth', readTruth)),
+  json: flagInput('--json'),
+};
+
+const EVAL_INPUTS: CommandInputs<typeof EVAL_FLAGS> = {
+  flags: EVAL_FLAGS,
+  relations: [
+    ({ test, model }) => validateCounts(test.description, test.visible, { neurons: model.model.visible }),
+    // Ground truth named on the command line must fit the model and the test data.
+    ({ test, model, testHidden, truth }) =>
+      checkGroundTruth({ ...test, hidden: testHidden ?? test.hidden, truth: truth ?? test.truth, description: testHidden || truth ? '--test-hidden / --truth' : test.description }, model.model.hidden, '--test'),
+  ],
+};
+
+async function evalCommand(context: CliContext, options: InputValues<typeof EVAL_FLAGS>): Promise<void> {
+  const { test } = options;
+  const { model } = options.model;
+  // What a synth file carries is used where it fits the model.
   const fromFile = groundTruthFor(test, model.hidden, context);
-  const samples = integer('--mc', options.mc, { min: 1 });
-  const seed = integer('--seed', options.seed, { max: 2 ** 32 - 1 });
-  const truth = options.truth ? readTruth(options.truth) : fromFile.truth;
   const metrics = await evaluate(model, test.visible, {
     session: await context.session(),
-    samples,
-    seed,
+    samples: options.mc,
+    seed: options.seed,
     signal: context.signal,
-    testHidden: options.testHidden ? (readJson(options.testHidden, '--test-hidden') as number[][][]) : fromFile.testHidden,
-    truth,
+    testHidden: options.testHidden ?? fromFile.testHidden,
+    truth: options.truth ?? fromFile.truth,
   });
   if (options.json) context.out(JSON.stringify(metrics));
-  else context.out(`metrics of ${options.model} on ${test.description} (${metrics.samples} samples per sequence):\n${formatMetrics(metrics)}`);
+  else context.out(`metrics of ${options.model.path} on ${test.description} (${metrics.samples} samples per sequence):\n${formatMetrics(metrics)}`);
 }
 
-async function demoCommand(context: CliContext, options: { trial: string; scheme: string; method: string; epochs: string; mc: string; json?: boolean }): Promise<void> {
-  const trial = integer('--trial', options.trial);
-  const scheme = schemeOption('--scheme', options.scheme);
-  const method = methodOption('--method', options.method);
-  const epochs = integer('--epochs', options.epochs, { min: 1 });
-  const samples = integer('--mc', options.mc, { min: 1 });
+const DEMO_INPUTS = {
+  flags: {
+    trial: integerInput('--trial', { max: 2 ** 32 - 1 }),
+    scheme: schemeInput('--scheme'),
+    method: methodInput('--method'),
+    epochs: integerInput('--epochs', { min: 1 }),
+    mc: integerInput('--mc', { min: 1 }),
+    json: flagInput('--json'),
+  },
+};
+
+async function demoCommand(context: CliContext, options: InputValues<typeof DEMO_INPUTS.flags>): Promise<void> {
+  const { trial, scheme, method, epochs, mc: samples } = options;
   const session = await context.session();
   const say = (text: string): void => {
     if (!options.json) context.out(text);
@@ -336,7 +443,7 @@ export function registerCommands(program: Command): void {
     .option('--visible <v>', 'visible neurons (the paper: 3)', '3')
     .option('--hidden <h>', 'hidden neurons (the paper: 2)', '2')
     .option('--json', 'print a JSON summary')
-    .action(runner(synthCommand as never));
+    .action(commandAction(SYNTH_INPUTS, synthCommand));
 
   program
     .command('simulate')
@@ -347,7 +454,7 @@ export function registerCommands(program: Command): void {
     .option('--seed <k>', 'noise stream', '0')
     .requiredOption('--out <file.json>', 'output file')
     .option('--json', 'print a JSON summary')
-    .action(runner(simulateCommand as never));
+    .action(commandAction(SIMULATE_INPUTS, simulateCommand));
 
   registerBinCommand(program);
 
@@ -372,7 +479,7 @@ export function registerCommands(program: Command): void {
     .requiredOption('--out <model.json>', 'output model')
     .option('--progress', 'show progress even when stderr is not a terminal')
     .option('--json', 'print a JSON summary')
-    .action(runner(fitCommand as never));
+    .action(commandAction(FIT_INPUTS, fitCommand));
 
   program
     .command('grad')
@@ -385,7 +492,7 @@ export function registerCommands(program: Command): void {
     .option('--seed <k>', 'without --noise: the stream', '0')
     .option('--step <n>', 'without --noise: the training step whose noise to draw', '0')
     .option('--json', 'print {"elbo", "grad"} as one JSON object')
-    .action(runner(gradCommand as never));
+    .action(commandAction(GRAD_INPUTS, gradCommand));
 
   program
     .command('eval')
@@ -397,7 +504,7 @@ export function registerCommands(program: Command): void {
     .option('--mc <m>', 'samples per test sequence', '2000')
     .option('--seed <k>', 'noise stream', '0')
     .option('--json', 'print the metrics as one JSON object')
-    .action(runner(evalCommand as never));
+    .action(commandAction(EVAL_INPUTS, evalCommand));
 
   program
     .command('demo')
@@ -408,7 +515,7 @@ export function registerCommands(program: Command): void {
     .option('--epochs <n>', 'epochs', '20')
     .option('--mc <m>', 'samples per test sequence for the metrics', '2000')
     .option('--json', 'print one JSON object')
-    .action(runner(demoCommand as never));
+    .action(commandAction(DEMO_INPUTS, demoCommand));
 
   registerGridCommand(program);
 }

@@ -1,67 +1,101 @@
 // `poglm grid`: the paper's whole synthetic grid (trials x seeds x schemes x methods) in one process, or a sweep over
 // the number of hidden neurons on one dataset; every model JSON plus per-fit and per-combination tables.
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import type { Command } from 'commander';
 import { rowsToCsv, runGrid, summarise, summaryToCsv, summaryToMarkdown, type GridDataset } from '../api/grid.js';
 import { syntheticDataset } from '../api/synthetic.js';
-import { METHODS, SCHEMES } from '../model/types.js';
+import { validateCounts } from '../model/data.js';
+import { DEFAULT_BASIS_LENGTH } from '../model/basis.js';
+import { MAX_HIDDEN } from '../engine/sizing.js';
 import { UsageError, writeAtomically, writeJson } from './files.js';
-import { readCounts } from './readers.js';
-import { InterruptedExit, runner, type CliContext } from './runner.js';
-import { integer, integerList, method, nameList, scheme } from './options.js';
+import { checkGroundTruth } from './readers.js';
+import { commandAction, InterruptedExit, type CliContext } from './runner.js';
+import {
+  countsInput,
+  flagInput,
+  integerInput,
+  integerListInput,
+  methodListInput,
+  optional,
+  outputFolderInput,
+  schemeListInput,
+  type CommandInputs,
+  type InputValues,
+} from './inputs.js';
+import { checkHiddenCount } from './limits.js';
 import { formatSeconds, StatusLine } from './progress.js';
 
-interface GridOptions {
-  trials?: string;
-  train?: string;
-  test?: string;
-  seeds: string;
-  schemes: string;
-  methods: string;
-  hidden: string;
-  epochs: string;
-  batch: string;
-  mc: string;
-  evalMc: string;
-  out: string;
-  progress?: boolean;
-  json?: boolean;
+const GRID_FLAGS = {
+  trials: optional(integerListInput('--trials', { max: 2 ** 32 - 1 })),
+  seeds: integerListInput('--seeds', { max: 2 ** 32 - 1 }),
+  schemes: schemeListInput('--schemes'),
+  methods: methodListInput('--methods'),
+  hidden: integerListInput('--hidden', { min: 1, max: MAX_HIDDEN }),
+  epochs: integerInput('--epochs', { min: 1 }),
+  batch: integerInput('--batch', { min: 1 }),
+  mc: integerInput('--mc', { min: 1 }),
+  evalMc: integerInput('--eval-mc', { min: 1 }),
+  out: outputFolderInput('--out'),
+  train: optional(countsInput('--train', 'train')),
+  test: optional(countsInput('--test', 'test')),
+  progress: flagInput('--progress'),
+  json: flagInput('--json'),
+};
+type GridValues = InputValues<typeof GRID_FLAGS>;
+
+const GRID_INPUTS: CommandInputs<typeof GRID_FLAGS> = {
+  flags: GRID_FLAGS,
+  relations: [
+    ({ trials, train }) => {
+      if (Boolean(trials) === Boolean(train)) throw new UsageError('give either --trials (synthetic trials of the paper) or --train with --test (your data)');
+    },
+    ({ train, test }) => {
+      if (train && !test) throw new UsageError('--train needs --test: the grid reports test likelihoods');
+      if (train && test) validateCounts(test.description, test.visible, { neurons: train.visible[0][0].length });
+    },
+    ({ hidden }) => hidden.forEach((count) => checkHiddenCount('--hidden', count, DEFAULT_BASIS_LENGTH)),
+    // Ground truth is used for the hidden counts it describes; its shape is checked whatever they are.
+    ({ test, hidden }) => test && hidden.forEach((count) => checkGroundTruth(test, count, '--test')),
+  ],
+};
+
+/** A name for files: the data file's name without folders or extension (../data/rec1.json -> rec1). */
+export function fileStem(name: string): string {
+  const stem = basename(name).replace(/\.[^.]*$/, '');
+  return stem.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^[.-]+/, '') || 'data';
 }
 
-async function gridCommand(context: CliContext, options: GridOptions): Promise<void> {
-  if (Boolean(options.trials) === Boolean(options.train)) {
-    throw new UsageError('give either --trials (synthetic trials of the paper) or --train with --test (your data)');
-  }
-  if (options.train && !options.test) throw new UsageError('--train needs --test: the grid reports test likelihoods');
+async function gridCommand(context: CliContext, options: GridValues): Promise<void> {
   const spec = {
-    seeds: integerList('--seeds', options.seeds, { max: 2 ** 32 - 1 }),
-    schemes: nameList(options.schemes, SCHEMES, (name) => scheme('--schemes', name)),
-    methods: nameList(options.methods, METHODS, (name) => method('--methods', name)),
-    hidden: integerList('--hidden', options.hidden, { min: 1, max: 64 }),
-    epochs: integer('--epochs', options.epochs, { min: 1 }),
-    batchSize: integer('--batch', options.batch, { min: 1 }),
-    samples: integer('--mc', options.mc, { min: 1 }),
-    evalSamples: integer('--eval-mc', options.evalMc, { min: 1 }),
+    seeds: options.seeds,
+    schemes: options.schemes,
+    methods: options.methods,
+    hidden: options.hidden,
+    epochs: options.epochs,
+    batchSize: options.batch,
+    samples: options.mc,
+    evalSamples: options.evalMc,
   };
   const session = await context.session();
   const status = new StatusLine(process.stderr, Boolean(options.progress ?? process.stderr.isTTY));
   const datasets: GridDataset[] = [];
   if (options.trials) {
-    for (const trial of integerList('--trials', options.trials, { max: 2 ** 32 - 1 })) {
+    for (const trial of options.trials) {
       status.update(`simulating synthetic trial ${trial}`);
       const data = await syntheticDataset(trial, {}, session);
       datasets.push({ name: `trial ${trial}`, train: data.train.visible, test: data.test.visible, testHidden: data.test.hidden, truth: data.truth.generative });
     }
   } else {
-    const train = readCounts(options.train!, 'train', '--train');
-    const test = readCounts(options.test!, 'test', '--test');
-    datasets.push({ name: options.train!, train: train.visible, test: test.visible, testHidden: test.hidden, truth: test.truth });
+    // The relations made sure that --train and --test are both given here.
+    const train = options.train!;
+    const test = options.test!;
+    datasets.push({ name: train.path, train: train.visible, test: test.visible, testHidden: test.hidden, truth: test.truth });
   }
   const total = datasets.length * spec.seeds.length * spec.schemes.length * spec.methods.length * spec.hidden.length;
   const started = performance.now();
   let fitSeconds = 0;
   const notes = new Set<string>();
-  const safe = (text: string): string => text.replace(/[^A-Za-z0-9.-]+/g, '-');
+  const safe = (text: string): string => (options.trials ? text.replace(/[^A-Za-z0-9.-]+/g, '-') : fileStem(text));
   const rows = await runGrid(
     { datasets, ...spec },
     {
@@ -126,5 +160,5 @@ export function registerGridCommand(program: Command): void {
     .requiredOption('--out <dir>', 'output folder')
     .option('--progress', 'show progress even when stderr is not a terminal')
     .option('--json', 'print a JSON summary')
-    .action(runner(gridCommand as never));
+    .action(commandAction(GRID_INPUTS, gridCommand));
 }

@@ -7,6 +7,7 @@ import { ModelFormatError } from '../model/json.js';
 import { GpuError } from '../gpu/errors.js';
 import { GpuSession } from '../engine/session.js';
 import { removeActiveTemporaries, UsageError } from './files.js';
+import { checkInputs, type CommandInputs, type Input, type InputValues } from './inputs.js';
 
 export interface CliContext {
   /** Opens the session on first use; the runner destroys it. */
@@ -61,6 +62,14 @@ function listenForStops(controller: AbortController): { received: () => StopSign
   };
 }
 
+/**
+ * The action of a command that declares its inputs: every flag and file is read and checked (src/cli/inputs.ts)
+ * before `run` starts, so a bad input exits 2 before any GPU work.
+ */
+export function commandAction<S extends Record<string, Input<unknown>>>(inputs: CommandInputs<S>, run: (context: CliContext, values: InputValues<S>) => Promise<void>) {
+  return runner(async (context: CliContext, options: Record<string, unknown>) => run(context, checkInputs(inputs, options)));
+}
+
 /** Runs `action` with a session and a stop signal, mapping errors to exit codes. */
 export function runner(action: (context: CliContext, ...args: never[]) => Promise<void>) {
   return async (...args: unknown[]): Promise<void> => {
@@ -71,7 +80,10 @@ export function runner(action: (context: CliContext, ...args: never[]) => Promis
     const command = args[args.length - 1] as Command | undefined;
     const debug = Boolean(command?.optsWithGlobals?.().debug);
     const context: CliContext = {
-      session: async () => (session ??= await GpuSession.open({ debug })),
+      session: async () => {
+        if (!session && process.env.POGLM_TRACE) process.stderr.write('poglm: trace: opening the GPU session\n');
+        return (session ??= await GpuSession.open({ debug }));
+      },
       signal: controller.signal,
       out: (text) => process.stdout.write(`${text}\n`),
       err: (text) => process.stderr.write(`${text}\n`),

@@ -18,6 +18,8 @@ export interface SimulationRequest {
   seeds: number[] | number;
   /** Largest output buffer per dispatch, in bytes; defaults to the device's binding limit. */
   maxChunkBytes?: number;
+  /** Raced against every chunk: when aborted, the simulation rejects with the signal's reason. */
+  signal?: AbortSignal;
 }
 
 export interface SimulationResult {
@@ -121,7 +123,9 @@ export async function simulateOnDevice(session: GpuSession, request: SimulationR
             });
             let chunk: Float32Array;
             try {
+              request.signal?.throwIfAborted();
               await session.runtime.submit('simulate', (pass) => kernel.encode(pass, kernel.dispatchFor(chunkModels.length * count)), [program.name]);
+              await context.settle('simulating', request.signal);
               chunk = await context.readF32(out, 0, bytes / 4);
             } finally {
               kernel.release();

@@ -10,6 +10,11 @@ import { workspaceBytes } from './workspace.js';
 export const MAX_HIDDEN = 64;
 export const MAX_HIDDEN_HISTORY = 256;
 
+/** The most hidden neurons a model with a basis of `basisLength` lags can have (both limits above). */
+export function maxHiddenFor(basisLength: number): number {
+  return Math.min(MAX_HIDDEN, Math.floor(MAX_HIDDEN_HISTORY / Math.max(1, basisLength)));
+}
+
 export function checkShapeLimits(hidden: number, basisLength: number): void {
   if (hidden > MAX_HIDDEN) throw new Error(`hidden is ${hidden}; the kernels hold at most ${MAX_HIDDEN} hidden neurons per model`);
   if (hidden * basisLength > MAX_HIDDEN_HISTORY) {

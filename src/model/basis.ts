@@ -1,7 +1,10 @@
 // The spike-history basis psi[0..L-1] of the model: psi[l-1] weighs the spike l bins back.
 
+/** The paper's basis length, the default of fits and of the synthetic data. */
+export const DEFAULT_BASIS_LENGTH = 5;
+
 /** psi[l-1] = exp(-decay*l) / sum_k exp(-decay*k), l = 1..L, so that binWidth * sum(psi) = 1. */
-export function exponentialBasis(length = 5, decay = 0.25, binWidth = 1): number[] {
+export function exponentialBasis(length = DEFAULT_BASIS_LENGTH, decay = 0.25, binWidth = 1): number[] {
   if (!Number.isInteger(length) || length < 1) throw new Error(`basis length ${length} must be a positive integer`);
   if (!(decay >= 0) || !Number.isFinite(decay)) throw new Error(`basis decay ${decay} must be a finite number >= 0`);
   if (!(binWidth > 0) || !Number.isFinite(binWidth)) throw new Error(`bin width ${binWidth} must be positive`);

@@ -1,0 +1,146 @@
+// What a command takes, declared once: every flag with how it is read and checked, which flags name files it reads
+// and which name files or folders it writes, and the checks that relate several flags. checkInputs runs all of them
+// before the command does any work, so that a bad input costs nothing (no GPU session, no training lost to a bad
+// --out): flags first, then the output paths (writable, not a folder where a file is wanted, not one of the inputs),
+// then the input files, then the checks across flags. Every error names the flag, the value and the fix.
+import { accessSync, constants, existsSync, realpathSync, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { UsageError } from './files.js';
+import { integer, integerList, method, nameList, positiveNumber, scheme } from './options.js';
+import { METHODS, SCHEMES, type Method, type Scheme } from '../model/types.js';
+import { validateCounts } from '../model/data.js';
+import { readCounts, type CountsFile } from './readers.js';
+
+/** One flag of a command. */
+export interface Input<T> {
+  /** As the user types it: "--hidden". */
+  flag: string;
+  /** Reads and checks the raw text; throws UsageError (or DataError for a file's content) naming the flag. */
+  read(raw: string | undefined): T;
+  /** A path the command reads, or writes as a file or as a folder. */
+  path?: 'read' | 'write' | 'writeFolder';
+}
+
+export type InputValues<S> = { [K in keyof S]: S[K] extends Input<infer T> ? T : never };
+
+/** A check across flags, run after every flag has been read. */
+export type Relation<V> = (values: V) => void;
+
+/** The inputs of a command: its flags and the checks between them. */
+export interface CommandInputs<S extends Record<string, Input<unknown>>> {
+  flags: S;
+  relations?: Relation<InputValues<S>>[];
+}
+
+export function checkInputs<S extends Record<string, Input<unknown>>>(declared: CommandInputs<S>, raw: Record<string, unknown>): InputValues<S> {
+  const entries = Object.entries(declared.flags) as [keyof S & string, Input<unknown>][];
+  const text = (key: string): string | undefined => (raw[key] === undefined ? undefined : String(raw[key]));
+  const values = {} as Record<string, unknown>;
+  // Flags that are not files first (cheap), then the written paths, then the files read (possibly large).
+  const order = [...entries.filter(([, input]) => !input.path), ...entries.filter(([, input]) => input.path && input.path !== 'read'), ...entries.filter(([, input]) => input.path === 'read')];
+  for (const [key, input] of order) {
+    if (input.path === 'write' || input.path === 'writeFolder') {
+      const path = text(key);
+      if (path !== undefined) checkWritable(input.flag, path, input.path === 'writeFolder');
+    }
+    if (input.path === 'read') checkNotWritten(input.flag, text(key), entries.filter(([, other]) => other.path === 'write' || other.path === 'writeFolder').map(([name, other]) => ({ flag: other.flag, path: text(name) })));
+    values[key] = input.read(text(key));
+  }
+  checkDistinctOutputs(entries.filter(([, input]) => input.path === 'write' || input.path === 'writeFolder').map(([name, input]) => ({ flag: input.flag, path: text(name) })));
+  for (const relation of declared.relations ?? []) relation(values as InputValues<S>);
+  return values as InputValues<S>;
+}
+
+/** The path as the file system resolves it (links followed where the file exists). */
+function canonical(path: string): string {
+  const absolute = resolve(path);
+  try {
+    return realpathSync(absolute);
+  } catch {
+    return absolute;
+  }
+}
+
+/**
+ * A path the command will write: where it exists it must be a file (a folder for `folder`) that can be written; where
+ * it does not, its nearest existing parent must be a folder that can be written.
+ */
+export function checkWritable(flag: string, path: string, folder: boolean): void {
+  if (path.trim() === '') throw new UsageError(`${flag} is empty: give a ${folder ? 'folder' : 'file'} name`);
+  if (existsSync(path)) {
+    const isFolder = statSync(path).isDirectory();
+    if (isFolder && !folder) throw new UsageError(`${flag} ${path} is a folder: give a file name, e.g. ${path.replace(/\/+$/, '')}/model.json`);
+    if (!isFolder && folder) throw new UsageError(`${flag} ${path} is a file: give a folder (it is created if missing)`);
+    if (!canWrite(path)) throw new UsageError(`${flag} ${path} cannot be written (permission denied): choose another ${folder ? 'folder' : 'file'}`);
+    return;
+  }
+  let parent = dirname(resolve(path));
+  while (!existsSync(parent)) parent = dirname(parent);
+  if (!statSync(parent).isDirectory()) throw new UsageError(`${flag} ${path} lies under ${parent}, which is a file, not a folder: choose another path`);
+  if (!canWrite(parent)) throw new UsageError(`${flag} ${path}: the folder ${parent} cannot be written (permission denied): choose another path`);
+}
+
+function canWrite(path: string): boolean {
+  try {
+    accessSync(path, constants.W_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** An input file must not also be an output: the command would overwrite the data it reads. */
+function checkNotWritten(flag: string, path: string | undefined, outputs: { flag: string; path: string | undefined }[]): void {
+  if (path === undefined) return;
+  for (const output of outputs) {
+    if (output.path !== undefined && canonical(output.path) === canonical(path)) {
+      throw new UsageError(`${output.flag} ${output.path} is also the ${flag} file: writing it would overwrite the input; choose another ${output.flag}`);
+    }
+  }
+}
+
+function checkDistinctOutputs(outputs: { flag: string; path: string | undefined }[]): void {
+  const named = outputs.filter((output): output is { flag: string; path: string } => output.path !== undefined);
+  named.forEach((output, i) =>
+    named.slice(i + 1).forEach((other) => {
+      if (canonical(other.path) === canonical(output.path)) throw new UsageError(`${output.flag} and ${other.flag} both name ${output.path}: give them different paths`);
+    }),
+  );
+}
+
+// The kinds of flag the commands declare.
+
+export const integerInput = (flag: string, options: { min?: number; max?: number } = {}): Input<number> => ({ flag, read: (raw) => integer(flag, raw, options) });
+export const positiveInput = (flag: string): Input<number> => ({ flag, read: (raw) => positiveNumber(flag, raw) });
+export const schemeInput = (flag: string): Input<Scheme> => ({ flag, read: (raw) => scheme(flag, required(flag, raw)) });
+export const methodInput = (flag: string): Input<Method> => ({ flag, read: (raw) => method(flag, required(flag, raw)) });
+export const schemeListInput = (flag: string): Input<Scheme[]> => ({ flag, read: (raw) => nameList(required(flag, raw), SCHEMES, (name) => scheme(flag, name)) });
+export const methodListInput = (flag: string): Input<Method[]> => ({ flag, read: (raw) => nameList(required(flag, raw), METHODS, (name) => method(flag, name)) });
+export const integerListInput = (flag: string, options: { min?: number; max?: number } = {}): Input<number[]> => ({
+  flag,
+  read: (raw) => integerList(flag, required(flag, raw), options),
+});
+export const flagInput = (flag: string): Input<boolean> => ({ flag, read: (raw) => raw !== undefined && raw !== 'false' });
+/** A file the command reads, with the reader that parses and checks it. */
+export const readInput = <T>(flag: string, reader: (path: string) => T): Input<T> => ({ flag, path: 'read', read: (raw) => reader(required(flag, raw)) });
+export const outputFileInput = (flag: string): Input<string> => ({ flag, path: 'write', read: (raw) => required(flag, raw) });
+export const outputFolderInput = (flag: string): Input<string> => ({ flag, path: 'writeFolder', read: (raw) => required(flag, raw) });
+
+/** A counts file read and checked: the shape, and every count a non-negative integer the engine can hold. */
+export function countsInput(flag: string, part: 'train' | 'test'): Input<CountsFile & { path: string }> {
+  return readInput(flag, (path) => {
+    const file = readCounts(path, part, flag);
+    validateCounts(file.description, file.visible);
+    return { ...file, path };
+  });
+}
+
+/** The same flag, undefined when not given. */
+export function optional<T>(input: Input<T>): Input<T | undefined> {
+  return { ...input, read: (raw) => (raw === undefined ? undefined : input.read(raw)) };
+}
+
+function required(flag: string, raw: string | undefined): string {
+  if (raw === undefined) throw new UsageError(`${flag} is required`);
+  return raw;
+}

@@ -1,0 +1,92 @@
+// The CLI as a hostile but realistic user drives it: bad inputs refused before any GPU work (exit 2, naming the flag,
+// the value and the fix), stops by SIGINT and SIGTERM that keep what is complete, and temporary files of killed
+// writers cleaned up. Runs the built binary in child processes, as test/cli.test.ts does.
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const BIN = new URL('../bin/poglm.js', import.meta.url).pathname;
+let folder = '';
+const at = (name: string): string => join(folder, name);
+const json = (name: string): any => JSON.parse(readFileSync(at(name), 'utf8'));
+
+/** Runs poglm with POGLM_TRACE, so that stderr says whether a GPU session was opened. */
+function poglm(...args: string[]): { status: number; stdout: string; stderr: string } {
+  const result = spawnSync(process.execPath, [BIN, ...args], { cwd: folder, encoding: 'utf8', timeout: 120_000, env: { ...process.env, POGLM_TRACE: '1' } });
+  return { status: result.status ?? -1, stdout: result.stdout, stderr: result.stderr };
+}
+
+const OPENED_GPU = /trace: opening the GPU session/;
+
+beforeAll(() => {
+  expect(existsSync(new URL('../dist/cli/main.js', import.meta.url)), 'run `npm run build` first (npm test does)').toBe(true);
+  folder = mkdtempSync(join(tmpdir(), 'poglm-reliability-'));
+  const synth = poglm('synth', '--trial', '1', '--out', 'synth.json');
+  expect(synth.status, synth.stderr).toBe(0);
+  const fit = poglm('fit', '--train', 'synth.json', '--hidden', '2', '--scheme', 'FB', '--method', 'exponential', '--epochs', '1', '--out', 'model.json');
+  expect(fit.status, fit.stderr).toBe(0);
+  mkdirSync(at('folder'));
+  writeFileSync(at('wrong-hidden.json'), JSON.stringify({ ...json('synth.json'), test: { ...json('synth.json').test, hidden: json('synth.json').test.hidden.slice(0, 3) } }));
+  writeFileSync(at('nested.json'), `${'['.repeat(50_000)}${']'.repeat(50_000)}`);
+  writeFileSync(at('infinite.json'), '[[[0, 1e999, 0]]]');
+});
+afterAll(() => rmSync(folder, { recursive: true, force: true }));
+
+const FIT = ['fit', '--train', 'synth.json', '--scheme', 'FB', '--method', 'exponential'];
+
+describe('bad input is refused before any GPU work, naming the flag, the value and the fix', () => {
+  it.each([
+    { name: '--out naming a folder', args: [...FIT, '--hidden', '2', '--out', 'folder'], message: /--out folder is a folder: give a file name/ },
+    { name: '--out under a file', args: [...FIT, '--hidden', '2', '--out', 'synth.json/model.json'], message: /--out synth\.json\/model\.json lies under .*synth\.json, which is a file/ },
+    { name: '--out equal to --train', args: [...FIT, '--hidden', '2', '--out', 'synth.json'], message: /--out synth\.json is also the --train file: writing it would overwrite the input/ },
+    { name: '--out equal to --train by another path', args: [...FIT, '--hidden', '2', '--out', './folder/../synth.json'], message: /is also the --train file/ },
+    { name: 'grid --out naming a file', args: ['grid', '--trials', '0', '--out', 'synth.json'], message: /--out synth\.json is a file: give a folder/ },
+    { name: '--hidden past the kernels with the basis', args: [...FIT, '--hidden', '52', '--out', 'm.json'], message: /--hidden 52 is more hidden neurons than the kernels hold with a basis of 5 lags: at most 51/ },
+    { name: '--hidden 1000', args: [...FIT, '--hidden', '1000', '--out', 'm.json'], message: /--hidden 1000 .* at most 51/ },
+    { name: 'grid --hidden past the limit', args: ['grid', '--trials', '0', '--hidden', '1-52', '--out', 'g'], message: /--hidden 52 .* at most 51/ },
+    { name: '--categories 9', args: ['fit', '--train', 'synth.json', '--scheme', 'FB', '--method', 'categorical', '--hidden', '2', '--categories', '9', '--out', 'm.json'], message: /--categories must be an integer from 2 to 8, got "9"/ },
+    { name: '--categories with a method that has none', args: [...FIT, '--hidden', '2', '--categories', '4', '--out', 'm.json'], message: /--categories applies to categorical, gs-score, gs-pathwise, not --method exponential/ },
+    { name: '--tau with a method that has none', args: [...FIT, '--hidden', '2', '--tau', '0.5', '--out', 'm.json'], message: /--tau is the Gumbel-Softmax temperature/ },
+    { name: '--init of another shape', args: [...FIT, '--hidden', '3', '--init', 'model.json', '--out', 'm.json'], message: /--init is a model of 3 visible \+ 2 hidden neurons, scheme FB; .*give --hidden 2 --scheme FB/ },
+    { name: '--init of another scheme', args: ['fit', '--train', 'synth.json', '--scheme', 'FS', '--method', 'exponential', '--hidden', '2', '--init', 'model.json', '--out', 'm.json'], message: /--init is a model of .* scheme FB; .*--scheme FS/ },
+    { name: 'ground truth of the wrong shape in --test', args: [...FIT, '--hidden', '2', '--test', 'wrong-hidden.json', '--out', 'm.json'], message: /wrong-hidden\.json.*test\.hidden/ },
+    { name: 'synth --trial past 32 bits', args: ['synth', '--trial', '1099511627776', '--out', 's.json'], message: /--trial must be an integer from 0 to 4294967295, got "1099511627776"/ },
+    { name: 'simulate of billions of counts', args: ['simulate', '--model', 'model.json', '--sequences', '1000000', '--bins', '1000', '--out', 's.json'], message: /--sequences 1000000 x --bins 1000 x 5 neurons is 5,000,000,000 counts, more than the 67,108,864/ },
+    { name: 'deeply nested counts', args: [...FIT.slice(0, 1), '--train', 'nested.json', '--scheme', 'FB', '--method', 'exponential', '--hidden', '2', '--out', 'm.json'], message: /nested\.json/ },
+    { name: 'a count of 1e999', args: [...FIT.slice(0, 1), '--train', 'infinite.json', '--scheme', 'FB', '--method', 'exponential', '--hidden', '2', '--out', 'm.json'], message: /infinite\.json.*Infinity/ },
+  ])('$name', ({ args, message }) => {
+    const run = poglm(...args);
+    expect(run.status, run.stderr).toBe(2);
+    expect(run.stderr).toMatch(message);
+    expect(run.stderr).not.toMatch(OPENED_GPU);
+    expect(run.stderr).not.toMatch(/fit\.|jobs\[|RangeError|TypeError|Maximum call stack/);
+    expect(existsSync(at('m.json'))).toBe(false);
+  });
+
+  it('names a grid\'s model files after the data file, without its folders', () => {
+    const data = json('synth.json');
+    mkdirSync(at('data'), { recursive: true });
+    writeFileSync(at('data/rec1.json'), JSON.stringify(data.train.visible));
+    writeFileSync(at('data/rec1-test.json'), JSON.stringify(data.test.visible));
+    mkdirSync(at('work'), { recursive: true });
+    const run = spawnSync(process.execPath, [BIN, 'grid', '--train', '../data/rec1.json', '--test', '../data/rec1-test.json', '--schemes', 'F', '--methods', 'poisson', '--hidden', '1', '--epochs', '1', '--eval-mc', '10', '--out', 'out'], { cwd: at('work'), encoding: 'utf8' });
+    expect(run.status, run.stderr).toBe(0);
+    expect(readdirSync(at('work/out/models'))).toEqual(['rec1_seed0_F_poisson_H1.json']);
+  });
+});
+
+describe('a fit that stops on a non-finite value', () => {
+  it('exits 1, saves the last finite parameters, and the saved model loads in eval', () => {
+    const run = poglm(...FIT, '--hidden', '2', '--epochs', '5', '--lr-gen', '1e38', '--out', 'exploded.json');
+    expect(run.status, run.stderr).toBe(1);
+    expect(run.stderr).toMatch(/non-finite at step \d+ \(epoch \d+\)/);
+    const model = json('exploded.json');
+    expect(model.training.stoppedEarly.reason).toBe('non-finite');
+    const flat = JSON.stringify(model.generative) + JSON.stringify(model.variational);
+    expect(flat).not.toMatch(/null/);
+    const evaluated = poglm('eval', '--model', 'exploded.json', '--test', 'synth.json', '--mc', '10', '--json');
+    expect(evaluated.status, evaluated.stderr).toBe(0);
+  });
+});
