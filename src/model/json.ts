@@ -1,6 +1,8 @@
 // The fitted-model JSON (README.md, File formats): basis, generative.{weight,bias}, variational.{scheme,forwardWeight,
 // backwardWeight?,bias}, visible, hidden, method and the training settings. Reading checks every field and names the
-// one that is wrong. (The CLI writes it through a temporary file and a rename: cli/io.ts.)
+// one that is wrong, without recursing over the input or printing whole values. (The CLI writes it through a temporary
+// file and a rename: cli/files.ts.)
+import { describeValue, finiteMatrixProblem, finiteVectorProblem, type MatrixProblem } from './data.js';
 import { flattenParams, paramLayout, unflattenParams, type ParamLayout } from './params.js';
 import {
   isMethod,
@@ -54,66 +56,139 @@ export class ModelFormatError extends Error {
 
 function positiveInteger(value: unknown, field: string, allowZero = false): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < (allowZero ? 0 : 1)) {
-    throw new ModelFormatError(`${field} must be a ${allowZero ? 'non-negative' : 'positive'} integer, got ${JSON.stringify(value)}`);
+    const missing = value === undefined ? ' (the field is missing)' : '';
+    throw new ModelFormatError(`${field} must be a ${allowZero ? 'non-negative' : 'positive'} integer, got ${describeValue(value)}${missing}`);
   }
   return value;
 }
 
-/** Validates a parsed model JSON; `source` names the file in messages. Only generative parts are required. */
-export function parseModel(json: unknown, source = 'model'): PoglmModelJson {
-  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new ModelFormatError(`${source}: a model must be a JSON object`);
-  const raw = json as Record<string, unknown>;
+/** Why a model with NaN or Infinity parameters is refused: JSON writes them as null, and nothing can run it. */
+const NON_FINITE =
+  'the model has non-finite parameters and cannot be evaluated, simulated or trained from; ' +
+  'refit it, or use the last finite parameters a fit writes when it stops early';
+
+function checkParameters(source: string, problem: MatrixProblem | undefined): void {
+  if (problem) throw new ModelFormatError(`${source}.${problem.message}${problem.nonFinite ? `: ${NON_FINITE}` : ''}`);
+}
+
+function checkHeader(source: string, raw: Record<string, unknown>): void {
+  if (raw.format === 'poglm-gpu.synthetic') {
+    throw new ModelFormatError(`${source} is a \`poglm synth\` dataset, not a model JSON: give it to --train/--test (or --truth)`);
+  }
   if (raw.format !== undefined && raw.format !== 'poglm-gpu.model') {
-    throw new ModelFormatError(`${source}.format is ${JSON.stringify(raw.format)}: this is not a model JSON (a \`poglm synth\` dataset goes to --train/--test)`);
+    throw new ModelFormatError(`${source}.format is ${describeValue(raw.format)}: this is not a model JSON (a model has "format": "poglm-gpu.model")`);
   }
-  if (raw.version !== undefined && raw.version !== 1) throw new ModelFormatError(`${source}.version is ${JSON.stringify(raw.version)}; this library reads version 1`);
+  if (raw.version !== undefined && raw.version !== 1) {
+    throw new ModelFormatError(`${source}.version is ${describeValue(raw.version)}; this library reads version 1`);
+  }
+}
+
+function checkMethod(source: string, raw: Record<string, unknown>): Method {
   for (const field of ['tau', 'categories'] as const) {
-    if (raw[field] !== undefined && typeof raw[field] !== 'number') throw new ModelFormatError(`${source}.${field} must be a number, got ${JSON.stringify(raw[field])}`);
-  }
-  const visible = positiveInteger(raw.visible, `${source}.visible`);
-  const hidden = positiveInteger(raw.hidden, `${source}.hidden`, true);
-  const method = raw.method ?? 'poisson';
-  if (typeof method !== 'string' || !isMethod(method)) {
-    throw new ModelFormatError(`${source}.method is ${JSON.stringify(method)}; use one of ${METHODS.join(', ')}`);
-  }
-  if (!Array.isArray(raw.basis) || raw.basis.length === 0 || raw.basis.some((value) => typeof value !== 'number' || !Number.isFinite(value))) {
-    throw new ModelFormatError(`${source}.basis must be a non-empty array of finite numbers (psi[0..L-1])`);
-  }
-  const generative = raw.generative as GenerativeParams | undefined;
-  if (typeof generative !== 'object' || generative === null) throw new ModelFormatError(`${source}.generative is missing`);
-  let variational = raw.variational as VariationalParams | undefined;
-  if (variational !== undefined) {
-    if (typeof variational !== 'object' || variational === null) throw new ModelFormatError(`${source}.variational must be an object`);
-    if (!isScheme(String(variational.scheme))) {
-      throw new ModelFormatError(`${source}.variational.scheme is ${JSON.stringify(variational.scheme)}; use one of ${SCHEMES.join(', ')}`);
+    const value = raw[field];
+    if (value !== undefined && (typeof value !== 'number' || !Number.isFinite(value))) {
+      throw new ModelFormatError(`${source}.${field} must be a finite number, got ${describeValue(value)}`);
     }
   }
-  const scheme = variational?.scheme ?? 'F';
-  const layout = paramLayout(visible, hidden, scheme);
-  try {
-    flattenParams(layout, generative, variational);
-  } catch (error) {
-    throw new ModelFormatError(`${source}.${(error as Error).message}`);
+  const method = raw.method ?? 'poisson';
+  if (typeof method !== 'string' || !isMethod(method)) {
+    throw new ModelFormatError(`${source}.method is ${describeValue(method)}; use one of ${METHODS.join(', ')}`);
   }
-  if (hidden === 0) variational = undefined;
-  const model: PoglmModelJson = {
-    format: 'poglm-gpu.model',
-    version: 1,
-    visible,
-    hidden,
-    method,
-    basis: raw.basis as number[],
-    generative,
-  };
-  if (typeof raw.tau === 'number') model.tau = raw.tau;
-  if (typeof raw.categories === 'number') model.categories = raw.categories;
-  if (variational) model.variational = variational;
-  if (raw.training && typeof raw.training === 'object') model.training = raw.training as TrainingRecord;
   try {
-    resolveMethod({ method, tau: model.tau, categories: model.categories });
+    resolveMethod({ method, tau: raw.tau as number | undefined, categories: raw.categories as number | undefined });
   } catch (error) {
     throw new ModelFormatError(`${source}: ${(error as Error).message}`);
   }
+  return method;
+}
+
+function checkBasis(source: string, basis: unknown): number[] {
+  if (!Array.isArray(basis) || basis.length === 0) {
+    throw new ModelFormatError(`${source}.basis must be a non-empty array of finite numbers (psi[0..L-1]), but it is ${describeValue(basis)}`);
+  }
+  checkParameters(source, finiteVectorProblem('basis', basis, basis.length));
+  return basis as number[];
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function checkGenerative(source: string, generative: unknown, neurons: number): GenerativeParams {
+  if (!isObject(generative)) throw new ModelFormatError(`${source}.generative must be an object {"weight", "bias"}, but it is ${describeValue(generative)}`);
+  checkParameters(source, finiteMatrixProblem('generative.weight', generative.weight, neurons, neurons));
+  checkParameters(source, finiteVectorProblem('generative.bias', generative.bias, neurons));
+  return generative as unknown as GenerativeParams;
+}
+
+function checkVariational(source: string, variational: unknown, visible: number, hidden: number): VariationalParams {
+  if (!isObject(variational)) throw new ModelFormatError(`${source}.variational must be an object, but it is ${describeValue(variational)}`);
+  const scheme = variational.scheme;
+  if (typeof scheme !== 'string' || !isScheme(scheme)) {
+    throw new ModelFormatError(`${source}.variational.scheme is ${describeValue(scheme)}; use one of ${SCHEMES.join(', ')}`);
+  }
+  const layout = paramLayout(visible, hidden, scheme);
+  checkParameters(source, finiteMatrixProblem('variational.forwardWeight', variational.forwardWeight, hidden, layout.forwardColumns));
+  if (scheme === 'FB') {
+    checkParameters(source, finiteMatrixProblem('variational.backwardWeight', variational.backwardWeight, hidden, visible));
+  } else if (variational.backwardWeight !== undefined) {
+    throw new ModelFormatError(`${source}.variational.backwardWeight is given but scheme ${scheme} has none (only FB does): remove it, or set the scheme to FB`);
+  }
+  checkParameters(source, finiteVectorProblem('variational.bias', variational.bias, hidden));
+  return variational as unknown as VariationalParams;
+}
+
+const TRAINING_INTEGERS = ['epochs', 'epochsCompleted', 'steps', 'batchSize', 'samples', 'seed'] as const;
+
+/** The training record is informational, but what it holds must be what fit writes, so that reports can read it. */
+function checkTraining(source: string, training: unknown): TrainingRecord {
+  if (!isObject(training)) throw new ModelFormatError(`${source}.training must be an object, but it is ${describeValue(training)}`);
+  for (const field of TRAINING_INTEGERS) {
+    if (training[field] !== undefined) positiveInteger(training[field], `${source}.training.${field}`, true);
+  }
+  for (const field of ['learningRateGenerative', 'learningRateVariational'] as const) {
+    const value = training[field];
+    if (value !== undefined && (typeof value !== 'number' || !Number.isFinite(value))) {
+      throw new ModelFormatError(`${source}.training.${field} must be a finite number, got ${describeValue(value)}`);
+    }
+  }
+  const history = training.elboHistory;
+  if (history !== undefined) {
+    // A non-finite epoch mean is written as null: allowed here, since it records what happened.
+    if (!Array.isArray(history)) throw new ModelFormatError(`${source}.training.elboHistory must be an array of numbers, but it is ${describeValue(history)}`);
+    for (let i = 0; i < history.length; i++) {
+      if (history[i] !== null && typeof history[i] !== 'number') {
+        throw new ModelFormatError(`${source}.training.elboHistory[${i}] is ${describeValue(history[i])}: it must be a number`);
+      }
+    }
+  }
+  const stopped = training.stoppedEarly;
+  if (stopped !== undefined && !(isObject(stopped) && (stopped.reason === 'interrupted' || stopped.reason === 'non-finite'))) {
+    throw new ModelFormatError(`${source}.training.stoppedEarly must be {"reason": "interrupted" | "non-finite", ...}, but it is ${describeValue(stopped)}`);
+  }
+  return training as TrainingRecord;
+}
+
+/**
+ * Validates a parsed model JSON; `source` names the file in messages. Only generative parts are required. Every
+ * field is checked for its type, its shape against visible, hidden and the scheme, and finite values; fields this
+ * version does not know are ignored.
+ */
+export function parseModel(json: unknown, source = 'model'): PoglmModelJson {
+  if (!isObject(json)) throw new ModelFormatError(`${source}: a model must be a JSON object, but it is ${describeValue(json)}`);
+  checkHeader(source, json);
+  const visible = positiveInteger(json.visible, `${source}.visible`);
+  const hidden = positiveInteger(json.hidden, `${source}.hidden`, true);
+  const method = checkMethod(source, json);
+  const basis = checkBasis(source, json.basis);
+  const generative = checkGenerative(source, json.generative, visible + hidden);
+  // A model without hidden neurons has no q: whatever variational part it carries is checked, then dropped.
+  const variational = json.variational === undefined ? undefined : checkVariational(source, json.variational, visible, hidden);
+  const model: PoglmModelJson = { format: 'poglm-gpu.model', version: 1, visible, hidden, method, basis, generative };
+  if (typeof json.tau === 'number') model.tau = json.tau;
+  if (typeof json.categories === 'number') model.categories = json.categories;
+  if (variational && hidden > 0) model.variational = variational;
+  if (json.training !== undefined) model.training = checkTraining(source, json.training);
   return model;
 }
 
