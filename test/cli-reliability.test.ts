@@ -90,3 +90,81 @@ describe('a fit that stops on a non-finite value', () => {
     expect(evaluated.status, evaluated.stderr).toBe(0);
   });
 });
+
+/** Runs poglm in the background and sends `signals` (one after another) `delayMs` after stderr matches `when`. */
+async function signalWhen(
+  when: RegExp,
+  signals: NodeJS.Signals[],
+  delayMs: number,
+  ...args: string[]
+): Promise<{ status: number | null; stderr: string; secondsAfterSignal: number }> {
+  const child = spawn(process.execPath, [BIN, ...args], { cwd: folder, env: { ...process.env, POGLM_TRACE: '1' } });
+  let stderr = '';
+  child.stderr.on('data', (chunk) => (stderr += chunk));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+  try {
+    const early = await Promise.race([
+      new Promise<void>((resolve) => {
+        const poll = setInterval(() => {
+          if (when.test(stderr)) {
+            clearInterval(poll);
+            resolve();
+          }
+        }, 25);
+        void exited.then(() => clearInterval(poll));
+      }),
+      exited.then((code) => code),
+    ]);
+    expect(early, `poglm ended before ${when}: ${stderr}`).toBeUndefined();
+    await new Promise((resolve) => setTimeout(resolve, delayMs));
+    expect(child.exitCode, `poglm ended before the signal: ${stderr}`).toBeNull();
+    const signalled = performance.now();
+    for (const signal of signals) {
+      child.kill(signal);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    const status = await exited;
+    return { status, stderr, secondsAfterSignal: (performance.now() - signalled) / 1000 };
+  } finally {
+    child.kill('SIGKILL');
+  }
+}
+
+describe('stops that keep the work', () => {
+  it('SIGTERM during a fit saves the model and exits 143', async () => {
+    const run = await signalWhen(/epoch [2-9]/, ['SIGTERM'], 0, ...FIT, '--hidden', '2', '--epochs', '100000', '--progress', '--out', 'terminated.json');
+    expect(run.status, run.stderr).toBe(143);
+    expect(run.stderr).toMatch(/saved the model after \d+ steps to terminated\.json/);
+    expect(json('terminated.json').training.stoppedEarly.reason).toBe('interrupted');
+  });
+
+  it('SIGINT during an evaluation of a million samples stops within about a second, exit 130', async () => {
+    // 4 s after the session opens the evaluation is running: a million samples take minutes here.
+    const run = await signalWhen(OPENED_GPU, ['SIGINT'], 4000, 'eval', '--model', 'model.json', '--test', 'synth.json', '--mc', '1000000');
+    expect(run.status, run.stderr).toBe(130);
+    // One chunk holds at most 2^24 sample-bins (about 0.7 s here); before, every chunk was queued at once.
+    expect(run.secondsAfterSignal).toBeLessThan(3);
+  });
+
+  it('a second signal quits at once, while the first waits for the epoch to end', async () => {
+    // 4,000 samples per sequence: an epoch takes several seconds, so the first SIGINT has to wait for it.
+    const run = await signalWhen(/epoch 1\//, ['SIGINT', 'SIGINT'], 0, ...FIT, '--hidden', '2', '--epochs', '1000', '--mc', '4000', '--progress', '--out', 'twice.json');
+    expect(run.status, run.stderr).toBe(130);
+    expect(run.stderr).toMatch(/SIGINT again, exiting now/);
+    expect(readdirSync(folder).filter((name) => name.includes('.tmp'))).toEqual([]);
+  });
+
+  it('SIGINT during synth exits 130 and writes nothing', async () => {
+    const run = await signalWhen(OPENED_GPU, ['SIGINT'], 300, 'synth', '--trial', '2', '--sequences', '12000', '--train-sequences', '10000', '--bins', '1000', '--out', 'big-synth.json');
+    expect(run.status, run.stderr).toBe(130);
+    expect(existsSync(at('big-synth.json'))).toBe(false);
+  });
+
+  it('removes a temporary file a killed writer left, on the next write there', () => {
+    writeFileSync(at('kept.json.poglm-999999999.tmp'), 'half a model');
+    const run = poglm(...FIT, '--hidden', '2', '--epochs', '1', '--out', 'kept.json');
+    expect(run.status, run.stderr).toBe(0);
+    expect(existsSync(at('kept.json.poglm-999999999.tmp'))).toBe(false);
+    expect(json('kept.json').format).toBe('poglm-gpu.model');
+  });
+});
