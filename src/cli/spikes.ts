@@ -92,12 +92,13 @@ export async function binSpikeFile(path: string, options: BinOptions, read: Read
   return { counts, sequences: shape.sequences, bins: shape.sequenceBins, neurons: shape.neurons, ...tally };
 }
 
+/** The options as the library takes them (bin.ts has checked the flags' text); a --neurons too large to count is left to the size check. */
 function checkOptions(options: BinOptions): void {
   const { binWidth, neurons, duration, sequenceBins } = options;
   if (!(binWidth > 0) || !Number.isFinite(binWidth)) throw new UsageError(`--bin-width must be a positive number of seconds, got ${binWidth}`);
-  if (neurons !== undefined && !(Number.isSafeInteger(neurons) && neurons >= 1)) throw new UsageError(`--neurons must be an integer of at least 1, got ${neurons}`);
+  if (neurons !== undefined && !(Number.isInteger(neurons) && neurons >= 1)) throw new UsageError(`--neurons must be an integer of at least 1, got ${neurons}`);
   if (duration !== undefined && !(duration > 0 && Number.isFinite(duration))) throw new UsageError(`--duration must be a positive number of seconds, got ${duration}`);
-  if (sequenceBins !== undefined && !(Number.isSafeInteger(sequenceBins) && sequenceBins >= 1)) {
+  if (sequenceBins !== undefined && !(Number.isInteger(sequenceBins) && sequenceBins >= 1)) {
     throw new UsageError(`--sequence-bins must be an integer of at least 1, got ${sequenceBins}`);
   }
 }
@@ -107,7 +108,7 @@ function checkOptions(options: BinOptions): void {
 /**
  * Calls `onLine` with each line of the file and its number, reading `chunkBytes` at a time. Lines end in LF, CRLF or
  * CR; a CRLF or a UTF-8 character split across two chunks is put back together; a UTF-8 byte order mark is dropped.
- * Between chunks it yields to the event loop, so that a Ctrl-C is delivered, and stops if `signal` is aborted.
+ * Given a signal, it yields to the event loop between chunks, so that a Ctrl-C is delivered, and stops once it is aborted.
  */
 async function forEachLine(path: string, read: ReadOptions, onLine: (line: string, number: number) => void): Promise<void> {
   const descriptor = openSpikeFile(path);
