@@ -7,12 +7,12 @@ import { computeElboGradient } from '../engine/gradient.js';
 import { initialParams } from '../model/schedule.js';
 import { simulateOnDevice } from '../engine/simulate.js';
 import { validateCounts } from '../model/data.js';
-import { buildModel, flattenModel, parseModel, type PoglmModelJson } from '../model/json.js';
+import { buildModel, flattenModel, type PoglmModelJson } from '../model/json.js';
 import { paramLayout, unflattenParams } from '../model/params.js';
 import { MAX_CATEGORIES, METHOD_INFO, METHODS, resolveMethod, type Method } from '../model/types.js';
 import { DEFAULT_BASIS_LENGTH } from '../model/basis.js';
 import { UsageError, writeJson } from './files.js';
-import { checkGroundTruth, readJson, readTruth, type CountsFile } from './readers.js';
+import { checkGroundTruth, readJson, readModelFile, readTruth, type CountsFile } from './readers.js';
 import { commandAction, InterruptedExit, type CliContext } from './runner.js';
 import {
   flagInput,
@@ -34,11 +34,11 @@ import { registerGridCommand } from './grid.js';
 import { registerBinCommand } from './bin.js';
 import { describeCounts } from './describe.js';
 
-/** A model JSON named by `flag`, parsed and checked (a ModelFormatError, exit 2, names the file and the field). */
+/** A model JSON named by `flag`, parsed and checked (a ModelFormatError, exit 2, names the flag, file and field). */
 const readModel =
   (flag: string) =>
   (path: string): PoglmModelJson =>
-    parseModel(readJson(path, flag), path);
+    readModelFile(path, flag);
 
 const round = (value: number, digits = 4): number => Number(value.toFixed(digits));
 
@@ -356,7 +356,12 @@ const EVAL_INPUTS: CommandInputs<typeof EVAL_FLAGS> = {
     ({ test, model }) => validateCounts(test.description, test.visible, { neurons: model.model.visible }),
     // Ground truth named on the command line must fit the model and the test data.
     ({ test, model, testHidden, truth }) =>
-      checkGroundTruth({ ...test, hidden: testHidden ?? test.hidden, truth: truth ?? test.truth, description: testHidden || truth ? '--test-hidden / --truth' : test.description }, model.model.hidden, '--test'),
+      checkGroundTruth(
+        // Named by the flags they came from, not by the parts of a synth file.
+        testHidden || truth ? { visible: test.visible, hidden: testHidden ?? test.hidden, truth: truth ?? test.truth, description: '--test-hidden / --truth' } : test,
+        model.model.hidden,
+        testHidden ? '--test-hidden' : truth ? '--truth' : '--test',
+      ),
   ],
 };
 

@@ -8,7 +8,6 @@ import { dirname, resolve } from 'node:path';
 import { UsageError } from './files.js';
 import { integer, integerList, method, nameList, positiveNumber, scheme } from './options.js';
 import { METHODS, SCHEMES, type Method, type Scheme } from '../model/types.js';
-import { validateCounts } from '../model/data.js';
 import { readCounts, type CountsFile } from './readers.js';
 
 /** One flag of a command. */
@@ -126,13 +125,9 @@ export const readInput = <T>(flag: string, reader: (path: string) => T): Input<T
 export const outputFileInput = (flag: string): Input<string> => ({ flag, path: 'write', read: (raw) => required(flag, raw) });
 export const outputFolderInput = (flag: string): Input<string> => ({ flag, path: 'writeFolder', read: (raw) => required(flag, raw) });
 
-/** A counts file read and checked: the shape, and every count a non-negative integer the engine can hold. */
+/** A counts file read and checked (readCounts checks the shape, every count, and the ground truth it carries). */
 export function countsInput(flag: string, part: 'train' | 'test'): Input<CountsFile & { path: string }> {
-  return readInput(flag, (path) => {
-    const file = readCounts(path, part, flag);
-    validateCounts(file.description, file.visible);
-    return { ...file, path };
-  });
+  return readInput(flag, (path) => ({ ...readCounts(path, part, flag), path }));
 }
 
 /** The same flag, undefined when not given. */
