@@ -140,6 +140,19 @@ async function gridCommand(context: CliContext, options: GridValues): Promise<vo
   if (context.signal.aborted) {
     throw new InterruptedExit(`interrupted: wrote the ${rows.filter((row) => row.fit).length} fitted models and the metrics of ${rows.filter((row) => row.metrics).length}`);
   }
+  // Every table is written; the exit code still says that some fits did not finish, as a single fit's would.
+  const failed = rows.filter((row) => row.fit?.failure);
+  if (failed.length > 0) {
+    throw new GridFailure(`${failed.length} of ${total} fits stopped on a non-finite value (their last finite parameters are saved; fits.csv says which and at what step)`);
+  }
+}
+
+/** Some fits of a grid stopped on a non-finite value: exit 1 once everything else is written. */
+class GridFailure extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'GridFailure';
+  }
 }
 
 export function registerGridCommand(program: Command): void {
