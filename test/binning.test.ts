@@ -363,6 +363,15 @@ describe('poglm bin, run as users run it', () => {
     expect(readdirSync(folder).filter((name) => name.startsWith('interrupted.json'))).toEqual([]);
   });
 
+  it('refuses an --out that is the --spikes file (the counts would replace the spike times) before reading it', () => {
+    const path = join(folder, 'precious.csv');
+    writeFileSync(path, 'neuron,time\n0,0.1\n');
+    const run = spawnSync(process.execPath, [BIN, 'bin', '--spikes', path, '--bin-width', '0.1', '--out', path], { encoding: 'utf8' });
+    expect(run.status, run.stderr).toBe(2);
+    expect(run.stderr).toMatch(/--out .*precious\.csv is also the --spikes file/);
+    expect(readFileSync(path, 'utf8')).toBe('neuron,time\n0,0.1\n');
+  });
+
   it('refuses a neuron index of 1e9 with exit 2 and a message, not a crash', () => {
     const path = join(folder, 'huge-id.csv');
     writeFileSync(path, 'neuron,time\n0,0.1\n1000000000,0.2\n');

@@ -1,26 +1,29 @@
 // `poglm bin`: spike times to counts [sequence][time][neuron].
 import type { Command } from 'commander';
 import { writeAtomically } from './files.js';
-import { integer, positiveNumber } from './options.js';
-import { InterruptedExit, runner, type CliContext } from './runner.js';
-import { binSpikeFile, countsJson, describeBinned, type BinOptions } from './spikes.js';
+import { integerInput, optional, outputFileInput, positiveInput, readInput, type InputValues } from './inputs.js';
+import { commandAction, InterruptedExit, type CliContext } from './runner.js';
+import { binSpikeFile, countsJson, describeBinned } from './spikes.js';
 
-async function binCommand(
-  context: CliContext,
-  options: { spikes: string; binWidth: string; out: string; neurons?: string; duration?: string; sequenceBins?: string },
-): Promise<void> {
-  // The flags are checked before the file is read, so that a typo costs no pass over a large file.
-  const binOptions: BinOptions = {
-    binWidth: positiveNumber('--bin-width', options.binWidth),
-    neurons: options.neurons === undefined ? undefined : integer('--neurons', options.neurons, { min: 1 }),
-    duration: options.duration === undefined ? undefined : positiveNumber('--duration', options.duration),
-    sequenceBins: options.sequenceBins === undefined ? undefined : integer('--sequence-bins', options.sequenceBins, { min: 1 }),
-  };
-  const binned = await binSpikeFile(options.spikes, binOptions, { signal: context.signal });
+// Checked before the file is read (a typo costs no pass over a large file), and --out must not be the --spikes file
+// (the counts would replace the spike times). The file itself is read by binSpikeFile, in chunks.
+const BIN_INPUTS = {
+  flags: {
+    spikes: readInput('--spikes', (path) => path),
+    binWidth: positiveInput('--bin-width'),
+    out: outputFileInput('--out'),
+    neurons: optional(integerInput('--neurons', { min: 1 })),
+    duration: optional(positiveInput('--duration')),
+    sequenceBins: optional(integerInput('--sequence-bins', { min: 1 })),
+  },
+};
+
+async function binCommand(context: CliContext, { spikes, out, ...options }: InputValues<typeof BIN_INPUTS.flags>): Promise<void> {
+  const binned = await binSpikeFile(spikes, options, { signal: context.signal });
   // The last chunk may have been read as the Ctrl-C came: an interrupted run writes nothing.
   if (context.signal.aborted) throw new InterruptedExit('interrupted: nothing was written');
-  writeAtomically(options.out, countsJson(binned));
-  context.out(`wrote ${options.out}: ${describeBinned(binned, binOptions.duration)}`);
+  writeAtomically(out, countsJson(binned));
+  context.out(`wrote ${out}: ${describeBinned(binned, options.duration)}`);
 }
 
 export function registerBinCommand(program: Command): void {
@@ -35,5 +38,5 @@ export function registerBinCommand(program: Command): void {
     .option('--neurons <n>', 'number of neurons (default: highest index + 1)')
     .option('--duration <seconds>', 'recording length; spikes at or after it are dropped (default: up to and including the last spike)')
     .option('--sequence-bins <t>', 'cut into sequences of t bins (the last partial one is dropped)')
-    .action(runner(binCommand as never));
+    .action(commandAction(BIN_INPUTS, binCommand));
 }
