@@ -166,7 +166,7 @@ describe('bad usage', () => {
     { args: ['fit', '--train', 'synth.json', '--hidden', '2', '--scheme', 'FX', '--method', 'exponential', '--out', 'm.json'], message: /--scheme "FX" is not a scheme; use one of F, FS, FB/ },
     { args: ['fit', '--train', 'synth.json', '--hidden', '2', '--scheme', 'FB', '--method', 'gamma', '--out', 'm.json'], message: /--method "gamma" is not a method/ },
     { args: ['fit', '--train', 'missing.json', '--hidden', '2', '--scheme', 'FB', '--method', 'poisson', '--out', 'm.json'], message: /cannot read --train file missing\.json: ENOENT/ },
-    { args: ['eval', '--model', 'model.json', '--test', 'binned.json'], message: /the basis has 5 lags but sequences have only 3 bins: use a shorter basis/ },
+    { args: ['eval', '--model', 'model.json', '--test', 'binned.json'], message: /the basis has 5 lags but --test binned\.json has only 3 bins: use a shorter basis/ },
     { args: ['eval', '--model', 'times.csv', '--test', 'synth.json'], message: /--model file times\.csv is not valid JSON/ },
     { args: ['fit', '--train', 'synth.json'], message: /required option '--hidden <h>' not specified/ },
   ])('poglm $args.0 … exits 2 with a message that names the problem', ({ args, message }) => {

@@ -10,7 +10,8 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { UsageError } from '../src/cli/files.js';
 import { DataError } from '../src/model/data.js';
-import { binSpikeFile, countsJson, type BinnedCounts, type BinOptions, type ReadOptions } from '../src/cli/spikes.js';
+import { binSpikeFile, type BinnedCounts, type BinOptions, type ReadOptions } from '../src/cli/spikes.js';
+import { countsJson } from '../src/cli/counts-json.js';
 
 const SEED = 20_260_601;
 const WIDTHS = [0.1, 0.25, 1 / 3, 0.01, 0.5];

@@ -3,7 +3,8 @@ import type { Command } from 'commander';
 import { writeAtomically } from './files.js';
 import { integerInput, optional, outputFileInput, positiveInput, readInput, type InputValues } from './inputs.js';
 import { commandAction, InterruptedExit, type CliContext } from './runner.js';
-import { binSpikeFile, countsJson, describeBinned } from './spikes.js';
+import { binSpikeFile, describeBinned } from './spikes.js';
+import { countsJson } from './counts-json.js';
 
 // Checked before the file is read (a typo costs no pass over a large file), and --out must not be the --spikes file
 // (the counts would replace the spike times). The file itself is read by binSpikeFile, in chunks.

@@ -11,7 +11,8 @@ import { buildModel, flattenModel, type PoglmModelJson } from '../model/json.js'
 import { paramLayout, unflattenParams } from '../model/params.js';
 import { MAX_CATEGORIES, METHOD_INFO, METHODS, resolveMethod, type Method } from '../model/types.js';
 import { DEFAULT_BASIS_LENGTH } from '../model/basis.js';
-import { UsageError, writeJson } from './files.js';
+import { UsageError, writeAtomically, writeJson } from './files.js';
+import { countsJson } from './counts-json.js';
 import { checkGroundTruth, readJson, readModelFile, readTruth, type CountsFile } from './readers.js';
 import { commandAction, InterruptedExit, type CliContext } from './runner.js';
 import {
@@ -28,11 +29,11 @@ import {
   type Input,
   type InputValues,
 } from './inputs.js';
-import { checkHiddenCount, checkOutputCells } from './limits.js';
+import { checkBasisFits, checkHiddenCount, checkOutputCells } from './limits.js';
 import { formatSeconds, StatusLine } from './progress.js';
 import { registerGridCommand } from './grid.js';
 import { registerBinCommand } from './bin.js';
-import { describeCounts } from './describe.js';
+import { describeCounts, describeCountsArray } from './describe.js';
 
 /** A model JSON named by `flag`, parsed and checked (a ModelFormatError, exit 2, names the flag, file and field). */
 const readModel =
@@ -118,6 +119,7 @@ const SIMULATE_INPUTS = {
     json: flagInput('--json'),
   },
   relations: [
+    ({ model, bins }: { model: PoglmModelJson; bins: number }) => checkBasisFits(`--bins ${bins}`, bins, model.basis.length, 'more --bins'),
     ({ model, sequences, bins }: { model: PoglmModelJson; sequences: number; bins: number }) =>
       checkOutputCells(sequences * bins * (model.visible + model.hidden), `--sequences ${sequences} x --bins ${bins} x ${model.visible + model.hidden} neurons`, 'simulate fewer sequences or bins'),
   ],
@@ -127,15 +129,14 @@ async function simulateCommand(context: CliContext, options: InputValues<typeof 
   const { model, sequences, bins, seed } = options;
   const result = await simulateOnDevice(await context.session(), { models: [model.generative], basis: model.basis, sequences, bins, seeds: seed, signal: context.signal });
   const N = result.neurons;
-  const counts = Array.from({ length: sequences }, (_, s) =>
-    Array.from({ length: bins }, (_, t) => Array.from(result.spikes.subarray((s * bins + t) * N, (s * bins + t + 1) * N))),
-  );
-  writeJson(options.out, counts);
+  const counts = { counts: result.spikes, sequences, bins, neurons: N };
+  // Written from the flat array in pieces: the nested arrays of a large simulation would not fit the heap.
+  writeAtomically(options.out, countsJson(counts));
   if (options.json) {
     context.out(JSON.stringify({ out: options.out, sequences, bins, neurons: N, chunks: result.chunks }));
     return;
   }
-  context.out(`wrote ${options.out}: ${describeCounts(counts)} (neurons ordered visible first)`);
+  context.out(`wrote ${options.out}: ${describeCountsArray(counts)} (neurons ordered visible first)`);
   if (result.chunks > 1) context.out(`  (simulated in ${result.chunks} chunks to stay within the device's buffer limits)`);
 }
 
@@ -193,6 +194,8 @@ const FIT_INPUTS: CommandInputs<typeof FIT_FLAGS> = {
       if (categories !== undefined && !CATEGORY_METHODS.includes(method)) throw new UsageError(`--categories applies to ${CATEGORY_METHODS.join(', ')}, not --method ${method}`);
     },
     ({ hidden, init }) => checkHiddenCount('--hidden', hidden, init?.basis.length ?? DEFAULT_BASIS_LENGTH),
+    ({ train, test, init }) =>
+      [train, test].forEach((file) => file && checkBasisFits(file.description, file.visible[0].length, init?.basis.length ?? DEFAULT_BASIS_LENGTH, 'longer sequences')),
     ({ train, test }) => checkSameNeurons(train, test),
     checkInit,
     ({ test, hidden }) => test && checkGroundTruth(test, hidden, '--test'),
@@ -300,7 +303,10 @@ const GRAD_FLAGS = {
 
 const GRAD_INPUTS: CommandInputs<typeof GRAD_FLAGS> = {
   flags: GRAD_FLAGS,
-  relations: [({ train, model }) => validateCounts(train.description, train.visible, { neurons: model.model.visible })],
+  relations: [
+    ({ train, model }) => validateCounts(train.description, train.visible, { neurons: model.model.visible }),
+    ({ train, model }) => checkBasisFits(train.description, train.visible[0].length, model.model.basis.length, 'longer sequences'),
+  ],
 };
 
 async function gradCommand(context: CliContext, options: InputValues<typeof GRAD_FLAGS>): Promise<void> {
@@ -354,6 +360,7 @@ const EVAL_INPUTS: CommandInputs<typeof EVAL_FLAGS> = {
   flags: EVAL_FLAGS,
   relations: [
     ({ test, model }) => validateCounts(test.description, test.visible, { neurons: model.model.visible }),
+    ({ test, model }) => checkBasisFits(test.description, test.visible[0].length, model.model.basis.length, 'longer sequences'),
     // Ground truth named on the command line must fit the model and the test data.
     ({ test, model, testHidden, truth }) =>
       checkGroundTruth(

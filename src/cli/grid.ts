@@ -22,7 +22,7 @@ import {
   type CommandInputs,
   type InputValues,
 } from './inputs.js';
-import { checkHiddenCount } from './limits.js';
+import { checkBasisFits, checkHiddenCount } from './limits.js';
 import { formatSeconds, StatusLine } from './progress.js';
 
 const GRID_FLAGS = {
@@ -52,6 +52,7 @@ const GRID_INPUTS: CommandInputs<typeof GRID_FLAGS> = {
     ({ train, test }) => {
       if (train && !test) throw new UsageError('--train needs --test: the grid reports test likelihoods');
       if (train && test) validateCounts(test.description, test.visible, { neurons: train.visible[0][0].length });
+      for (const file of [train, test]) if (file) checkBasisFits(file.description, file.visible[0].length, DEFAULT_BASIS_LENGTH, 'longer sequences');
     },
     ({ hidden }) => hidden.forEach((count) => checkHiddenCount('--hidden', count, DEFAULT_BASIS_LENGTH)),
     // Ground truth is used for the hidden counts it describes; its shape is checked whatever they are.

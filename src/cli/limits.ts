@@ -1,10 +1,11 @@
-// Limits of what the CLI writes, checked before any work: counts go out as JSON, one string per file piece, and
-// a count per cell, so an output of billions of cells would exhaust memory or the file system long after the user
-// could have been told.
+// Limits of what the CLI writes, checked before any work. Counts go out as JSON that the other commands read back
+// whole (JSON.parse of one string, then nested arrays): V8 strings end near 2^29 characters and each cell takes at
+// least two ("0,"), and the nested arrays of 2^26 numbers already take gigabytes of heap. An output of billions of
+// cells would exhaust memory or the file system long after the user could have been told.
 import { UsageError } from './files.js';
 import { maxHiddenFor, MAX_HIDDEN, MAX_HIDDEN_HISTORY } from '../engine/sizing.js';
 
-/** Counts one JSON output may hold: 2^26 (67 million) cells, about 150 MB of JSON. */
+/** Counts one JSON output may hold: 2^26 (67 million) cells, at least 134 MB of JSON. */
 export const MAX_OUTPUT_CELLS = 2 ** 26;
 
 /** Refuses an output of `cells` counts over the limit, naming the flags that set its size. */
@@ -23,4 +24,9 @@ export function checkHiddenCount(flag: string, hidden: number, basisLength: numb
         (most < MAX_HIDDEN ? ` (${MAX_HIDDEN} with a basis of ${Math.floor(MAX_HIDDEN_HISTORY / MAX_HIDDEN)} lags or fewer)` : ''),
     );
   }
+}
+
+/** The history basis must be shorter than a sequence (L < T): `what` names where the bins come from. */
+export function checkBasisFits(what: string, bins: number, basisLength: number, fix: string): void {
+  if (basisLength >= bins) throw new UsageError(`the basis has ${basisLength} lags but ${what} has only ${bins} bins: use a shorter basis (L < T) or ${fix}`);
 }

@@ -5,6 +5,8 @@
 import { closeSync, openSync, readSync } from 'node:fs';
 import { UsageError } from './files.js';
 import { InterruptedExit } from './runner.js';
+import { MAX_OUTPUT_CELLS } from './limits.js';
+import { describeCountsArray } from './describe.js';
 
 export interface BinOptions {
   /** Bin width in seconds. */
@@ -42,11 +44,8 @@ export interface BinnedCounts {
 const CHUNK_BYTES = 1 << 20;
 /** A line this long is not a row of "neuron,time": refusing it keeps a file without line breaks from filling memory. */
 const MAX_LINE_CHARS = 1 << 16;
-/**
- * The most cells a counts file may hold. The other commands read it back as one JSON string, and V8 strings end near
- * 2^29 characters; each cell takes at least two ("0,"), so 2^27 cells leave room for counts of several digits.
- */
-export const MAX_CELLS = 2 ** 27;
+/** The most cells a counts file may hold (src/cli/limits.ts says why). */
+export const MAX_CELLS = MAX_OUTPUT_CELLS;
 
 const DELIMITERS = [',', '\t', ';'] as const;
 const DELIMITER_NAMES: Record<string, string> = { ',': 'comma', '\t': 'tab', ';': 'semicolon' };
@@ -400,43 +399,9 @@ async function countSpikes(
 
 // ---- Output ----
 
-/**
- * The counts as JSON [sequence][bin][neuron], the same text as JSON.stringify of the nested arrays plus a newline, in
- * pieces of about `pieceChars` characters, so that a large file is never one string (for writeAtomically).
- */
-export function* countsJson(binned: BinnedCounts, pieceChars = 1 << 16): Generator<string> {
-  const { counts, sequences, bins, neurons } = binned;
-  let piece = '[';
-  let cell = 0;
-  for (let s = 0; s < sequences; s++) {
-    piece += s === 0 ? '[' : ',[';
-    for (let t = 0; t < bins; t++) {
-      piece += t === 0 ? '[' : ',[';
-      for (let n = 0; n < neurons; n++) {
-        piece += n === 0 ? `${counts[cell++]}` : `,${counts[cell++]}`;
-        if (piece.length >= pieceChars) {
-          yield piece;
-          piece = '';
-        }
-      }
-      piece += ']';
-    }
-    piece += ']';
-  }
-  yield `${piece}]\n`;
-}
-
-/** Neurons whose rates the summary lists; more would not fit one line. */
-const LISTED_NEURONS = 16;
-
 /** "S sequences x T bins x N neurons; mean count per bin by neuron: ...; what was left out", one line. */
 export function describeBinned(binned: BinnedCounts, duration?: number): string {
-  const { counts, sequences, bins, neurons } = binned;
-  const totals = new Float64Array(neurons);
-  for (let cell = 0; cell < counts.length; cell++) totals[cell % neurons] += counts[cell];
-  const listed = Array.from(totals.subarray(0, LISTED_NEURONS), (total) => (total / (sequences * bins)).toFixed(3));
-  const more = neurons > LISTED_NEURONS ? ` ... (${neurons - LISTED_NEURONS} more)` : '';
-  const parts = [`${sequences} sequences x ${bins} bins x ${neurons} neurons; mean count per bin by neuron: ${listed.join(' ')}${more}`];
+  const parts = [describeCountsArray(binned)];
   if (binned.dropped > 0) parts.push(`${binned.dropped} of ${binned.spikes} spikes at or after --duration${duration === undefined ? '' : ` ${duration} s`} dropped`);
   if (binned.cut > 0) parts.push(`${binned.cut} spikes in the partial last sequence dropped`);
   return parts.join('; ');
