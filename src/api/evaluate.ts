@@ -22,6 +22,20 @@ export interface EvaluateOptions {
   maxJobBytes?: number;
 }
 
+export interface EvaluateManyOptions extends EvaluateOptions {
+  /**
+   * Receives each batched job's metrics (complete, ground-truth scores included) as soon as they are known, so that
+   * a caller keeps them past an interrupt; awaited before the next job.
+   */
+  onMetrics?: (done: { index: number; metrics: Metrics }[]) => void | Promise<void>;
+  /**
+   * Metrics an earlier, interrupted call on the same items computed, by item index: a job whose items all have them
+   * is skipped and they are returned as given. Jobs are planned over all the items whatever is known, so the others
+   * get exactly the metrics of a call that never stopped.
+   */
+  known?: ReadonlyMap<number, Metrics>;
+}
+
 export interface GroundTruth {
   /** True hidden spikes z[s][t][h] of the test sequences. */
   testHidden?: number[][][];
@@ -57,7 +71,7 @@ export interface EvaluationItem extends GroundTruth {
  * Evaluates many models; those of one shape and scheme share batched jobs (as many models per job as the device's
  * buffers hold), each drawing its samples in chunks. Every input is checked before any GPU work starts.
  */
-export async function evaluateMany(items: EvaluationItem[], options: EvaluateOptions = {}): Promise<Metrics[]> {
+export async function evaluateMany(items: EvaluationItem[], options: EvaluateManyOptions = {}): Promise<Metrics[]> {
   const samples = options.samples ?? 2000;
   if (!Number.isInteger(samples) || samples < 1) throw new Error(`samples must be a positive integer, got ${samples}`);
   const groups = new Map<string, number[]>();
@@ -80,6 +94,7 @@ export async function evaluateMany(items: EvaluationItem[], options: EvaluateOpt
     const key = JSON.stringify([flat.layout.visible, flat.layout.hidden, flat.layout.scheme, shape.sequences, shape.bins, flat.basis]);
     groups.set(key, [...(groups.get(key) ?? []), index]);
   });
+  const known = options.known ?? new Map<number, Metrics>();
   return withSession(options.session, async (session) => {
     const metrics: Metrics[] = new Array(items.length);
     for (const group of groups.values()) {
@@ -92,19 +107,25 @@ export async function evaluateMany(items: EvaluationItem[], options: EvaluateOpt
       const plan = planModelEvaluation(session, first.layout, first.basis, { models: group.length, sequences, bins, samples, staged }, options.maxJobBytes);
       const perJob = plan.modelsPerJob;
       for (let start = 0; start < group.length; start += perJob) {
+        const indices = group.slice(start, start + perJob);
+        for (const index of indices) if (known.has(index)) metrics[index] = known.get(index)!;
+        if (indices.every((index) => known.has(index))) continue;
         options.signal?.throwIfAborted();
-        await evaluateJob(session, items, flats, group.slice(start, start + perJob), samples, options, metrics);
-      }
-    }
-    for (const [index, item] of items.entries()) {
-      if (item.truth) {
-        const errors = parameterErrors(item.model.generative, item.truth, item.model.visible);
-        metrics[index].weightError = errors.weightError;
-        metrics[index].biasError = errors.biasError;
+        const computed = await evaluateJob(session, items, flats, indices, samples, options);
+        const fresh = indices.filter((index) => !known.has(index));
+        for (const index of fresh) metrics[index] = withParameterErrors(computed.get(index)!, items[index]);
+        await options.onMetrics?.(fresh.map((index) => ({ index, metrics: metrics[index] })));
       }
     }
     return metrics;
   });
+}
+
+/** With ground-truth parameters, the errors of W and b after matching hidden neurons. */
+function withParameterErrors(metrics: Metrics, item: EvaluationItem): Metrics {
+  if (!item.truth) return metrics;
+  const errors = parameterErrors(item.model.generative, item.truth, item.model.visible);
+  return { ...metrics, weightError: errors.weightError, biasError: errors.biasError };
 }
 
 /** One batched evaluation job: models of one shape on their test sequences, and their ground-truth scores. */
@@ -115,8 +136,8 @@ async function evaluateJob(
   indices: number[],
   samples: number,
   options: EvaluateOptions,
-  metrics: Metrics[],
-): Promise<void> {
+): Promise<Map<number, Metrics>> {
+  const metrics = new Map<number, Metrics>();
   const flats = indices.map((index) => allFlats[index]);
   const arrays: number[][][][] = [];
   const firstRow = indices.map((index) => {
@@ -137,12 +158,12 @@ async function evaluateJob(
       maxChunkBytes: options.maxJobBytes,
     });
     indices.forEach((index, i) => {
-      metrics[index] = {
+      metrics.set(index, {
         testMarginalLogLikelihood: mean(outcome.marginalLogLikelihood[i]),
         testElbo: mean(outcome.elbo[i]),
         sequences,
         samples,
-      };
+      });
     });
     // Ground truth: ln p(X, Z_true) and ln q(Z_true | X) with Poisson, all models of the job at once.
     const known = indices.map((index, i) => ({ index, i })).filter(({ index }) => items[index].testHidden);
@@ -155,10 +176,11 @@ async function evaluateJob(
         members: known.map(({ index, i }) => ({ params: flats[i].params, firstRow: firstRow[i], hidden: items[index].testHidden! })),
       });
       known.forEach(({ index }, k) => {
-        metrics[index].predictedCompleteLogLikelihood = mean(scores.logJoint[k]);
-        metrics[index].hiddenLogLikelihood = mean(scores.logQ[k]);
+        metrics.get(index)!.predictedCompleteLogLikelihood = mean(scores.logJoint[k]);
+        metrics.get(index)!.hiddenLogLikelihood = mean(scores.logQ[k]);
       });
     }
+    return metrics;
   } finally {
     dataset.release();
   }

@@ -1,7 +1,8 @@
 // A grid of fits in one job: every (dataset, seed, scheme, method, hidden count) combination fitted with fitMany and
 // evaluated with evaluateMany, then summarised as mean and standard deviation of each metric per combination.
-import { evaluateMany, groundTruthHiddenCount, type Metrics } from './evaluate.js';
-import { fitMany, type FitJob, type FitManyOptions, type FitResult } from './fit.js';
+import { evaluateMany, groundTruthHiddenCount, type EvaluationItem, type Metrics } from './evaluate.js';
+import { fitMany, type CheckpointOptions, type FitCheckpoint, type FitJob, type FitManyOptions, type FitResult } from './fit.js';
+import { checkFingerprint, checkFormat, decodeNumber, encodeNumber, hashCounts, hashJson, type EncodedNumber } from '../model/checkpoint.js';
 import { validateCounts } from '../model/data.js';
 import type { GenerativeParams, Method, Scheme } from '../model/types.js';
 
@@ -61,21 +62,125 @@ export interface SummaryRow {
   sd: Partial<Record<MetricName, number>>;
 }
 
-export interface GridOptions extends FitManyOptions {
+export interface GridOptions extends Omit<FitManyOptions, 'checkpoint'> {
   /** Called once fitting is over, before evaluation starts: the rows with their fits (save the models here). */
   onFitted?: (rows: GridRow[]) => void;
+  /** Called as each batched evaluation job's metrics arrive: rows evaluated so far, of those to evaluate. */
   onEvaluate?: (done: number, total: number) => void;
+  /** Save the grid's progress as it goes (fits, then each evaluation job's metrics), and resume from a saved state. */
+  checkpoint?: CheckpointOptions<GridCheckpoint>;
 }
 
-/**
- * Fits every combination in one fitMany job, then evaluates the fits that finished. The test data is checked before
- * any fitting; an interrupt (options.signal) during evaluation keeps the fits and marks the rows without metrics.
- */
-export async function runGrid(spec: GridSpec, options: GridOptions = {}): Promise<GridRow[]> {
-  spec.datasets.forEach((dataset) => {
-    const train = validateCounts(`${dataset.name}: train`, dataset.train);
-    validateCounts(`${dataset.name}: test`, dataset.test, { neurons: train.neurons });
+export const GRID_CHECKPOINT_FORMAT = 'poglm-gpu.grid-checkpoint';
+
+/** A grid's progress: its fits' checkpoint and the metrics of the rows evaluated so far. Plain JSON data. */
+export interface GridCheckpoint {
+  format: typeof GRID_CHECKPOINT_FORMAT;
+  version: 1;
+  /** The grid's settings and hashes of every dataset: a resume of another grid is refused, naming what differs. */
+  grid: GridFingerprint;
+  /** fitMany's checkpoint of the grid's fits, one job per row in row order. */
+  fit: FitCheckpoint;
+  /** Metrics of the rows evaluated so far, by row index; each value as encodeNumber writes it (JSON has no NaN). */
+  metrics: { row: number; metrics: Record<string, EncodedNumber> }[];
+}
+
+export interface GridFingerprint {
+  seeds: number[];
+  schemes: Scheme[];
+  methods: Method[];
+  hidden: number[];
+  epochs: number | null;
+  batchSize: number | null;
+  samples: number | null;
+  evalSamples: number;
+  /** Each dataset's name and hashes of its data and ground truth (null where it has none). */
+  datasets: { name: string; train: string; test: string; testHidden: string | null; truth: string | null }[];
+}
+
+/** Evaluation's Monte Carlo samples per test sequence by default (evaluateMany's). */
+const DEFAULT_EVAL_SAMPLES = 2000;
+
+function gridFingerprint(spec: GridSpec): GridFingerprint {
+  return {
+    seeds: spec.seeds,
+    schemes: spec.schemes,
+    methods: spec.methods,
+    hidden: spec.hidden,
+    epochs: spec.epochs ?? null,
+    batchSize: spec.batchSize ?? null,
+    samples: spec.samples ?? null,
+    evalSamples: spec.evalSamples ?? DEFAULT_EVAL_SAMPLES,
+    datasets: spec.datasets.map((dataset) => ({
+      name: dataset.name,
+      train: hashCounts(dataset.train),
+      test: hashCounts(dataset.test),
+      testHidden: dataset.testHidden ? hashCounts(dataset.testHidden) : null,
+      truth: dataset.truth ? hashJson(dataset.truth) : null,
+    })),
+  };
+}
+
+function encodeMetrics(metrics: Metrics): Record<string, EncodedNumber> {
+  return Object.fromEntries(Object.entries(metrics).map(([name, value]) => [name, encodeNumber(value as number)]));
+}
+
+function decodeMetrics(encoded: Record<string, unknown>, where: string): Metrics {
+  const known = new Set<string>([...METRIC_NAMES, 'sequences', 'samples']);
+  const entries = Object.entries(encoded).map(([name, value]) => {
+    if (!known.has(name)) throw new Error(`${where}.${name} is not a metric`);
+    return [name, decodeNumber(value, `${where}.${name}`)];
   });
+  return Object.fromEntries(entries) as unknown as Metrics;
+}
+
+/** A grid's checkpoint as it grows: the fits' state from fitMany, then each evaluation job's metrics. */
+class GridLedger {
+  readonly metrics = new Map<number, Metrics>();
+  private fit?: FitCheckpoint;
+
+  private constructor(private readonly checkpoint?: { grid: GridFingerprint; options: CheckpointOptions<GridCheckpoint> }) {}
+
+  static open(spec: GridSpec, rows: number, options?: CheckpointOptions<GridCheckpoint>): GridLedger {
+    if (!options) return new GridLedger();
+    if (typeof options.save !== 'function') throw new Error('checkpoint.save must be a function that keeps each state');
+    const grid = gridFingerprint(spec);
+    const ledger = new GridLedger({ grid, options });
+    const state = options.resume;
+    if (state === undefined) return ledger;
+    checkFormat(state, GRID_CHECKPOINT_FORMAT, 'checkpoint.resume');
+    checkFingerprint('the grid', state.grid, grid, 'grid');
+    ledger.fit = state.fit;
+    state.metrics.forEach(({ row, metrics }, i) => {
+      if (!Number.isInteger(row) || row < 0 || row >= rows) throw new Error(`checkpoint.resume.metrics[${i}].row is ${JSON.stringify(row)}, not a row of this grid`);
+      ledger.metrics.set(row, decodeMetrics(metrics, `checkpoint.resume.metrics[${i}].metrics`));
+    });
+    return ledger;
+  }
+
+  /** fitMany's checkpoint options: its every save becomes a save of the grid. */
+  fitCheckpoint(): CheckpointOptions<FitCheckpoint> | undefined {
+    if (!this.checkpoint) return undefined;
+    return {
+      every: this.checkpoint.options.every,
+      resume: this.fit,
+      save: async (state) => {
+        this.fit = state;
+        await this.save();
+      },
+    };
+  }
+
+  /** Saves the grid: nothing before fitMany's first save, which every later state builds on. */
+  async save(): Promise<void> {
+    if (!this.checkpoint || !this.fit) return;
+    const metrics = [...this.metrics.entries()].sort(([a], [b]) => a - b).map(([row, values]) => ({ row, metrics: encodeMetrics(values) }));
+    await this.checkpoint.options.save({ format: GRID_CHECKPOINT_FORMAT, version: 1, grid: this.checkpoint.grid, fit: this.fit, metrics });
+  }
+}
+
+/** One row and one fit job per (dataset, hidden count, scheme, method, seed), in that nesting. */
+function gridJobs(spec: GridSpec): { rows: GridRow[]; jobs: FitJob[] } {
   const rows: GridRow[] = [];
   const jobs: FitJob[] = [];
   for (const dataset of spec.datasets) {
@@ -100,8 +205,35 @@ export async function runGrid(spec: GridSpec, options: GridOptions = {}): Promis
       }
     }
   }
-  const fits = await fitMany(jobs, options);
-  const byName = new Map(spec.datasets.map((dataset) => [dataset.name, dataset]));
+  return { rows, jobs };
+}
+
+/** What evaluates a row's fit: its test data, and ground truth where it describes a model of the row's shape. */
+function evaluationItem(dataset: GridDataset, row: GridRow): EvaluationItem {
+  // Ground truth applies to a fit with the dataset's true number of hidden neurons.
+  const matches = groundTruthHiddenCount(dataset, dataset.train[0][0].length) === row.hidden;
+  return {
+    model: row.fit!.model,
+    test: dataset.test,
+    ...(matches && dataset.testHidden ? { testHidden: dataset.testHidden } : {}),
+    ...(matches && dataset.truth ? { truth: dataset.truth } : {}),
+  };
+}
+
+/**
+ * Fits every combination in one fitMany job, then evaluates the fits that finished. The test data is checked before
+ * any fitting; an interrupt (options.signal) during evaluation keeps the fits and the metrics of the evaluation jobs
+ * that finished, and marks the rows without metrics. With `options.checkpoint`, a grid resumed from its last save
+ * skips the fits and evaluations already done and ends with exactly the rows of a grid that never stopped.
+ */
+export async function runGrid(spec: GridSpec, options: GridOptions = {}): Promise<GridRow[]> {
+  spec.datasets.forEach((dataset) => {
+    const train = validateCounts(`${dataset.name}: train`, dataset.train);
+    validateCounts(`${dataset.name}: test`, dataset.test, { neurons: train.neurons });
+  });
+  const { rows, jobs } = gridJobs(spec);
+  const ledger = GridLedger.open(spec, rows.length, options.checkpoint);
+  const fits = await fitMany(jobs, { ...options, checkpoint: ledger.fitCheckpoint() });
   const evaluable: number[] = [];
   rows.forEach((row, index) => {
     const result = fits[index];
@@ -114,35 +246,48 @@ export async function runGrid(spec: GridSpec, options: GridOptions = {}): Promis
     }
   });
   options.onFitted?.(rows);
-  const notEvaluated = (): void => evaluable.forEach((index) => (rows[index].problem = 'fitted, not evaluated (interrupted)'));
+  for (const index of evaluable) if (ledger.metrics.has(index)) rows[index].metrics = ledger.metrics.get(index);
+  const notEvaluated = (): void => {
+    for (const index of evaluable) if (!rows[index].metrics) rows[index].problem = 'fitted, not evaluated (interrupted)';
+  };
   if (evaluable.length === 0) return rows;
   if (options.signal?.aborted) {
     notEvaluated();
     return rows;
   }
-  let metrics: Metrics[];
+  // evaluateMany's items are the evaluable rows in order: item i is row evaluable[i].
+  const known = new Map(evaluable.flatMap((row, item) => (rows[row].metrics ? [[item, rows[row].metrics!] as const] : [])));
+  const byName = new Map(spec.datasets.map((dataset) => [dataset.name, dataset]));
+  let done = known.size;
   try {
-    metrics = await evaluateMany(
-      evaluable.map((index) => {
-        const dataset = byName.get(rows[index].dataset)!;
-        // Ground truth applies to a fit with the dataset's true number of hidden neurons.
-        const matches = groundTruthHiddenCount(dataset, dataset.train[0][0].length) === rows[index].hidden;
-        return {
-          model: fits[index].model,
-          test: dataset.test,
-          ...(matches && dataset.testHidden ? { testHidden: dataset.testHidden } : {}),
-          ...(matches && dataset.truth ? { truth: dataset.truth } : {}),
-        };
-      }),
-      { session: options.session, samples: spec.evalSamples, seed: 0, signal: options.signal },
+    await evaluateMany(
+      evaluable.map((index) => evaluationItem(byName.get(rows[index].dataset)!, rows[index])),
+      {
+        session: options.session,
+        samples: spec.evalSamples ?? DEFAULT_EVAL_SAMPLES,
+        seed: 0,
+        signal: options.signal,
+        // The limit is on every job of the grid, evaluation's too.
+        maxJobBytes: options.maxJobBytes,
+        known,
+        onMetrics: async (batch) => {
+          for (const { index, metrics } of batch) {
+            rows[evaluable[index]].metrics = metrics;
+            ledger.metrics.set(evaluable[index], metrics);
+          }
+          await ledger.save();
+          done += batch.length;
+          options.onEvaluate?.(done, evaluable.length);
+        },
+      },
     );
   } catch (error) {
     if (!options.signal?.aborted) throw error;
     notEvaluated();
     return rows;
   }
-  evaluable.forEach((index, i) => (rows[index].metrics = metrics[i]));
-  options.onEvaluate?.(evaluable.length, evaluable.length);
+  // A resumed grid whose every row was evaluated already reports that once.
+  if (known.size === evaluable.length) options.onEvaluate?.(evaluable.length, evaluable.length);
   return rows;
 }
 
