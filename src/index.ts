@@ -19,9 +19,46 @@ export { paramLayout, flattenParams, unflattenParams, type ParamLayout } from '.
 export { validateCounts, DataError } from './model/data.js';
 export { exponentialBasis } from './model/basis.js';
 export * from './model/types.js';
-export { fit, fitMany, NonFiniteError, type FitJob, type FitSettings, type FitResult, type FitProgress, type FitManyOptions } from './api/fit.js';
-export { evaluate, evaluateMany, type Metrics, type EvaluateOptions, type GroundTruth, type EvaluationItem } from './api/evaluate.js';
+export {
+  fit,
+  fitMany,
+  NonFiniteError,
+  FIT_CHECKPOINT_FORMAT,
+  type FitJob,
+  type FitSettings,
+  type FitResult,
+  type FitProgress,
+  type FitManyOptions,
+  type CheckpointOptions,
+  type FitCheckpoint,
+  type FitFingerprint,
+} from './api/fit.js';
+export { evaluate, evaluateMany, type Metrics, type EvaluateOptions, type EvaluateManyOptions, type GroundTruth, type EvaluationItem } from './api/evaluate.js';
 export { syntheticDataset, syntheticTruth, type SyntheticDataset, type SyntheticOptions } from './api/synthetic.js';
 export { parseModel, flattenModel, buildModel, ModelFormatError, type PoglmModelJson, type TrainingRecord } from './model/json.js';
 export { parameterErrors } from './model/metrics.js';
-export { runGrid, summarise, summaryToMarkdown, summaryToCsv, rowsToCsv, type GridSpec, type GridRow, type SummaryRow } from './api/grid.js';
+export {
+  runGrid,
+  summarise,
+  summaryToMarkdown,
+  summaryToCsv,
+  rowsToCsv,
+  GRID_CHECKPOINT_FORMAT,
+  type GridSpec,
+  type GridDataset,
+  type GridRow,
+  type GridOptions,
+  type GridCheckpoint,
+  type GridFingerprint,
+  type SummaryRow,
+} from './api/grid.js';
+export {
+  CheckpointMismatchError,
+  TRAINING_STATE_FORMAT,
+  encodeFloat32,
+  decodeFloat32,
+  type TrainingCheckpoint,
+  type TrainingMemberState,
+  type TrainingFingerprint,
+  type EncodedNumber,
+} from './model/checkpoint.js';
