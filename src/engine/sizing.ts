@@ -95,6 +95,18 @@ export interface EvaluationPlan extends JobPlan {
 export const MAX_EVALUATION_SUBMISSION = 2 ** 24;
 
 /**
+ * Instance-bins one training submission may hold: 2^22 is a fraction of a second on two CPU cores (a training
+ * instance-bin costs several evaluation sample-bins) and about a millisecond on a GPU, where the next submission is
+ * already queued while one runs (src/engine/training.ts). A stop is then seen within a submission, not an epoch.
+ */
+export const MAX_TRAINING_SUBMISSION = 2 ** 22;
+
+/** Steps per training submission: as many as MAX_TRAINING_SUBMISSION allows, at least one. */
+export function trainingStepsPerSubmission(instances: number, bins: number): number {
+  return Math.max(1, Math.floor(MAX_TRAINING_SUBMISSION / Math.max(1, instances * bins)));
+}
+
+/**
  * Evaluation of `models` models on `sequences` test sequences each, M = `samples`: as many models per job as fit
  * with all their sequences and a chunk of min(M, 64) samples; else one model with all its sequences and as many
  * samples per chunk as fit; else one model over chunks of sequences. Then as many samples per chunk as there is room,

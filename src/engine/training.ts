@@ -11,6 +11,7 @@ import { PAPER_ADAM, type AdamSettings } from '../model/adam.js';
 import { epochSchedule, initialParams, stepsPerEpoch, type ScheduledFit } from '../model/schedule.js';
 import type { GpuSession } from './session.js';
 import type { JobPath } from './spec.js';
+import { trainingStepsPerSubmission } from './sizing.js';
 import {
   checkFingerprint,
   checkFormat,
@@ -224,16 +225,39 @@ function noteFailures(progress: HostProgress, failures: Uint32Array): void {
   });
 }
 
-/** Runs the steps `from..steps-1` of the epoch whose schedule is written; returns how many of them ran before an abort. */
+/**
+ * Runs the steps `from..steps-1` of the epoch whose schedule is written; returns how many of them ran before an abort.
+ * At most two submissions are in flight: the next is queued while the previous runs (no idle GPU), and the wait for
+ * the previous races the stop signal and device loss, so that a stop is seen within a submission, not after the
+ * whole epoch queued at once.
+ */
 async function runEpochSteps(job: VariationalJob, from: number, steps: number, perSubmit: number, epoch: number, signal?: AbortSignal): Promise<number> {
+  const context = job.session.context;
   let done = from;
+  let previous: Promise<void> | undefined;
   while (done < steps) {
     if (signal?.aborted) break;
     const count = Math.min(perSubmit, steps - done);
     await job.run(count, `epoch ${epoch + 1}`);
     done += count;
+    const submitted = context.settle(`training epoch ${epoch + 1}`);
+    submitted.catch(() => undefined);
+    if (previous) await raceAbort(previous, signal);
+    previous = submitted;
   }
   return done;
+}
+
+/** `work`, or as soon as `signal` aborts (the caller then stops; what was submitted still completes in order). */
+async function raceAbort(work: Promise<void>, signal?: AbortSignal): Promise<void> {
+  if (!signal) return work;
+  if (signal.aborted) return;
+  let onAbort: (() => void) | undefined;
+  try {
+    await Promise.race([work, new Promise<void>((resolve) => signal.addEventListener('abort', (onAbort = () => resolve()), { once: true }))]);
+  } finally {
+    if (onAbort) signal.removeEventListener('abort', onAbort);
+  }
 }
 
 /** Ends an epoch: each member's mean ELBO over its steps (NaN once failed), appended to the histories. */
@@ -286,7 +310,7 @@ export async function trainGroup(session: GpuSession, dataset: DeviceDataset, sp
     job.writeSeeds(Uint32Array.from(members, (member) => member.seed));
     const progress = options.resume ? restore(job, spec, options.resume) : startFresh(job, spec);
     const allFailed = (): boolean => progress.failedAt.every((failure) => failure !== undefined);
-    const perSubmit = Math.max(1, Math.min(spec.stepsPerSubmit ?? steps, steps));
+    const perSubmit = Math.max(1, Math.min(spec.stepsPerSubmit ?? trainingStepsPerSubmission(job.instances, dataset.bins), steps));
     let interrupted = false;
     // The step of the last checkpoint given: a stop right after it (before any step) gives no second, equal one.
     let checkpointedAt: number | undefined;
