@@ -23,6 +23,7 @@ export {
   fit,
   fitMany,
   NonFiniteError,
+  checkFitResume,
   FIT_CHECKPOINT_FORMAT,
   type FitJob,
   type FitSettings,

@@ -169,3 +169,56 @@ describe('stops that keep the work', () => {
     expect(json('kept.json').format).toBe('poglm-gpu.model');
   });
 });
+
+describe('checkpoint and resume', () => {
+  const LONG_FIT = [...FIT, '--hidden', '2', '--epochs', '40', '--progress'];
+  const learned = (name: string): string => {
+    const model = json(name);
+    return JSON.stringify([model.generative, model.variational, model.training.elboHistory, model.training.steps]);
+  };
+
+  it('a fit stopped by SIGTERM and resumed ends with exactly the parameters of one that never stopped', async () => {
+    const whole = poglm(...LONG_FIT, '--out', 'whole.json');
+    expect(whole.status, whole.stderr).toBe(0);
+    const stopped = await signalWhen(/epoch (1[0-9]|[5-9])\//, ['SIGTERM'], 0, ...LONG_FIT, '--checkpoint', 'fit-state.json', '--out', 'part.json');
+    expect(stopped.status, stopped.stderr).toBe(143);
+    expect(stopped.stderr).toMatch(/run again with --resume to continue from fit-state\.json/);
+    expect(json('part.json').training.epochsCompleted).toBeLessThan(40);
+    const resumed = poglm(...LONG_FIT, '--checkpoint', 'fit-state.json', '--resume', '--out', 'part.json');
+    expect(resumed.status, resumed.stderr).toBe(0);
+    expect(learned('part.json')).toBe(learned('whole.json'));
+  });
+
+  it('refuses a checkpoint of other settings, a missing one, and overwriting one without --resume', () => {
+    const other = poglm(...FIT, '--hidden', '2', '--epochs', '41', '--checkpoint', 'fit-state.json', '--resume', '--out', 'other.json');
+    expect(other.status, other.stderr).toBe(2);
+    expect(other.stderr).toMatch(/--checkpoint fit-state\.json: cannot resume the fit: .*epochs is 41 here but 40 in the checkpoint/);
+    const missing = poglm(...FIT, '--hidden', '2', '--checkpoint', 'no-state.json', '--resume', '--out', 'other.json');
+    expect(missing.status).toBe(2);
+    expect(missing.stderr).toMatch(/--resume: the checkpoint no-state\.json does not exist/);
+    const forgotten = poglm(...FIT, '--hidden', '2', '--checkpoint', 'fit-state.json', '--out', 'other.json');
+    expect(forgotten.status).toBe(2);
+    expect(forgotten.stderr).toMatch(/--checkpoint fit-state\.json exists: add --resume to continue from it/);
+    for (const run of [other, missing, forgotten]) expect(run.stderr).not.toMatch(OPENED_GPU);
+    expect(existsSync(at('other.json'))).toBe(false);
+  });
+
+  it('a grid stopped while fitting and resumed writes exactly the models and tables of one that never stopped', async () => {
+    const GRID = ['grid', '--trials', '0', '--seeds', '0-1', '--schemes', 'FB', '--methods', 'exponential,poisson', '--epochs', '30', '--eval-mc', '100', '--progress'];
+    const whole = poglm(...GRID, '--out', 'grid-whole');
+    expect(whole.status, whole.stderr).toBe(0);
+    const stopped = await signalWhen(/epoch ([5-9]|[12][0-9])\//, ['SIGINT'], 0, ...GRID, '--out', 'grid-part');
+    expect(stopped.status, stopped.stderr).toBe(130);
+    expect(stopped.stderr).toMatch(/run the same command with --resume to continue from grid-part\/checkpoint\.json/);
+    const again = poglm(...GRID, '--out', 'grid-part');
+    expect(again.status).toBe(2);
+    expect(again.stderr).toMatch(/--out grid-part holds a checkpoint, grid-part\/checkpoint\.json: add --resume/);
+    const resumed = poglm(...GRID, '--resume', '--out', 'grid-part');
+    expect(resumed.status, resumed.stderr).toBe(0);
+    const models = readdirSync(at('grid-whole/models')).sort();
+    expect(readdirSync(at('grid-part/models')).sort()).toEqual(models);
+    for (const name of models) expect(learned(`grid-part/models/${name}`), name).toBe(learned(`grid-whole/models/${name}`));
+    expect(readFileSync(at('grid-part/fits.csv'), 'utf8')).toBe(readFileSync(at('grid-whole/fits.csv'), 'utf8'));
+    expect(readFileSync(at('grid-part/summary.csv'), 'utf8')).toBe(readFileSync(at('grid-whole/summary.csv'), 'utf8'));
+  });
+});

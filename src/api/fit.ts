@@ -616,3 +616,12 @@ export async function fit(train: number[][][], settings: FitSettings, options: F
   if (result.failure) throw new NonFiniteError(`fit stopped: ${result.failure.message}`, result);
   return result;
 }
+
+/**
+ * Checks, without a GPU, that `state` is a checkpoint of this fit (the same settings and data): the check `fit` makes
+ * when it resumes, for callers that want to refuse a wrong checkpoint before they start anything. Throws
+ * CheckpointMismatchError naming what differs, or an Error for a state that is not a fit checkpoint.
+ */
+export function checkFitResume(train: number[][][], settings: FitSettings, state: FitCheckpoint): void {
+  FitLedger.open([resolveJob({ ...settings, train }, 0, false)], { save: () => undefined, resume: state });
+}

@@ -1,7 +1,7 @@
 // The commands of `poglm`: synth, simulate, bin, fit, grad, eval, demo (and grid, in grid.ts).
 import type { Command } from 'commander';
-import { evaluate, groundTruthHiddenCount, type GroundTruth, type Metrics } from '../api/evaluate.js';
-import { fit, NonFiniteError, type FitResult } from '../api/fit.js';
+import { evaluate, type Metrics } from '../api/evaluate.js';
+import { fit } from '../api/fit.js';
 import { syntheticDataset } from '../api/synthetic.js';
 import { computeElboGradient } from '../engine/gradient.js';
 import { initialParams } from '../model/schedule.js';
@@ -9,11 +9,11 @@ import { simulateOnDevice } from '../engine/simulate.js';
 import { validateCounts } from '../model/data.js';
 import { buildModel, flattenModel, type PoglmModelJson } from '../model/json.js';
 import { paramLayout, unflattenParams } from '../model/params.js';
-import { MAX_CATEGORIES, METHOD_INFO, METHODS, resolveMethod, type Method } from '../model/types.js';
+import { resolveMethod, type Method } from '../model/types.js';
 import { DEFAULT_BASIS_LENGTH } from '../model/basis.js';
 import { UsageError, writeAtomically, writeJson } from './files.js';
 import { countsJson } from './counts-json.js';
-import { checkGroundTruth, readJson, readModelFile, readTruth, type CountsFile } from './readers.js';
+import { checkGroundTruth, readJson, readModelFile, readTruth } from './readers.js';
 import { commandAction, InterruptedExit, type CliContext } from './runner.js';
 import {
   flagInput,
@@ -21,7 +21,6 @@ import {
   methodInput,
   optional,
   outputFileInput,
-  positiveInput,
   readInput,
   countsInput,
   schemeInput,
@@ -33,45 +32,9 @@ import { checkBasisFits, checkHiddenCount, checkOutputCells } from './limits.js'
 import { formatSeconds, StatusLine } from './progress.js';
 import { registerGridCommand } from './grid.js';
 import { registerBinCommand } from './bin.js';
+import { registerFitCommand } from './fit.js';
+import { formatMetrics, groundTruthFor, round } from './report.js';
 import { describeCounts, describeCountsArray } from './describe.js';
-
-/** A model JSON named by `flag`, parsed and checked (a ModelFormatError, exit 2, names the flag, file and field). */
-const readModel =
-  (flag: string) =>
-  (path: string): PoglmModelJson =>
-    readModelFile(path, flag);
-
-const round = (value: number, digits = 4): number => Number(value.toFixed(digits));
-
-/**
- * The ground truth a `poglm synth` file carries applies only to a model with its number of hidden neurons: for any
- * other model it is left out, with a note, so that a sweep over H still gets its likelihoods.
- */
-function groundTruthFor(file: CountsFile, hidden: number, context: CliContext): GroundTruth {
-  const carried: GroundTruth = { testHidden: file.hidden, truth: file.truth };
-  const trueHidden = groundTruthHiddenCount(carried, file.visible[0][0].length);
-  if (trueHidden === undefined) return {};
-  if (trueHidden !== hidden) {
-    context.err(`poglm: ${file.description} has ${trueHidden} true hidden neurons and the model ${hidden}: no ground-truth metrics`);
-    return {};
-  }
-  return carried;
-}
-
-function formatMetrics(metrics: Metrics): string {
-  const rows: [string, number | undefined][] = [
-    ['test marginal log-likelihood (per sequence)', metrics.testMarginalLogLikelihood],
-    ['test ELBO (per sequence)', metrics.testElbo],
-    ['predicted complete log-likelihood', metrics.predictedCompleteLogLikelihood],
-    ['hidden log-likelihood', metrics.hiddenLogLikelihood],
-    ['weight error (mean |W - W_true|)', metrics.weightError],
-    ['bias error (mean |b - b_true|)', metrics.biasError],
-  ];
-  return rows
-    .filter(([, value]) => value !== undefined)
-    .map(([name, value]) => `  ${name.padEnd(44)} ${value!.toFixed(4)}`)
-    .join('\n');
-}
 
 const SYNTH_INPUTS = {
   flags: {
@@ -111,7 +74,7 @@ async function synthCommand(context: CliContext, options: InputValues<typeof SYN
 
 const SIMULATE_INPUTS = {
   flags: {
-    model: readInput('--model', readModel('--model')),
+    model: readInput('--model', (path) => readModelFile(path, '--model')),
     sequences: integerInput('--sequences', { min: 1 }),
     bins: integerInput('--bins', { min: 1 }),
     seed: integerInput('--seed', { max: 2 ** 32 - 1 }),
@@ -140,150 +103,10 @@ async function simulateCommand(context: CliContext, options: InputValues<typeof 
   if (result.chunks > 1) context.out(`  (simulated in ${result.chunks} chunks to stay within the device's buffer limits)`);
 }
 
-/** Test counts must have the visible neurons of the training counts. */
-function checkSameNeurons(train: CountsFile, other: CountsFile | undefined): void {
-  if (other) validateCounts(other.description, other.visible, { neurons: train.visible[0][0].length });
-}
-
-const GUMBEL_METHODS = METHODS.filter((name) => METHOD_INFO[name].gumbelSoftmax);
-const CATEGORY_METHODS = ['categorical', ...GUMBEL_METHODS];
-
-const FIT_FLAGS = {
-  hidden: integerInput('--hidden', { min: 1 }),
-  scheme: schemeInput('--scheme'),
-  method: methodInput('--method'),
-  epochs: integerInput('--epochs', { min: 1 }),
-  batch: integerInput('--batch', { min: 1 }),
-  mc: integerInput('--mc', { min: 1 }),
-  lrGen: positiveInput('--lr-gen'),
-  lrVar: positiveInput('--lr-var'),
-  seed: integerInput('--seed', { max: 2 ** 32 - 1 }),
-  tau: optional(positiveInput('--tau')),
-  categories: optional(integerInput('--categories', { min: 2, max: MAX_CATEGORIES })),
-  evalMc: integerInput('--eval-mc', { min: 1 }),
-  out: outputFileInput('--out'),
-  train: countsInput('--train', 'train'),
-  test: optional(countsInput('--test', 'test')),
-  init: optional(readInput('--init', readModel('--init'))),
-  json: flagInput('--json'),
-  progress: flagInput('--progress'),
-};
-type FitValues = InputValues<typeof FIT_FLAGS>;
-
-/** A starting model must be a fitted one of the shape the flags ask for, or the fit would start from nonsense. */
-function checkInit({ init, train, hidden, scheme }: FitValues): void {
-  if (!init) return;
-  const visible = train.visible[0][0].length;
-  if (!init.variational) throw new UsageError(`--init: the model has no variational part (hidden = ${init.hidden}): start from a model that poglm fit wrote`);
-  const initScheme = flattenModel(init).layout.scheme;
-  if (init.visible !== visible || init.hidden !== hidden || initScheme !== scheme) {
-    throw new UsageError(
-      `--init is a model of ${init.visible} visible + ${init.hidden} hidden neurons, scheme ${initScheme}; this fit is ` +
-        `${visible} visible (${train.description}) + --hidden ${hidden}, --scheme ${scheme}: give --hidden ${init.hidden} --scheme ${initScheme}, or another --init`,
-    );
-  }
-}
-
-const FIT_INPUTS: CommandInputs<typeof FIT_FLAGS> = {
-  flags: FIT_FLAGS,
-  relations: [
-    ({ tau, method }) => {
-      if (tau !== undefined && !GUMBEL_METHODS.includes(method)) throw new UsageError(`--tau is the Gumbel-Softmax temperature: it applies to ${GUMBEL_METHODS.join(' and ')}, not --method ${method}`);
-    },
-    ({ categories, method }) => {
-      if (categories !== undefined && !CATEGORY_METHODS.includes(method)) throw new UsageError(`--categories applies to ${CATEGORY_METHODS.join(', ')}, not --method ${method}`);
-    },
-    ({ hidden, init }) => checkHiddenCount('--hidden', hidden, init?.basis.length ?? DEFAULT_BASIS_LENGTH),
-    ({ train, test, init }) =>
-      [train, test].forEach((file) => file && checkBasisFits(file.description, file.visible[0].length, init?.basis.length ?? DEFAULT_BASIS_LENGTH, 'longer sequences')),
-    ({ train, test }) => checkSameNeurons(train, test),
-    checkInit,
-    ({ test, hidden }) => test && checkGroundTruth(test, hidden, '--test'),
-  ],
-};
-
-async function fitCommand(context: CliContext, options: FitValues): Promise<void> {
-  const { train, test } = options;
-  const settings = {
-    hidden: options.hidden,
-    scheme: options.scheme,
-    method: options.method,
-    epochs: options.epochs,
-    batchSize: options.batch,
-    samples: options.mc,
-    learningRateGenerative: options.lrGen,
-    learningRateVariational: options.lrVar,
-    seed: options.seed,
-    ...(options.tau !== undefined ? { tau: options.tau } : {}),
-    ...(options.categories !== undefined ? { categories: options.categories } : {}),
-    ...(options.init ? { init: options.init } : {}),
-  };
-  const evalSamples = options.evalMc;
-  const session = await context.session();
-  const status = new StatusLine(process.stderr, Boolean(options.progress ?? process.stderr.isTTY));
-  const started = performance.now();
-  let result: FitResult;
-  try {
-    result = await fit(train.visible, settings, {
-      session,
-      signal: context.signal,
-      onProgress: (progress) => {
-        if (!Number.isNaN(progress.meanElbo)) {
-          status.update(
-            `epoch ${progress.epoch}/${progress.epochs}  ELBO ${progress.meanElbo.toFixed(3)}  (${formatSeconds((performance.now() - started) / 1000)})`,
-          );
-        }
-      },
-    });
-  } catch (error) {
-    status.done();
-    if (error instanceof NonFiniteError) {
-      writeJson(options.out, error.result.model);
-      context.err(`poglm: wrote the last finite parameters to ${options.out}`);
-    }
-    if (!(error instanceof NonFiniteError) && context.signal.aborted) throw new InterruptedExit('interrupted before the fit started: nothing to save');
-    throw error;
-  }
-  status.done();
-  writeJson(options.out, result.model);
-  const seconds = (performance.now() - started) / 1000;
-  let metrics: Metrics | undefined;
-  if (test && !context.signal.aborted) {
-    metrics = await evaluate(result.model, test.visible, {
-      session,
-      samples: evalSamples,
-      seed: settings.seed,
-      signal: context.signal,
-      ...groundTruthFor(test, settings.hidden, context),
-    });
-  }
-  if (options.json) {
-    context.out(
-      JSON.stringify({
-        out: options.out,
-        epochs: result.epochsCompleted,
-        steps: result.steps,
-        seconds: round(seconds, 3),
-        elboHistory: result.elboHistory,
-        interrupted: result.interrupted,
-        ...(metrics ? { metrics } : {}),
-      }),
-    );
-  } else {
-    const last = result.elboHistory.at(-1);
-    context.out(
-      `wrote ${options.out}: ${settings.scheme}/${settings.method} H=${settings.hidden}, ${result.epochsCompleted} epochs (${result.steps} steps) ` +
-        `in ${formatSeconds(seconds)} on ${session.adapter}; final training ELBO ${last?.toFixed(3) ?? 'n/a'}`,
-    );
-    if (metrics) context.out(`metrics on ${test!.description} (${metrics.samples} samples per sequence):\n${formatMetrics(metrics)}`);
-  }
-  if (result.interrupted) throw new InterruptedExit(`interrupted: saved the model after ${result.steps} steps to ${options.out}`);
-}
-
 /** A model that poglm fit wrote: it has hidden neurons and the variational part that infers them. */
 function fittedModelInput(flag: string, what: string): Input<{ path: string; model: PoglmModelJson }> {
   return readInput(flag, (path) => {
-    const model = readModel(flag)(path);
+    const model = readModelFile(path, flag);
     if (model.hidden < 1 || !model.variational) throw new UsageError(`${flag} ${path} has no variational part (hidden = ${model.hidden}): ${what} a model that poglm fit wrote`);
     return { path, model };
   });
@@ -470,28 +293,7 @@ export function registerCommands(program: Command): void {
 
   registerBinCommand(program);
 
-  program
-    .command('fit')
-    .description('fit a POGLM with differentiable variational inference and write the model JSON')
-    .requiredOption('--train <file.json>', 'training counts [sequence][time][neuron], or a `poglm synth` file')
-    .option('--test <file.json>', 'test counts (or a `poglm synth` file: its ground truth is used too); evaluates after fitting')
-    .requiredOption('--hidden <h>', 'number of hidden neurons')
-    .requiredOption('--scheme <F|FS|FB>', 'variational message passing: forward, forward-self, forward-backward')
-    .requiredOption('--method <name>', 'hidden-spike distribution: poisson, categorical, gs-score, gs-pathwise, exponential, rayleigh, half-normal')
-    .option('--epochs <n>', 'passes over the training sequences', '20')
-    .option('--batch <n>', 'sequences per minibatch', '10')
-    .option('--mc <m>', 'Monte Carlo samples per sequence', '5')
-    .option('--lr-gen <rate>', 'Adam learning rate of the generative model', '0.05')
-    .option('--lr-var <rate>', 'Adam learning rate of the variational model', '0.1')
-    .option('--seed <k>', 'seed of the initialisation, minibatch order and noise', '0')
-    .option('--tau <t>', 'Gumbel-Softmax temperature (default 1.0 for gs-score, 0.5 for gs-pathwise)')
-    .option('--categories <k>', 'categories of the truncated Poisson (default 5)')
-    .option('--init <model.json>', 'start from this model instead of the paper initialisation')
-    .option('--eval-mc <m>', 'samples per test sequence for the metrics', '2000')
-    .requiredOption('--out <model.json>', 'output model')
-    .option('--progress', 'show progress even when stderr is not a terminal')
-    .option('--json', 'print a JSON summary')
-    .action(commandAction(FIT_INPUTS, fitCommand));
+  registerFitCommand(program);
 
   program
     .command('grad')

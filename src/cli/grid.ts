@@ -2,7 +2,7 @@
 // the number of hidden neurons on one dataset; every model JSON plus per-fit and per-combination tables.
 import { basename, join } from 'node:path';
 import type { Command } from 'commander';
-import { rowsToCsv, runGrid, summarise, summaryToCsv, summaryToMarkdown, type GridDataset } from '../api/grid.js';
+import { rowsToCsv, runGrid, summarise, summaryToCsv, summaryToMarkdown, type GridCheckpoint, type GridDataset } from '../api/grid.js';
 import { syntheticDataset } from '../api/synthetic.js';
 import { validateCounts } from '../model/data.js';
 import { DEFAULT_BASIS_LENGTH } from '../model/basis.js';
@@ -11,6 +11,7 @@ import { UsageError, writeAtomically, writeJson } from './files.js';
 import { checkGroundTruth } from './readers.js';
 import { commandAction, InterruptedExit, type CliContext } from './runner.js';
 import {
+  checkpointInput,
   countsInput,
   flagInput,
   integerInput,
@@ -20,6 +21,7 @@ import {
   outputFolderInput,
   schemeListInput,
   type CommandInputs,
+  type Input,
   type InputValues,
 } from './inputs.js';
 import { checkBasisFits, checkHiddenCount } from './limits.js';
@@ -36,6 +38,10 @@ const GRID_FLAGS = {
   mc: integerInput('--mc', { min: 1 }),
   evalMc: integerInput('--eval-mc', { min: 1 }),
   out: outputFolderInput('--out'),
+  // The grid's checkpoint lives in its output folder: --resume continues the grid written there.
+  checkpoint: gridCheckpointInput(),
+  checkpointEvery: integerInput('--checkpoint-every', { min: 1 }),
+  resume: flagInput('--resume'),
   train: optional(countsInput('--train', 'train')),
   test: optional(countsInput('--test', 'test')),
   progress: flagInput('--progress'),
@@ -59,6 +65,14 @@ const GRID_INPUTS: CommandInputs<typeof GRID_FLAGS> = {
     ({ test, hidden }) => test && hidden.forEach((count) => checkGroundTruth(test, count, '--test')),
   ],
 };
+
+/** <--out>/checkpoint.json, read with --resume and refused without it (checkpointInput). */
+function gridCheckpointInput(): Input<{ path: string; resume?: unknown } | undefined> {
+  const inFolder = checkpointInput('--out', '--out');
+  return { flag: '--out', read: (_raw, others) => (others.out === undefined ? undefined : inFolder.read(join(others.out, CHECKPOINT_FILE), others)) };
+}
+
+const CHECKPOINT_FILE = 'checkpoint.json';
 
 /** A name for files: the data file's name without folders or extension (../data/rec1.json -> rec1). */
 export function fileStem(name: string): string {
@@ -102,6 +116,11 @@ async function gridCommand(context: CliContext, options: GridValues): Promise<vo
     {
       session,
       signal: context.signal,
+      checkpoint: {
+        every: options.checkpointEvery,
+        resume: options.checkpoint?.resume as GridCheckpoint | undefined,
+        save: (state: GridCheckpoint) => writeJson(join(options.out, CHECKPOINT_FILE), state),
+      },
       onProgress: (progress) => {
         if (progress.note && !notes.has(progress.note)) {
           notes.add(progress.note);
@@ -139,7 +158,10 @@ async function gridCommand(context: CliContext, options: GridValues): Promise<vo
     context.out(`${heading}\nwrote ${options.out}/models/*.json, fits.csv, summary.csv, summary.md\n\n${summaryToMarkdown(summary)}`);
   }
   if (context.signal.aborted) {
-    throw new InterruptedExit(`interrupted: wrote the ${rows.filter((row) => row.fit).length} fitted models and the metrics of ${rows.filter((row) => row.metrics).length}`);
+    throw new InterruptedExit(
+      `interrupted: wrote the ${rows.filter((row) => row.fit).length} fitted models and the metrics of ${rows.filter((row) => row.metrics).length}; ` +
+        `run the same command with --resume to continue from ${join(options.out, CHECKPOINT_FILE)}`,
+    );
   }
   // Every table is written; the exit code still says that some fits did not finish, as a single fit's would.
   const failed = rows.filter((row) => row.fit?.failure);
@@ -171,7 +193,9 @@ export function registerGridCommand(program: Command): void {
     .option('--batch <n>', 'sequences per minibatch', '10')
     .option('--mc <m>', 'Monte Carlo samples per sequence in training', '5')
     .option('--eval-mc <m>', 'samples per test sequence in evaluation', '2000')
-    .requiredOption('--out <dir>', 'output folder')
+    .requiredOption('--out <dir>', 'output folder (it also holds checkpoint.json, the state to --resume from)')
+    .option('--checkpoint-every <n>', 'epochs between checkpoints of the job that is training', '1')
+    .option('--resume', 'continue the grid in --out from its checkpoint: ends with exactly the rows of a grid that never stopped')
     .option('--progress', 'show progress even when stderr is not a terminal')
     .option('--json', 'print a JSON summary')
     .action(commandAction(GRID_INPUTS, gridCommand));

@@ -8,14 +8,17 @@ import { dirname, resolve } from 'node:path';
 import { UsageError } from './files.js';
 import { integer, integerList, method, nameList, positiveNumber, scheme } from './options.js';
 import { METHODS, SCHEMES, type Method, type Scheme } from '../model/types.js';
-import { readCounts, type CountsFile } from './readers.js';
+import { readCounts, readJson, type CountsFile } from './readers.js';
 
 /** One flag of a command. */
 export interface Input<T> {
   /** As the user types it: "--hidden". */
   flag: string;
-  /** Reads and checks the raw text; throws UsageError (or DataError for a file's content) naming the flag. */
-  read(raw: string | undefined): T;
+  /**
+   * Reads and checks the raw text; throws UsageError (or DataError for a file's content) naming the flag. `others`
+   * holds the raw text of every flag, for an input whose meaning depends on another (a checkpoint and --resume).
+   */
+  read(raw: string | undefined, others: Record<string, string | undefined>): T;
   /** A path the command reads, or writes as a file or as a folder. */
   path?: 'read' | 'write' | 'writeFolder';
 }
@@ -33,7 +36,8 @@ export interface CommandInputs<S extends Record<string, Input<unknown>>> {
 
 export function checkInputs<S extends Record<string, Input<unknown>>>(declared: CommandInputs<S>, raw: Record<string, unknown>): InputValues<S> {
   const entries = Object.entries(declared.flags) as [keyof S & string, Input<unknown>][];
-  const text = (key: string): string | undefined => (raw[key] === undefined ? undefined : String(raw[key]));
+  const text = (key: string): string | undefined => (raw[key] === undefined || raw[key] === false ? undefined : String(raw[key]));
+  const others = Object.fromEntries(entries.map(([key]) => [key, text(key)]));
   const values = {} as Record<string, unknown>;
   // Flags that are not files first (cheap), then the written paths, then the files read (possibly large).
   const order = [...entries.filter(([, input]) => !input.path), ...entries.filter(([, input]) => input.path && input.path !== 'read'), ...entries.filter(([, input]) => input.path === 'read')];
@@ -43,7 +47,7 @@ export function checkInputs<S extends Record<string, Input<unknown>>>(declared: 
       if (path !== undefined) checkWritable(input.flag, path, input.path === 'writeFolder');
     }
     if (input.path === 'read') checkNotWritten(input.flag, text(key), entries.filter(([, other]) => other.path === 'write' || other.path === 'writeFolder').map(([name, other]) => ({ flag: other.flag, path: text(name) })));
-    values[key] = input.read(text(key));
+    values[key] = input.read(text(key), others);
   }
   checkDistinctOutputs(entries.filter(([, input]) => input.path === 'write' || input.path === 'writeFolder').map(([name, input]) => ({ flag: input.flag, path: text(name) })));
   for (const relation of declared.relations ?? []) relation(values as InputValues<S>);
@@ -130,9 +134,31 @@ export function countsInput(flag: string, part: 'train' | 'test'): Input<CountsF
   return readInput(flag, (path) => ({ ...readCounts(path, part, flag), path }));
 }
 
+/**
+ * A checkpoint file: written as the job goes; with --resume (the flag `resume` of the same command) it must exist and
+ * is read to continue from, and without it it must not exist, so that a forgotten --resume never overwrites one.
+ */
+export function checkpointInput(flag: string, how: string): Input<{ path: string; resume?: unknown } | undefined> {
+  return {
+    flag,
+    path: 'write',
+    read: (raw, others) => {
+      const resume = others.resume !== undefined;
+      if (raw === undefined) {
+        if (resume) throw new UsageError(`--resume needs ${how}: the checkpoint to continue from`);
+        return undefined;
+      }
+      const exists = existsSync(raw);
+      if (resume && !exists) throw new UsageError(`--resume: the checkpoint ${raw} does not exist; run without --resume to start afresh`);
+      if (!resume && exists) throw new UsageError(`${flag === '--out' ? `--out ${dirname(raw)} holds a checkpoint, ${raw}` : `${flag} ${raw} exists`}: add --resume to continue from it, or delete it (or choose another path) to start afresh`);
+      return resume ? { path: raw, resume: readJson(raw, flag) } : { path: raw };
+    },
+  };
+}
+
 /** The same flag, undefined when not given. */
 export function optional<T>(input: Input<T>): Input<T | undefined> {
-  return { ...input, read: (raw) => (raw === undefined ? undefined : input.read(raw)) };
+  return { ...input, read: (raw, others) => (raw === undefined ? undefined : input.read(raw, others)) };
 }
 
 function required(flag: string, raw: string | undefined): string {

@@ -4,6 +4,7 @@
 import type { Command } from 'commander';
 import { DataError } from '../model/data.js';
 import { ModelFormatError } from '../model/json.js';
+import { CheckpointMismatchError } from '../model/checkpoint.js';
 import { GpuError } from '../gpu/errors.js';
 import { GpuSession } from '../engine/session.js';
 import { removeActiveTemporaries, UsageError } from './files.js';
@@ -108,7 +109,7 @@ function reportError(error: unknown): number {
     process.stderr.write(`poglm: ${error.message}\n`);
     return EXIT.interrupted;
   }
-  const usage = error instanceof UsageError || error instanceof DataError || error instanceof ModelFormatError;
+  const usage = error instanceof UsageError || error instanceof DataError || error instanceof ModelFormatError || error instanceof CheckpointMismatchError;
   const message = error instanceof Error ? error.message : String(error);
   process.stderr.write(`poglm: error: ${message}\n`);
   if (!usage && !(error instanceof GpuError) && process.env.POGLM_DEBUG && error instanceof Error) process.stderr.write(`${error.stack}\n`);

@@ -1,0 +1,229 @@
+// `poglm fit`: one POGLM fitted with differentiable variational inference, written as a model JSON, optionally
+// evaluated on test data, and optionally checkpointed so that a stopped fit continues exactly where it stopped.
+import type { Command } from 'commander';
+import { evaluate, type Metrics } from '../api/evaluate.js';
+import { checkFitResume, fit, NonFiniteError, type FitCheckpoint, type FitResult, type FitSettings } from '../api/fit.js';
+import { validateCounts } from '../model/data.js';
+import { DEFAULT_BASIS_LENGTH } from '../model/basis.js';
+import { flattenModel } from '../model/json.js';
+import { MAX_CATEGORIES, METHOD_INFO, METHODS } from '../model/types.js';
+import { UsageError, writeJson } from './files.js';
+import { checkGroundTruth, readModelFile, type CountsFile } from './readers.js';
+import { commandAction, InterruptedExit, type CliContext } from './runner.js';
+import {
+  checkpointInput,
+  countsInput,
+  flagInput,
+  integerInput,
+  methodInput,
+  optional,
+  outputFileInput,
+  positiveInput,
+  readInput,
+  schemeInput,
+  type CommandInputs,
+  type InputValues,
+} from './inputs.js';
+import { checkBasisFits, checkHiddenCount } from './limits.js';
+import { formatSeconds, StatusLine } from './progress.js';
+import { formatMetrics, groundTruthFor, round } from './report.js';
+
+/** Test counts must have the visible neurons of the training counts. */
+function checkSameNeurons(train: CountsFile, other: CountsFile | undefined): void {
+  if (other) validateCounts(other.description, other.visible, { neurons: train.visible[0][0].length });
+}
+
+const GUMBEL_METHODS = METHODS.filter((name) => METHOD_INFO[name].gumbelSoftmax);
+const CATEGORY_METHODS = ['categorical', ...GUMBEL_METHODS];
+
+const FIT_FLAGS = {
+  hidden: integerInput('--hidden', { min: 1 }),
+  scheme: schemeInput('--scheme'),
+  method: methodInput('--method'),
+  epochs: integerInput('--epochs', { min: 1 }),
+  batch: integerInput('--batch', { min: 1 }),
+  mc: integerInput('--mc', { min: 1 }),
+  lrGen: positiveInput('--lr-gen'),
+  lrVar: positiveInput('--lr-var'),
+  seed: integerInput('--seed', { max: 2 ** 32 - 1 }),
+  tau: optional(positiveInput('--tau')),
+  categories: optional(integerInput('--categories', { min: 2, max: MAX_CATEGORIES })),
+  evalMc: integerInput('--eval-mc', { min: 1 }),
+  out: outputFileInput('--out'),
+  train: countsInput('--train', 'train'),
+  test: optional(countsInput('--test', 'test')),
+  init: optional(readInput('--init', (path) => readModelFile(path, '--init'))),
+  checkpoint: checkpointInput('--checkpoint', '--checkpoint FILE'),
+  checkpointEvery: integerInput('--checkpoint-every', { min: 1 }),
+  resume: flagInput('--resume'),
+  json: flagInput('--json'),
+  progress: flagInput('--progress'),
+};
+type FitValues = InputValues<typeof FIT_FLAGS>;
+
+/** A starting model must be a fitted one of the shape the flags ask for, or the fit would start from nonsense. */
+function checkInit({ init, train, hidden, scheme }: FitValues): void {
+  if (!init) return;
+  const visible = train.visible[0][0].length;
+  if (!init.variational) throw new UsageError(`--init: the model has no variational part (hidden = ${init.hidden}): start from a model that poglm fit wrote`);
+  const initScheme = flattenModel(init).layout.scheme;
+  if (init.visible !== visible || init.hidden !== hidden || initScheme !== scheme) {
+    throw new UsageError(
+      `--init is a model of ${init.visible} visible + ${init.hidden} hidden neurons, scheme ${initScheme}; this fit is ` +
+        `${visible} visible (${train.description}) + --hidden ${hidden}, --scheme ${scheme}: give --hidden ${init.hidden} --scheme ${initScheme}, or another --init`,
+    );
+  }
+}
+
+const FIT_INPUTS: CommandInputs<typeof FIT_FLAGS> = {
+  flags: FIT_FLAGS,
+  relations: [
+    ({ tau, method }) => {
+      if (tau !== undefined && !GUMBEL_METHODS.includes(method)) throw new UsageError(`--tau is the Gumbel-Softmax temperature: it applies to ${GUMBEL_METHODS.join(' and ')}, not --method ${method}`);
+    },
+    ({ categories, method }) => {
+      if (categories !== undefined && !CATEGORY_METHODS.includes(method)) throw new UsageError(`--categories applies to ${CATEGORY_METHODS.join(', ')}, not --method ${method}`);
+    },
+    ({ hidden, init }) => checkHiddenCount('--hidden', hidden, init?.basis.length ?? DEFAULT_BASIS_LENGTH),
+    ({ train, test, init }) =>
+      [train, test].forEach((file) => file && checkBasisFits(file.description, file.visible[0].length, init?.basis.length ?? DEFAULT_BASIS_LENGTH, 'longer sequences')),
+    ({ train, test }) => checkSameNeurons(train, test),
+    checkInit,
+    ({ test, hidden }) => test && checkGroundTruth(test, hidden, '--test'),
+    checkResume,
+  ],
+};
+
+/** The fit the flags ask for, as the API takes it. */
+function fitSettings(options: FitValues): FitSettings {
+  return {
+    hidden: options.hidden,
+    scheme: options.scheme,
+    method: options.method,
+    epochs: options.epochs,
+    batchSize: options.batch,
+    samples: options.mc,
+    learningRateGenerative: options.lrGen,
+    learningRateVariational: options.lrVar,
+    seed: options.seed,
+    ...(options.tau !== undefined ? { tau: options.tau } : {}),
+    ...(options.categories !== undefined ? { categories: options.categories } : {}),
+    ...(options.init ? { init: options.init } : {}),
+  };
+}
+
+/** A checkpoint to resume must be one of this fit: the same settings and data (the API names what differs). */
+function checkResume(options: FitValues): void {
+  const resume = options.checkpoint?.resume;
+  if (resume === undefined) return;
+  try {
+    checkFitResume(options.train.visible, fitSettings(options), resume as FitCheckpoint);
+  } catch (error) {
+    throw new UsageError(`--checkpoint ${options.checkpoint!.path}: ${(error as Error).message}`);
+  }
+}
+
+async function fitCommand(context: CliContext, options: FitValues): Promise<void> {
+  const { train, test, checkpoint } = options;
+  const settings = fitSettings(options);
+  const evalSamples = options.evalMc;
+  const session = await context.session();
+  const status = new StatusLine(process.stderr, Boolean(options.progress ?? process.stderr.isTTY));
+  const started = performance.now();
+  let result: FitResult;
+  try {
+    result = await fit(train.visible, settings, {
+      session,
+      signal: context.signal,
+      ...(checkpoint
+        ? {
+            checkpoint: {
+              every: options.checkpointEvery,
+              resume: checkpoint.resume as FitCheckpoint | undefined,
+              save: (state: FitCheckpoint) => writeJson(checkpoint.path, state),
+            },
+          }
+        : {}),
+      onProgress: (progress) => {
+        if (!Number.isNaN(progress.meanElbo)) {
+          status.update(
+            `epoch ${progress.epoch}/${progress.epochs}  ELBO ${progress.meanElbo.toFixed(3)}  (${formatSeconds((performance.now() - started) / 1000)})`,
+          );
+        }
+      },
+    });
+  } catch (error) {
+    status.done();
+    if (error instanceof NonFiniteError) {
+      writeJson(options.out, error.result.model);
+      context.err(`poglm: wrote the last finite parameters to ${options.out}`);
+    }
+    if (!(error instanceof NonFiniteError) && context.signal.aborted) throw new InterruptedExit('interrupted before the fit started: nothing to save');
+    throw error;
+  }
+  status.done();
+  writeJson(options.out, result.model);
+  const seconds = (performance.now() - started) / 1000;
+  let metrics: Metrics | undefined;
+  if (test && !context.signal.aborted) {
+    metrics = await evaluate(result.model, test.visible, {
+      session,
+      samples: evalSamples,
+      seed: settings.seed,
+      signal: context.signal,
+      ...groundTruthFor(test, settings.hidden, context),
+    });
+  }
+  if (options.json) {
+    context.out(
+      JSON.stringify({
+        out: options.out,
+        epochs: result.epochsCompleted,
+        steps: result.steps,
+        seconds: round(seconds, 3),
+        elboHistory: result.elboHistory,
+        interrupted: result.interrupted,
+        ...(metrics ? { metrics } : {}),
+      }),
+    );
+  } else {
+    const last = result.elboHistory.at(-1);
+    context.out(
+      `wrote ${options.out}: ${settings.scheme}/${settings.method} H=${settings.hidden}, ${result.epochsCompleted} epochs (${result.steps} steps) ` +
+        `in ${formatSeconds(seconds)} on ${session.adapter}; final training ELBO ${last?.toFixed(3) ?? 'n/a'}`,
+    );
+    if (metrics) context.out(`metrics on ${test!.description} (${metrics.samples} samples per sequence):\n${formatMetrics(metrics)}`);
+  }
+  if (result.interrupted) {
+    const resume = checkpoint ? `; run again with --resume to continue from ${checkpoint.path}` : '';
+    throw new InterruptedExit(`interrupted: saved the model after ${result.steps} steps to ${options.out}${resume}`);
+  }
+}
+
+export function registerFitCommand(program: Command): void {
+  program
+    .command('fit')
+    .description('fit a POGLM with differentiable variational inference and write the model JSON')
+    .requiredOption('--train <file.json>', 'training counts [sequence][time][neuron], or a `poglm synth` file')
+    .option('--test <file.json>', 'test counts (or a `poglm synth` file: its ground truth is used too); evaluates after fitting')
+    .requiredOption('--hidden <h>', 'number of hidden neurons')
+    .requiredOption('--scheme <F|FS|FB>', 'variational message passing: forward, forward-self, forward-backward')
+    .requiredOption('--method <name>', 'hidden-spike distribution: poisson, categorical, gs-score, gs-pathwise, exponential, rayleigh, half-normal')
+    .option('--epochs <n>', 'passes over the training sequences', '20')
+    .option('--batch <n>', 'sequences per minibatch', '10')
+    .option('--mc <m>', 'Monte Carlo samples per sequence', '5')
+    .option('--lr-gen <rate>', 'Adam learning rate of the generative model', '0.05')
+    .option('--lr-var <rate>', 'Adam learning rate of the variational model', '0.1')
+    .option('--seed <k>', 'seed of the initialisation, minibatch order and noise', '0')
+    .option('--tau <t>', 'Gumbel-Softmax temperature (default 1.0 for gs-score, 0.5 for gs-pathwise)')
+    .option('--categories <k>', 'categories of the truncated Poisson (default 5)')
+    .option('--init <model.json>', 'start from this model instead of the paper initialisation')
+    .option('--eval-mc <m>', 'samples per test sequence for the metrics', '2000')
+    .requiredOption('--out <model.json>', 'output model')
+    .option('--checkpoint <file.json>', 'save the whole training state here as it goes and at any stop (see --resume)')
+    .option('--checkpoint-every <n>', 'epochs between checkpoints', '1')
+    .option('--resume', 'continue from --checkpoint: ends with exactly the parameters of a fit that never stopped')
+    .option('--progress', 'show progress even when stderr is not a terminal')
+    .option('--json', 'print a JSON summary')
+    .action(commandAction(FIT_INPUTS, fitCommand));
+}

@@ -1,0 +1,36 @@
+// What the fit and eval commands print: metrics as an aligned table, and which ground truth applies to a model.
+import { groundTruthHiddenCount, type GroundTruth, type Metrics } from '../api/evaluate.js';
+import type { CountsFile } from './readers.js';
+import type { CliContext } from './runner.js';
+
+export const round = (value: number, digits = 4): number => Number(value.toFixed(digits));
+
+/**
+ * The ground truth a `poglm synth` file carries applies only to a model with its number of hidden neurons: for any
+ * other model it is left out, with a note, so that a sweep over H still gets its likelihoods.
+ */
+export function groundTruthFor(file: CountsFile, hidden: number, context: CliContext): GroundTruth {
+  const carried: GroundTruth = { testHidden: file.hidden, truth: file.truth };
+  const trueHidden = groundTruthHiddenCount(carried, file.visible[0][0].length);
+  if (trueHidden === undefined) return {};
+  if (trueHidden !== hidden) {
+    context.err(`poglm: ${file.description} has ${trueHidden} true hidden neurons and the model ${hidden}: no ground-truth metrics`);
+    return {};
+  }
+  return carried;
+}
+
+export function formatMetrics(metrics: Metrics): string {
+  const rows: [string, number | undefined][] = [
+    ['test marginal log-likelihood (per sequence)', metrics.testMarginalLogLikelihood],
+    ['test ELBO (per sequence)', metrics.testElbo],
+    ['predicted complete log-likelihood', metrics.predictedCompleteLogLikelihood],
+    ['hidden log-likelihood', metrics.hiddenLogLikelihood],
+    ['weight error (mean |W - W_true|)', metrics.weightError],
+    ['bias error (mean |b - b_true|)', metrics.biasError],
+  ];
+  return rows
+    .filter(([, value]) => value !== undefined)
+    .map(([name, value]) => `  ${name.padEnd(44)} ${value!.toFixed(4)}`)
+    .join('\n');
+}
