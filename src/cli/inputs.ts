@@ -34,22 +34,24 @@ export interface CommandInputs<S extends Record<string, Input<unknown>>> {
   relations?: Relation<InputValues<S>>[];
 }
 
+const isOutput = (input: Input<unknown>): boolean => input.path === 'write' || input.path === 'writeFolder';
+
 export function checkInputs<S extends Record<string, Input<unknown>>>(declared: CommandInputs<S>, raw: Record<string, unknown>): InputValues<S> {
   const entries = Object.entries(declared.flags) as [keyof S & string, Input<unknown>][];
+  // Commander gives a flag's value as a string, `true` for a switch, and nothing (or false) when it is absent.
   const text = (key: string): string | undefined => (raw[key] === undefined || raw[key] === false ? undefined : String(raw[key]));
   const others = Object.fromEntries(entries.map(([key]) => [key, text(key)]));
+  const outputs = entries.filter(([, input]) => isOutput(input)).map(([key, input]) => ({ flag: input.flag, path: text(key) }));
   const values = {} as Record<string, unknown>;
   // Flags that are not files first (cheap), then the written paths, then the files read (possibly large).
-  const order = [...entries.filter(([, input]) => !input.path), ...entries.filter(([, input]) => input.path && input.path !== 'read'), ...entries.filter(([, input]) => input.path === 'read')];
+  const order = [...entries.filter(([, input]) => !input.path), ...entries.filter(([, input]) => isOutput(input)), ...entries.filter(([, input]) => input.path === 'read')];
+  checkDistinctOutputs(outputs);
   for (const [key, input] of order) {
-    if (input.path === 'write' || input.path === 'writeFolder') {
-      const path = text(key);
-      if (path !== undefined) checkWritable(input.flag, path, input.path === 'writeFolder');
-    }
-    if (input.path === 'read') checkNotWritten(input.flag, text(key), entries.filter(([, other]) => other.path === 'write' || other.path === 'writeFolder').map(([name, other]) => ({ flag: other.flag, path: text(name) })));
-    values[key] = input.read(text(key), others);
+    const path = text(key);
+    if (isOutput(input) && path !== undefined) checkWritable(input.flag, path, input.path === 'writeFolder');
+    if (input.path === 'read') checkNotWritten(input.flag, path, outputs);
+    values[key] = input.read(path, others);
   }
-  checkDistinctOutputs(entries.filter(([, input]) => input.path === 'write' || input.path === 'writeFolder').map(([name, input]) => ({ flag: input.flag, path: text(name) })));
   for (const relation of declared.relations ?? []) relation(values as InputValues<S>);
   return values as InputValues<S>;
 }
