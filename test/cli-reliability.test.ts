@@ -90,6 +90,22 @@ describe('a fit that stops on a non-finite value', () => {
     const evaluated = poglm('eval', '--model', 'exploded.json', '--test', 'synth.json', '--mc', '10', '--json');
     expect(evaluated.status, evaluated.stderr).toBe(0);
   });
+
+  it('saves finite parameters when the one step of a fit is huge but finite (it wrote nulls and exited 0)', () => {
+    const run = poglm(...FIT, '--hidden', '2', '--epochs', '1', '--batch', '40', '--lr-gen', '1e38', '--out', 'one-step.json');
+    expect(run.status, run.stderr).toBe(0);
+    const model = json('one-step.json');
+    expect(JSON.stringify(model.generative) + JSON.stringify(model.variational)).not.toMatch(/null/);
+    expect(poglm('eval', '--model', 'one-step.json', '--test', 'synth.json', '--mc', '10').status).toBe(0);
+  });
+
+  it('a grid whose fits go non-finite writes everything and exits 1', () => {
+    const run = poglm('grid', '--trials', '0', '--schemes', 'FB', '--methods', 'exponential', '--epochs', '3', '--lr-gen', '1e38', '--eval-mc', '10', '--out', 'grid-exploded');
+    expect(run.status, run.stderr).toBe(1);
+    expect(run.stderr).toMatch(/1 of 1 fits stopped on a non-finite value/);
+    expect(readFileSync(at('grid-exploded/fits.csv'), 'utf8')).toMatch(/non-finite at step \d+/);
+    expect(readdirSync(at('grid-exploded/models'))).toHaveLength(1);
+  });
 });
 
 /** Runs poglm in the background and sends `signals` (one after another) `delayMs` after stderr matches `when`. */

@@ -26,6 +26,9 @@ export interface GridSpec {
   samples?: number;
   /** Monte Carlo samples per test sequence in evaluation (default 2,000). */
   evalSamples?: number;
+  /** Adam's learning rates (default the paper's, 0.05 and 0.1). */
+  learningRateGenerative?: number;
+  learningRateVariational?: number;
 }
 
 export interface GridRow {
@@ -198,6 +201,8 @@ function gridJobs(spec: GridSpec): { rows: GridRow[]; jobs: FitJob[] } {
               epochs: spec.epochs,
               batchSize: spec.batchSize,
               samples: spec.samples,
+              learningRateGenerative: spec.learningRateGenerative,
+              learningRateVariational: spec.learningRateVariational,
               label: `${dataset.name} seed ${seed} ${scheme}/${method} H=${hidden}`,
             });
           }

@@ -19,6 +19,7 @@ import {
   methodListInput,
   optional,
   outputFolderInput,
+  positiveInput,
   schemeListInput,
   type CommandInputs,
   type Input,
@@ -37,6 +38,8 @@ const GRID_FLAGS = {
   batch: integerInput('--batch', { min: 1 }),
   mc: integerInput('--mc', { min: 1 }),
   evalMc: integerInput('--eval-mc', { min: 1 }),
+  lrGen: positiveInput('--lr-gen'),
+  lrVar: positiveInput('--lr-var'),
   out: outputFolderInput('--out'),
   // The grid's checkpoint lives in its output folder: --resume continues the grid written there.
   checkpoint: gridCheckpointInput(),
@@ -90,6 +93,8 @@ async function gridCommand(context: CliContext, options: GridValues): Promise<vo
     batchSize: options.batch,
     samples: options.mc,
     evalSamples: options.evalMc,
+    learningRateGenerative: options.lrGen,
+    learningRateVariational: options.lrVar,
   };
   const session = await context.session();
   const status = new StatusLine(process.stderr, Boolean(options.progress ?? process.stderr.isTTY));
@@ -193,6 +198,8 @@ export function registerGridCommand(program: Command): void {
     .option('--batch <n>', 'sequences per minibatch', '10')
     .option('--mc <m>', 'Monte Carlo samples per sequence in training', '5')
     .option('--eval-mc <m>', 'samples per test sequence in evaluation', '2000')
+    .option('--lr-gen <rate>', 'Adam learning rate of the generative model', '0.05')
+    .option('--lr-var <rate>', 'Adam learning rate of the variational model', '0.1')
     .requiredOption('--out <dir>', 'output folder (it also holds checkpoint.json, the state to --resume from)')
     .option('--checkpoint-every <n>', 'epochs between checkpoints of the job that is training', '1')
     .option('--resume', 'continue the grid in --out from its checkpoint: ends with exactly the rows of a grid that never stopped')
