@@ -2,7 +2,7 @@
 // resolved (defaults filled in) and checked before any GPU work, with the key that groups jobs sharing kernels.
 import { PAPER_ADAM } from '../model/adam.js';
 import type { TrainingCheckpoint } from '../model/checkpoint.js';
-import { validateCounts } from '../model/data.js';
+import { describeValue, validateCounts } from '../model/data.js';
 import { flattenModel, type PoglmModelJson } from '../model/json.js';
 import { isScheme, resolveMethod, SCHEMES, type Method, type ResolvedMethod, type Scheme } from '../model/types.js';
 import { exponentialBasis } from '../model/basis.js';
@@ -146,7 +146,7 @@ export function positiveInteger(name: string, value: number): number {
 
 export function resolveJob(job: FitJob, index: number, many: boolean): ResolvedJob {
   const where = many ? `jobs[${index}]` : 'fit';
-  if (!isScheme(String(job.scheme))) throw new Error(`${where}.scheme is ${JSON.stringify(job.scheme)}; use one of ${SCHEMES.join(', ')}`);
+  if (!isScheme(String(job.scheme))) throw new Error(`${where}.scheme is ${describeValue(job.scheme)}; use one of ${SCHEMES.join(', ')}`);
   let method: ResolvedMethod;
   try {
     method = resolveMethod({ method: job.method, tau: job.tau, categories: job.categories });

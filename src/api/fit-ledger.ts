@@ -1,6 +1,7 @@
 // A fitMany call's checkpoint as it grows (FitLedger): the results of the jobs that ended and the state of the one
 // running, each job fingerprinted so that a resume of other settings or data is refused; and the order in which a
 // resumed call trains what is left (scheduleChunks).
+import { describeValue } from '../model/data.js';
 import { CheckpointMismatchError, checkFingerprint, checkFormat, hashCounts, hashJson, type TrainingCheckpoint } from '../model/checkpoint.js';
 import { FIT_CHECKPOINT_FORMAT, positiveInteger, type CheckpointOptions, type FitCheckpoint, type FitFingerprint, type FitResult, type ResolvedJob } from './fit-jobs.js';
 
@@ -71,7 +72,7 @@ export class FitLedger {
     if (many) checkFingerprint('these fits', state.jobs, this.fingerprints, 'jobs');
     else checkFingerprint('the fit', state.jobs[0], this.fingerprints[0], 'fit');
     const checkIndex = (index: unknown, where: string): number => {
-      if (!Number.isInteger(index) || (index as number) < 0 || (index as number) >= resolved.length) throw new Error(`${where} is ${JSON.stringify(index)}, not a job of this call`);
+      if (!Number.isInteger(index) || (index as number) < 0 || (index as number) >= resolved.length) throw new Error(`${where} is ${describeValue(index)}, not a job of this call`);
       return index as number;
     };
     state.completed.forEach(({ index, result }, i) => {

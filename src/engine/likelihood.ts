@@ -1,6 +1,7 @@
 // Scoring given hidden spikes on the GPU: ln p(X, Z) (with the firing rates lambda[t][n] if asked), and
 // ln q(Z | X) — what evaluation needs for ground-truth metrics, and the generative model's log-likelihood for every
 // distribution D of the spec.
+import { describeValue } from '../model/data.js';
 import type { ResolvedMethod } from '../model/types.js';
 import type { ParamLayout } from '../model/params.js';
 import type { DeviceDataset } from './dataset.js';
@@ -55,7 +56,7 @@ export function flattenHiddenSamples(
           return;
         }
         if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || (integer && !Number.isInteger(value))) {
-          throw new Error(`${where} is ${JSON.stringify(value)}: ${method.method} hidden spikes must be ${integer ? 'non-negative integers' : 'non-negative numbers'}`);
+          throw new Error(`${where} is ${describeValue(value)}: ${method.method} hidden spikes must be ${integer ? 'non-negative integers' : 'non-negative numbers'}`);
         }
         out[at] = value;
       });

@@ -2,6 +2,7 @@
 // API's checkpoints share: a lossless text form of f32 arrays, of any number, hashes of data, and the comparison that
 // refuses to resume a run with settings or data other than those it was saved with. Pure data: the engine fills a
 // training state from the GPU and writes it back; the caller (the CLI, a browser page) decides where it is kept.
+import { describeValue } from './data.js';
 
 /**
  * One training job's state between two steps (src/engine/training.ts trainGroup writes and reads it). Everything
@@ -128,7 +129,7 @@ export function decodeNumber(value: unknown, name: string): number {
   if (typeof value === 'number') return value;
   const named: Record<string, number> = { NaN: Number.NaN, Infinity: Number.POSITIVE_INFINITY, '-Infinity': Number.NEGATIVE_INFINITY, '-0': -0 };
   if (typeof value === 'string' && value in named) return named[value];
-  throw new Error(`${name} must be a number, got ${JSON.stringify(value)}`);
+  throw new Error(`${name} must be a number, got ${describeValue(value)}`);
 }
 
 /**
@@ -199,8 +200,14 @@ export class CheckpointMismatchError extends Error {
   }
 }
 
+/** A setting as it reads (a basis, a seed), cut short; a damaged file's deep or odd value by its kind. */
 const show = (value: unknown): string => {
-  const text = JSON.stringify(value) ?? 'nothing';
+  let text: string;
+  try {
+    text = JSON.stringify(value) ?? 'nothing';
+  } catch {
+    return describeValue(value);
+  }
   return text.length > 60 ? `${text.slice(0, 57)}...` : text;
 };
 const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);

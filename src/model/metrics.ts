@@ -1,6 +1,6 @@
 // The paper's ground-truth metrics: mean absolute error of W and b after matching learned hidden neurons to true
 // ones — the permutation of hidden indices that minimises the mean absolute W error (visible indices stay fixed).
-import { DataError } from './data.js';
+import { DataError, describeValue } from './data.js';
 import type { GenerativeParams } from './types.js';
 
 /** All permutations of 0..n-1 (n! of them; the caller bounds n). */
@@ -40,13 +40,13 @@ export function checkTruth(truth: GenerativeParams, neurons: number, name: strin
   if (!truth || !Array.isArray(truth.bias) || !Array.isArray(truth.weight)) throw new DataError(`${name} must be {"weight": [[...]], "bias": [...]}: ${fix}`);
   if (truth.bias.length !== neurons) throw new DataError(`${name}.bias has ${truth.bias.length} entries but the model has ${neurons} neurons: ${fix}`);
   truth.bias.forEach((value, i) => {
-    if (typeof value !== 'number' || !Number.isFinite(value)) throw new DataError(`${name}.bias[${i}] is ${JSON.stringify(value)}: ${fix}`);
+    if (typeof value !== 'number' || !Number.isFinite(value)) throw new DataError(`${name}.bias[${i}] is ${describeValue(value)}: ${fix}`);
   });
   if (truth.weight.length !== neurons) throw new DataError(`${name}.weight has ${truth.weight.length} rows but the model has ${neurons} neurons: ${fix}`);
   truth.weight.forEach((row, i) => {
     if (!Array.isArray(row) || row.length !== neurons) throw new DataError(`${name}.weight[${i}] must be a row of ${neurons} numbers: ${fix}`);
     row.forEach((value, j) => {
-      if (typeof value !== 'number' || !Number.isFinite(value)) throw new DataError(`${name}.weight[${i}][${j}] is ${JSON.stringify(value)}: ${fix}`);
+      if (typeof value !== 'number' || !Number.isFinite(value)) throw new DataError(`${name}.weight[${i}][${j}] is ${describeValue(value)}: ${fix}`);
     });
   });
 }
