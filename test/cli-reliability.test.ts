@@ -55,6 +55,7 @@ describe('bad input is refused before any GPU work, naming the flag, the value a
     { name: 'synth --trial past 32 bits', args: ['synth', '--trial', '1099511627776', '--out', 's.json'], message: /--trial must be an integer from 0 to 4294967295, got "1099511627776"/ },
     { name: 'simulate of billions of counts', args: ['simulate', '--model', 'model.json', '--sequences', '1000000', '--bins', '1000', '--out', 's.json'], message: /--sequences 1000000 x --bins 1000 x 5 neurons is 5,000,000,000 counts, more than the 67,108,864/ },
     { name: 'simulate with fewer bins than the basis', args: ['simulate', '--model', 'model.json', '--sequences', '2', '--bins', '4', '--out', 's.json'], message: /the basis has 5 lags but --bins 4 has only 4 bins/ },
+    { name: 'grad --noise of the wrong shape', args: ['grad', '--model', 'model.json', '--train', 'synth.json', '--noise', 'infinite.json'], message: /--noise infinite\.json: noise must have one entry per sequence \(40\), got 1/ },
     { name: 'deeply nested counts', args: [...FIT.slice(0, 1), '--train', 'nested.json', '--scheme', 'FB', '--method', 'exponential', '--hidden', '2', '--out', 'm.json'], message: /nested\.json/ },
     { name: 'a count of 1e999', args: [...FIT.slice(0, 1), '--train', 'infinite.json', '--scheme', 'FB', '--method', 'exponential', '--hidden', '2', '--out', 'm.json'], message: /infinite\.json.*Infinity/ },
   ])('$name', ({ args, message }) => {

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { evaluate, type Metrics } from '../api/evaluate.js';
 import { fit } from '../api/fit.js';
 import { syntheticDataset } from '../api/synthetic.js';
-import { computeElboGradient } from '../engine/gradient.js';
+import { computeElboGradient, flattenNoise } from '../engine/gradient.js';
 import { initialParams } from '../model/schedule.js';
 import { simulateOnDevice } from '../engine/simulate.js';
 import { validateCounts } from '../model/data.js';
@@ -129,6 +129,16 @@ const GRAD_INPUTS: CommandInputs<typeof GRAD_FLAGS> = {
   relations: [
     ({ train, model }) => validateCounts(train.description, train.visible, { neurons: model.model.visible }),
     ({ train, model }) => checkBasisFits(train.description, train.visible[0].length, model.model.basis.length, 'longer sequences'),
+    // The base noise must have the data's sequences and bins and the method's draws per hidden unit.
+    ({ noise, train, model, method }) => {
+      if (!noise) return;
+      const chosen = resolveMethod(method ?? model.model.method);
+      try {
+        flattenNoise(noise.noise, { sequences: train.visible.length, bins: train.visible[0].length, hidden: model.model.hidden, width: chosen.noiseWidth, uniform: chosen.info.noise === 'uniform' });
+      } catch (error) {
+        throw new UsageError(`--noise ${noise.path}: ${(error as Error).message}`);
+      }
+    },
   ],
 };
 
