@@ -241,12 +241,12 @@ async function demoCommand(context: CliContext, options: InputValues<typeof DEMO
   };
   say(`poglm demo on ${session.adapter}`);
   const started = performance.now();
-  const data = await syntheticDataset(trial, {}, session);
+  const data = await syntheticDataset(trial, { signal: context.signal }, session);
   say(`synthetic trial ${trial}: ${data.visible} visible + ${data.hidden} hidden neurons, ${data.train.visible.length} train / ${data.test.visible.length} test sequences of ${data.train.visible[0].length} bins`);
   const layout = paramLayout(data.visible, data.hidden, scheme);
   const untrained = buildModel({ layout, params: initialParams(layout, 0), method: resolveMethod(method), basis: data.basis });
   const groundTruth = { testHidden: data.test.hidden, truth: data.truth.generative };
-  const before = await evaluate(untrained, data.test.visible, { session, samples, ...groundTruth });
+  const before = await evaluate(untrained, data.test.visible, { session, samples, signal: context.signal, ...groundTruth });
   const status = new StatusLine();
   const result = await fit(data.train.visible, { hidden: data.hidden, scheme, method, epochs, seed: 0 }, {
     session,
@@ -254,7 +254,7 @@ async function demoCommand(context: CliContext, options: InputValues<typeof DEMO
     onProgress: (progress) => Number.isNaN(progress.meanElbo) || status.update(`fitting ${scheme}/${method}: epoch ${progress.epoch}/${progress.epochs}  ELBO ${progress.meanElbo.toFixed(3)}`),
   });
   status.done();
-  const after = await evaluate(result.model, data.test.visible, { session, samples, ...groundTruth });
+  const after = await evaluate(result.model, data.test.visible, { session, samples, signal: context.signal, ...groundTruth });
   const seconds = (performance.now() - started) / 1000;
   if (options.json) {
     context.out(JSON.stringify({ trial, scheme, method, epochs: result.epochsCompleted, seconds: round(seconds, 3), untrained: before, fitted: after, adapter: session.adapter }));

@@ -102,7 +102,7 @@ async function gridCommand(context: CliContext, options: GridValues): Promise<vo
   if (options.trials) {
     for (const trial of options.trials) {
       status.update(`simulating synthetic trial ${trial}`);
-      const data = await syntheticDataset(trial, {}, session);
+      const data = await syntheticDataset(trial, { signal: context.signal }, session);
       datasets.push({ name: `trial ${trial}`, train: data.train.visible, test: data.test.visible, testHidden: data.test.hidden, truth: data.truth.generative });
     }
   } else {
