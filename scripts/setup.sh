@@ -4,7 +4,7 @@
 # rejects bookworm's own Mesa 22.3 while Mesa 25 works (the suite is added to the machine's own Debian source, its
 # URIs line reused; no host name is written here). What only the tests need comes with --tests: Chromium for the
 # browser test and, when python3 cannot import torch, python3-torch and python3-numpy for the benchmark's PyTorch
-# baseline (bench/torch) and its equivalence test.
+# baseline (bench/torch), its equivalence test and the binning test (which holds `poglm bin` to numpy's histogram).
 #   bash scripts/setup.sh              dependencies + GPU driver if needed (enough to use the library and the CLI)
 #   bash scripts/setup.sh --tests      also Chromium and PyTorch, for the whole test suite (CI does this)
 #   bash scripts/setup.sh --browser    also Chromium only
