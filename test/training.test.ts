@@ -175,7 +175,7 @@ describe('bad settings', () => {
   const problem = makeProblem('F', 'exponential', { bins: 20, sequences: 3 });
   const base = { hidden: 2, scheme: 'F' as const, method: 'exponential' as const, epochs: 1 };
   it.each([
-    { name: 'an unknown scheme', change: { scheme: 'FX' }, message: /scheme is "FX"; use one of F, FS, FB/ },
+    { name: 'an unknown scheme', change: { scheme: 'FX' }, message: /scheme is the string "FX"; use one of F, FS, FB/ },
     { name: 'an unknown method', change: { method: 'gamma' }, message: /method "gamma" is unknown; use one of poisson, categorical/ },
     { name: 'no hidden neurons', change: { hidden: 0 }, message: /hidden must be a positive integer \(got 0\)/ },
     { name: 'zero epochs', change: { epochs: 0 }, message: /epochs must be a positive integer/ },
