@@ -12,6 +12,7 @@ import { trainGroup, type TrainingOutcome } from '../engine/training.js';
 import type { TrainingCheckpoint } from '../model/checkpoint.js';
 import { buildModel, flattenModel, type TrainingRecord } from '../model/json.js';
 import { paramLayout } from '../model/params.js';
+import { convergenceOf } from '../model/convergence.js';
 import { NoisePurpose } from '../model/philox.js';
 import {
   groupKey,
@@ -104,6 +105,8 @@ function trainingRecord(job: ResolvedJob, outcome: TrainingOutcome, member: numb
   } else if (outcome.interrupted) {
     record.stoppedEarly = { reason: 'interrupted', message: `interrupted after ${outcome.steps} steps` };
   }
+  const convergence = convergenceOf(result.elboHistory);
+  if (convergence) record.convergence = convergence;
   return record;
 }
 

@@ -26,7 +26,7 @@ import {
 } from './inputs.js';
 import { checkBasisFits, checkHiddenCount } from './limits.js';
 import { formatSeconds, StatusLine } from './progress.js';
-import { formatMetrics, groundTruthFor, round } from './report.js';
+import { formatMetrics, groundTruthFor, notConvergedNote, round } from './report.js';
 
 /** Test counts must have the visible neurons of the training counts. */
 function checkSameNeurons(train: CountsFile, other: CountsFile | undefined): void {
@@ -163,6 +163,8 @@ async function fitCommand(context: CliContext, options: FitValues): Promise<void
   }
   status.done();
   writeJson(options.out, result.model);
+  const convergence = result.model.training?.convergence;
+  if (convergence?.stillImproving && !result.interrupted) context.err(`poglm: ${notConvergedNote(convergence)}`);
   const seconds = (performance.now() - started) / 1000;
   let metrics: Metrics | undefined;
   if (test && !context.signal.aborted) {
@@ -183,6 +185,7 @@ async function fitCommand(context: CliContext, options: FitValues): Promise<void
         seconds: round(seconds, 3),
         elboHistory: result.elboHistory,
         interrupted: result.interrupted,
+        ...(convergence ? { convergence } : {}),
         ...(metrics ? { metrics } : {}),
       }),
     );

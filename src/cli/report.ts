@@ -1,5 +1,6 @@
 // What the fit and eval commands print: metrics as an aligned table, and which ground truth applies to a model.
 import { groundTruthHiddenCount, type GroundTruth, type Metrics } from '../api/evaluate.js';
+import type { ConvergenceCheck } from '../model/convergence.js';
 import type { CountsFile } from './readers.js';
 import type { CliContext } from './runner.js';
 
@@ -33,4 +34,13 @@ export function formatMetrics(metrics: Metrics): string {
     .filter(([, value]) => value !== undefined)
     .map(([name, value]) => `  ${name.padEnd(44)} ${value!.toFixed(4)}`)
     .join('\n');
+}
+
+/** Says that a fit ended while its training ELBO still rose, and what to do about it. */
+export function notConvergedNote(check: ConvergenceCheck): string {
+  return (
+    `the training ELBO was still rising when the fit ended (${check.slopePerEpoch.toFixed(3)} per epoch over the last ${check.window} epochs, ` +
+    `${(check.slopePerEpoch / check.standardError).toFixed(1)} standard errors): the fit has likely not converged, and hidden neurons are often ` +
+    'the last to take part; give more --epochs, or --epochs auto'
+  );
 }
