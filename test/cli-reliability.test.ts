@@ -56,6 +56,8 @@ describe('bad input is refused before any GPU work, naming the flag, the value a
     { name: 'simulate of billions of counts', args: ['simulate', '--model', 'model.json', '--sequences', '1000000', '--bins', '1000', '--out', 's.json'], message: /--sequences 1000000 x --bins 1000 x 5 neurons is 5,000,000,000 counts, more than the 67,108,864/ },
     { name: 'simulate with fewer bins than the basis', args: ['simulate', '--model', 'model.json', '--sequences', '2', '--bins', '4', '--out', 's.json'], message: /the basis has 5 lags but --bins 4 has only 4 bins/ },
     { name: 'grad --noise of the wrong shape', args: ['grad', '--model', 'model.json', '--train', 'synth.json', '--noise', 'infinite.json'], message: /--noise infinite\.json: noise must have one entry per sequence \(40\), got 1/ },
+    { name: 'basis flags with --init', args: [...FIT, '--hidden', '2', '--init', 'model.json', '--basis-window', '3', '--out', 'm.json'], message: /--init keeps its model's basis \(5 lags\): leave out --basis-window/ },
+    { name: 'a basis window past the kernels with the hidden count', args: [...FIT, '--hidden', '30', '--basis-window', '9', '--out', 'm.json'], message: /--hidden 30 is more hidden neurons than the kernels hold with a basis of 9 lags: at most 28/ },
     { name: 'deeply nested counts', args: [...FIT.slice(0, 1), '--train', 'nested.json', '--scheme', 'FB', '--method', 'exponential', '--hidden', '2', '--out', 'm.json'], message: /nested\.json/ },
     { name: 'a count of 1e999', args: [...FIT.slice(0, 1), '--train', 'infinite.json', '--scheme', 'FB', '--method', 'exponential', '--hidden', '2', '--out', 'm.json'], message: /infinite\.json.*Infinity/ },
   ])('$name', ({ args, message }) => {
@@ -76,6 +78,19 @@ describe('bad input is refused before any GPU work, naming the flag, the value a
     const run = spawnSync(process.execPath, [BIN, 'grid', '--train', '../data/rec1.json', '--test', '../data/rec1-test.json', '--schemes', 'F', '--methods', 'poisson', '--hidden', '1', '--epochs', '1', '--eval-mc', '10', '--out', 'out'], { cwd: at('work'), encoding: 'utf8' });
     expect(run.status, run.stderr).toBe(0);
     expect(readdirSync(at('work/out/models'))).toEqual(['rec1_seed0_F_poisson_H1.json']);
+  });
+});
+
+describe('the basis knobs', () => {
+  it('fits with the basis the flags describe and records it in the model', () => {
+    const run = poglm(...FIT, '--hidden', '1', '--epochs', '1', '--basis-window', '10', '--basis-decay', '0.5', '--basis-bin-width', '0.02', '--out', 'basis10.json');
+    expect(run.status, run.stderr).toBe(0);
+    const basis: number[] = json('basis10.json').basis;
+    expect(basis).toHaveLength(10);
+    // psi[l-1] = exp(-0.5 l) / sum_k exp(-0.5 k), divided by the bin width, so that 0.02 x sum(psi) = 1.
+    const raw = Array.from({ length: 10 }, (_, l) => Math.exp(-0.5 * (l + 1)));
+    const total = raw.reduce((a, b) => a + b, 0);
+    basis.forEach((value, l) => expect(value).toBeCloseTo(raw[l] / total / 0.02, 5));
   });
 });
 

@@ -26,6 +26,8 @@ export interface GridSpec {
   samples?: number;
   /** Monte Carlo samples per test sequence in evaluation (default 2,000). */
   evalSamples?: number;
+  /** History basis of every fit (default: exponential decay 0.25 over 5 bins). */
+  basis?: number[];
   /** Adam's learning rates (default the paper's, 0.05 and 0.1). */
   learningRateGenerative?: number;
   learningRateVariational?: number;
@@ -201,6 +203,7 @@ function gridJobs(spec: GridSpec): { rows: GridRow[]; jobs: FitJob[] } {
               epochs: spec.epochs,
               batchSize: spec.batchSize,
               samples: spec.samples,
+              basis: spec.basis,
               learningRateGenerative: spec.learningRateGenerative,
               learningRateVariational: spec.learningRateVariational,
               label: `${dataset.name} seed ${seed} ${scheme}/${method} H=${hidden}`,

@@ -4,13 +4,16 @@ import type { Command } from 'commander';
 import { evaluate, type Metrics } from '../api/evaluate.js';
 import { checkFitResume, fit, NonFiniteError, type FitCheckpoint, type FitResult, type FitSettings } from '../api/fit.js';
 import { validateCounts } from '../model/data.js';
-import { DEFAULT_BASIS_LENGTH } from '../model/basis.js';
+import { DEFAULT_BASIS_DECAY, DEFAULT_BASIS_LENGTH } from '../model/basis.js';
 import { flattenModel } from '../model/json.js';
 import { MAX_CATEGORIES, METHOD_INFO, METHODS } from '../model/types.js';
 import { UsageError, writeJson } from './files.js';
 import { checkGroundTruth, readModelFile, type CountsFile } from './readers.js';
 import { commandAction, InterruptedExit, type CliContext } from './runner.js';
 import {
+  BASIS_FLAGS,
+  basisGiven,
+  basisOf,
   checkpointInput,
   countsInput,
   flagInput,
@@ -53,6 +56,7 @@ const FIT_FLAGS = {
   train: countsInput('--train', 'train'),
   test: optional(countsInput('--test', 'test')),
   init: optional(readInput('--init', (path) => readModelFile(path, '--init'))),
+  ...BASIS_FLAGS,
   checkpoint: checkpointInput('--checkpoint', '--checkpoint FILE'),
   checkpointEvery: integerInput('--checkpoint-every', { min: 1 }),
   resume: flagInput('--resume'),
@@ -84,15 +88,25 @@ const FIT_INPUTS: CommandInputs<typeof FIT_FLAGS> = {
     ({ categories, method }) => {
       if (categories !== undefined && !CATEGORY_METHODS.includes(method)) throw new UsageError(`--categories applies to ${CATEGORY_METHODS.join(', ')}, not --method ${method}`);
     },
-    ({ hidden, init }) => checkHiddenCount('--hidden', hidden, init?.basis.length ?? DEFAULT_BASIS_LENGTH),
-    ({ train, test, init }) =>
-      [train, test].forEach((file) => file && checkBasisFits(file.description, file.visible[0].length, init?.basis.length ?? DEFAULT_BASIS_LENGTH, 'longer sequences')),
+    checkBasisAgainstInit,
+    (options) => checkHiddenCount('--hidden', options.hidden, basisLength(options)),
+    (options) => [options.train, options.test].forEach((file) => file && checkBasisFits(file.description, file.visible[0].length, basisLength(options), 'longer sequences')),
     ({ train, test }) => checkSameNeurons(train, test),
     checkInit,
     ({ test, hidden }) => test && checkGroundTruth(test, hidden, '--test'),
     checkResume,
   ],
 };
+
+/** A fit from --init keeps that model's basis (its weights mean nothing with another): the basis flags must not differ. */
+function checkBasisAgainstInit(options: FitValues): void {
+  if (options.init && basisGiven(options)) {
+    throw new UsageError(`--init keeps its model's basis (${options.init.basis.length} lags): leave out --basis-window, --basis-decay and --basis-bin-width, or start without --init`);
+  }
+}
+
+/** Lags of the basis the fit will use: the init model's, or the one the flags describe. */
+const basisLength = (options: FitValues): number => options.init?.basis.length ?? basisOf(options).length;
 
 /** The fit the flags ask for, as the API takes it. */
 function fitSettings(options: FitValues): FitSettings {
@@ -106,6 +120,7 @@ function fitSettings(options: FitValues): FitSettings {
     learningRateGenerative: options.lrGen,
     learningRateVariational: options.lrVar,
     seed: options.seed,
+    ...(options.init ? {} : { basis: basisOf(options) }),
     ...(options.tau !== undefined ? { tau: options.tau } : {}),
     ...(options.categories !== undefined ? { categories: options.categories } : {}),
     ...(options.init ? { init: options.init } : {}),
@@ -220,7 +235,10 @@ export function registerFitCommand(program: Command): void {
     .option('--seed <k>', 'seed of the initialisation, minibatch order and noise', '0')
     .option('--tau <t>', 'Gumbel-Softmax temperature (default 1.0 for gs-score, 0.5 for gs-pathwise)')
     .option('--categories <k>', 'categories of the truncated Poisson (default 5)')
-    .option('--init <model.json>', 'start from this model instead of the paper initialisation')
+    .option('--init <model.json>', 'start from this model instead of the paper initialisation (and keep its basis)')
+    .option('--basis-window <L>', `history basis: lags, in bins (default ${DEFAULT_BASIS_LENGTH}, the paper's; 10 for its PVC-5 run)`)
+    .option('--basis-decay <d>', `history basis: psi[l-1] proportional to exp(-d l) (default ${DEFAULT_BASIS_DECAY})`)
+    .option('--basis-bin-width <w>', 'history basis: normalised so that w x sum(psi) = 1 (default 1)')
     .option('--eval-mc <m>', 'samples per test sequence for the metrics', '2000')
     .requiredOption('--out <model.json>', 'output model')
     .option('--checkpoint <file.json>', 'save the whole training state here as it goes and at any stop (see --resume)')

@@ -5,12 +5,13 @@ import type { Command } from 'commander';
 import { rowsToCsv, runGrid, summarise, summaryToCsv, summaryToMarkdown, type GridCheckpoint, type GridDataset } from '../api/grid.js';
 import { syntheticDataset } from '../api/synthetic.js';
 import { validateCounts } from '../model/data.js';
-import { DEFAULT_BASIS_LENGTH } from '../model/basis.js';
 import { MAX_HIDDEN } from '../engine/sizing.js';
 import { UsageError, writeAtomically, writeJson } from './files.js';
 import { checkGroundTruth } from './readers.js';
 import { commandAction, InterruptedExit, type CliContext } from './runner.js';
 import {
+  BASIS_FLAGS,
+  basisOf,
   checkpointInput,
   countsInput,
   flagInput,
@@ -38,6 +39,7 @@ const GRID_FLAGS = {
   batch: integerInput('--batch', { min: 1 }),
   mc: integerInput('--mc', { min: 1 }),
   evalMc: integerInput('--eval-mc', { min: 1 }),
+  ...BASIS_FLAGS,
   lrGen: positiveInput('--lr-gen'),
   lrVar: positiveInput('--lr-var'),
   out: outputFolderInput('--out'),
@@ -58,12 +60,13 @@ const GRID_INPUTS: CommandInputs<typeof GRID_FLAGS> = {
     ({ trials, train }) => {
       if (Boolean(trials) === Boolean(train)) throw new UsageError('give either --trials (synthetic trials of the paper) or --train with --test (your data)');
     },
-    ({ train, test }) => {
+    (options) => {
+      const { train, test } = options;
       if (train && !test) throw new UsageError('--train needs --test: the grid reports test likelihoods');
       if (train && test) validateCounts(test.description, test.visible, { neurons: train.visible[0][0].length });
-      for (const file of [train, test]) if (file) checkBasisFits(file.description, file.visible[0].length, DEFAULT_BASIS_LENGTH, 'longer sequences');
+      for (const file of [train, test]) if (file) checkBasisFits(file.description, file.visible[0].length, basisOf(options).length, 'longer sequences');
     },
-    ({ hidden }) => hidden.forEach((count) => checkHiddenCount('--hidden', count, DEFAULT_BASIS_LENGTH)),
+    (options) => options.hidden.forEach((count) => checkHiddenCount('--hidden', count, basisOf(options).length)),
     // Ground truth is used for the hidden counts it describes; its shape is checked whatever they are.
     ({ test, hidden }) => test && hidden.forEach((count) => checkGroundTruth(test, count, '--test')),
   ],
@@ -93,6 +96,7 @@ async function gridCommand(context: CliContext, options: GridValues): Promise<vo
     batchSize: options.batch,
     samples: options.mc,
     evalSamples: options.evalMc,
+    basis: basisOf(options),
     learningRateGenerative: options.lrGen,
     learningRateVariational: options.lrVar,
   };
@@ -198,6 +202,9 @@ export function registerGridCommand(program: Command): void {
     .option('--batch <n>', 'sequences per minibatch', '10')
     .option('--mc <m>', 'Monte Carlo samples per sequence in training', '5')
     .option('--eval-mc <m>', 'samples per test sequence in evaluation', '2000')
+    .option('--basis-window <L>', 'history basis: lags, in bins (default 5)')
+    .option('--basis-decay <d>', 'history basis: psi[l-1] proportional to exp(-d l) (default 0.25)')
+    .option('--basis-bin-width <w>', 'history basis: normalised so that w x sum(psi) = 1 (default 1)')
     .option('--lr-gen <rate>', 'Adam learning rate of the generative model', '0.05')
     .option('--lr-var <rate>', 'Adam learning rate of the variational model', '0.1')
     .requiredOption('--out <dir>', 'output folder (it also holds checkpoint.json, the state to --resume from)')

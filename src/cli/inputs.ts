@@ -8,6 +8,7 @@ import { dirname, resolve } from 'node:path';
 import { UsageError } from './files.js';
 import { integer, integerList, method, nameList, positiveNumber, scheme } from './options.js';
 import { METHODS, SCHEMES, type Method, type Scheme } from '../model/types.js';
+import { DEFAULT_BASIS_DECAY, DEFAULT_BASIS_LENGTH, exponentialBasis } from '../model/basis.js';
 import { readCounts, readJson, type CountsFile } from './readers.js';
 
 /** One flag of a command. */
@@ -117,6 +118,14 @@ function checkDistinctOutputs(outputs: { flag: string; path: string | undefined 
 
 export const integerInput = (flag: string, options: { min?: number; max?: number } = {}): Input<number> => ({ flag, read: (raw) => integer(flag, raw, options) });
 export const positiveInput = (flag: string): Input<number> => ({ flag, read: (raw) => positiveNumber(flag, raw) });
+export const nonNegativeInput = (flag: string): Input<number> => ({
+  flag,
+  read: (raw) => {
+    const value = Number(raw);
+    if (raw === undefined || raw.trim() === '' || !(value >= 0) || !Number.isFinite(value)) throw new UsageError(`${flag} must be a non-negative number, got "${raw}"`);
+    return value;
+  },
+});
 export const schemeInput = (flag: string): Input<Scheme> => ({ flag, read: (raw) => scheme(flag, required(flag, raw)) });
 export const methodInput = (flag: string): Input<Method> => ({ flag, read: (raw) => method(flag, required(flag, raw)) });
 export const schemeListInput = (flag: string): Input<Scheme[]> => ({ flag, read: (raw) => nameList(required(flag, raw), SCHEMES, (name) => scheme(flag, name)) });
@@ -158,10 +167,33 @@ export function checkpointInput(flag: string, how: string): Input<{ path: string
   };
 }
 
+
+
 /** The same flag, undefined when not given. */
 export function optional<T>(input: Input<T>): Input<T | undefined> {
   return { ...input, read: (raw, others) => (raw === undefined ? undefined : input.read(raw, others)) };
 }
+
+/**
+ * The history basis flags every fitting command shares: an exponential decay over a window of bins. No defaults in
+ * the parser, so that a command can tell whether they were given (a fit from --init keeps its model's basis).
+ */
+export const BASIS_FLAGS = {
+  basisWindow: optional(integerInput('--basis-window', { min: 1 })),
+  basisDecay: optional(nonNegativeInput('--basis-decay')),
+  basisBinWidth: optional(positiveInput('--basis-bin-width')),
+};
+
+type BasisValues = { basisWindow?: number; basisDecay?: number; basisBinWidth?: number };
+
+/** The basis those flags describe (src/model/basis.ts): psi[l-1] = exp(-decay l), normalised so bin width x sum = 1. */
+export function basisOf(values: BasisValues): number[] {
+  return exponentialBasis(values.basisWindow ?? DEFAULT_BASIS_LENGTH, values.basisDecay ?? DEFAULT_BASIS_DECAY, values.basisBinWidth ?? 1);
+}
+
+/** Whether any basis flag was given. */
+export const basisGiven = (values: BasisValues): boolean =>
+  values.basisWindow !== undefined || values.basisDecay !== undefined || values.basisBinWidth !== undefined;
 
 function required(flag: string, raw: string | undefined): string {
   if (raw === undefined) throw new UsageError(`${flag} is required`);

@@ -2,9 +2,10 @@
 
 /** The paper's basis length, the default of fits and of the synthetic data. */
 export const DEFAULT_BASIS_LENGTH = 5;
+export const DEFAULT_BASIS_DECAY = 0.25;
 
 /** psi[l-1] = exp(-decay*l) / sum_k exp(-decay*k), l = 1..L, so that binWidth * sum(psi) = 1. */
-export function exponentialBasis(length = DEFAULT_BASIS_LENGTH, decay = 0.25, binWidth = 1): number[] {
+export function exponentialBasis(length = DEFAULT_BASIS_LENGTH, decay = DEFAULT_BASIS_DECAY, binWidth = 1): number[] {
   if (!Number.isInteger(length) || length < 1) throw new Error(`basis length ${length} must be a positive integer`);
   if (!(decay >= 0) || !Number.isFinite(decay)) throw new Error(`basis decay ${decay} must be a finite number >= 0`);
   if (!(binWidth > 0) || !Number.isFinite(binWidth)) throw new Error(`bin width ${binWidth} must be positive`);
