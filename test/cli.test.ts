@@ -108,6 +108,21 @@ describe('poglm fit, eval and grad', () => {
     expect(model.training).toMatchObject({ epochs: 8, batchSize: 10, samples: 5, learningRateGenerative: 0.05, learningRateVariational: 0.1 });
   });
 
+  it('fits until the held-out ELBO stops improving with --epochs auto, and says why it stopped', () => {
+    const run = poglm('fit', '--train', 'synth.json', '--hidden', '2', '--scheme', 'FB', '--method', 'exponential', '--epochs', 'auto', '--patience', '3', '--out', 'auto.json', '--json');
+    expect(run.status, run.stderr).toBe(0);
+    const summary = JSON.parse(run.stdout);
+    expect(summary.validation.stopped).toBe('converged');
+    expect(summary.epochs).toBe(summary.validation.bestEpoch + 3);
+    expect(run.stderr).toMatch(new RegExp(`stopped after ${summary.epochs} epochs: the held-out ELBO had not improved for 3 epochs \\(best held-out ELBO -?[0-9.]+ at epoch ${summary.validation.bestEpoch}, over 8 held-out sequences\\)`));
+    expect(json('auto.json').training.validation.history).toHaveLength(summary.epochs);
+    for (const args of [['--epochs', '5', '--patience', '3'], ['--epochs', 'auto', '--checkpoint', 'auto-state.json']]) {
+      const refused = poglm('fit', '--train', 'synth.json', '--hidden', '2', '--scheme', 'FB', '--method', 'exponential', ...args, '--out', 'refused.json');
+      expect(refused.status, refused.stderr).toBe(2);
+      expect(refused.stderr).toMatch(/--patience applies to --epochs auto, not --epochs 5|--checkpoint does not work with --epochs auto yet/);
+    }
+  });
+
   it('grad prints the ELBO and gradient the float64 reference computes for the given noise', () => {
     const data = json('synth.json');
     const sequences = data.train.visible.slice(0, 2);

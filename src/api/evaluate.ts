@@ -20,6 +20,8 @@ export interface EvaluateOptions {
   signal?: AbortSignal;
   /** Bytes the largest buffer of one job may take; default the device's binding limit. */
   maxJobBytes?: number;
+  /** Progress of the evaluation job running now: chunks of samples done of its total. */
+  onProgress?: (done: number, total: number) => void;
 }
 
 export interface EvaluateManyOptions extends EvaluateOptions {
@@ -156,6 +158,7 @@ async function evaluateJob(
       samples,
       signal: options.signal,
       maxChunkBytes: options.maxJobBytes,
+      onChunk: options.onProgress,
     });
     indices.forEach((index, i) => {
       metrics.set(index, {

@@ -6,6 +6,7 @@ import { describeValue, validateCounts } from '../model/data.js';
 import { flattenModel, type PoglmModelJson } from '../model/json.js';
 import { isScheme, resolveMethod, SCHEMES, type Method, type ResolvedMethod, type Scheme } from '../model/types.js';
 import { exponentialBasis } from '../model/basis.js';
+import { resolveValidation, type ValidationSettings } from './validation.js';
 
 export interface FitSettings {
   hidden: number;
@@ -13,8 +14,13 @@ export interface FitSettings {
   method: Method;
   tau?: number;
   categories?: number;
-  /** Default 20. */
-  epochs?: number;
+  /**
+   * Default 20. 'auto': train until the ELBO of held-out training sequences stops improving (src/api/validation.ts;
+   * `validation` sets how).
+   */
+  epochs?: number | 'auto';
+  /** With epochs 'auto': the held-out fraction, the patience, the upper bound and the samples of its ELBO. */
+  validation?: ValidationSettings;
   /** Sequences per minibatch; default 10. */
   batchSize?: number;
   /** Monte Carlo samples per sequence; default 5. */
@@ -137,6 +143,8 @@ export interface ResolvedJob {
   seed: number;
   sequences: number;
   bins: number;
+  /** With epochs 'auto': the held-out sequences and how to use them (job.train is then the rest). */
+  validation?: { data: number[][][]; settings: Required<ValidationSettings> & { held: number } };
 }
 
 export function positiveInteger(name: string, value: number): number {
@@ -179,20 +187,25 @@ export function resolveJob(job: FitJob, index: number, many: boolean): ResolvedJ
       throw new Error(`${where}.init is a ${init.layout.visible}+${init.layout.hidden} ${init.layout.scheme} model; the fit needs ${shape.neurons}+${job.hidden} ${job.scheme}`);
     }
   }
+  // Auto epochs: the last sequences are held out to tell when to stop, and training sees the rest.
+  const auto = job.epochs === 'auto';
+  const validation = auto ? resolveValidation(job.validation, shape.sequences, `${where}.validation`) : undefined;
+  const trained = validation ? { ...job, train: job.train.slice(0, shape.sequences - validation.held) } : job;
   return {
     index,
-    job,
+    job: trained,
     method,
     scheme: job.scheme,
     basis,
-    epochs: positiveInteger(`${where}.epochs`, job.epochs ?? 20),
+    epochs: validation ? validation.maxEpochs : positiveInteger(`${where}.epochs`, job.epochs as number ?? 20),
     batchSize: positiveInteger(`${where}.batchSize`, job.batchSize ?? 10),
     samples: positiveInteger(`${where}.samples`, job.samples ?? 5),
     learningRateGenerative: job.learningRateGenerative ?? PAPER_ADAM.learningRateGenerative,
     learningRateVariational: job.learningRateVariational ?? PAPER_ADAM.learningRateVariational,
     seed,
-    sequences: shape.sequences,
+    sequences: shape.sequences - (validation?.held ?? 0),
     bins: shape.bins,
+    ...(validation ? { validation: { data: job.train.slice(shape.sequences - validation.held), settings: validation } } : {}),
   };
 }
 
@@ -212,5 +225,7 @@ export function groupKey(job: ResolvedJob): string {
     job.learningRateGenerative,
     job.learningRateVariational,
     job.basis,
+    // A fit trained to convergence stops on its own epoch: it cannot share a job's fixed list of steps with others.
+    job.validation ? job.index : null,
   ]);
 }

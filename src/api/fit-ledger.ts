@@ -46,6 +46,10 @@ export class FitLedger {
     if (!options) return new FitLedger([]);
     if (typeof options.save !== 'function') throw new Error('checkpoint.save must be a function that keeps each state');
     if (options.every !== undefined) positiveInteger('checkpoint.every', options.every);
+    // The held-out history that decides when such a fit stops is not part of a training state yet.
+    if (resolved.some((job) => job.validation)) {
+      throw new Error("checkpoints of fits with epochs 'auto' are not supported: give a number of epochs to checkpoint, or fit without a checkpoint");
+    }
     // Jobs that share a training array share its hash, as they share its upload.
     const hashes = new Map<number[][][], string>();
     const hashOf = (train: number[][][]): string => hashes.get(train) ?? hashes.set(train, hashCounts(train)).get(train)!;

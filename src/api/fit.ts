@@ -9,9 +9,12 @@ import type { GpuSession } from '../engine/session.js';
 import { withSession } from '../engine/session.js';
 import { initialParams } from '../model/schedule.js';
 import { trainGroup, type TrainingOutcome } from '../engine/training.js';
+import { ModelEvaluation } from '../engine/evaluation.js';
+import type { VariationalJob } from '../engine/job.js';
+import { ValidationTracker } from './validation.js';
 import type { TrainingCheckpoint } from '../model/checkpoint.js';
 import { buildModel, flattenModel, type TrainingRecord } from '../model/json.js';
-import { paramLayout } from '../model/params.js';
+import { paramLayout, type ParamLayout } from '../model/params.js';
 import { convergenceOf } from '../model/convergence.js';
 import { NoisePurpose } from '../model/philox.js';
 import {
@@ -216,6 +219,8 @@ async function trainChunk(
     return position * first.sequences;
   });
   const dataset: DeviceDataset = await uploadDataset(session, arrays, first.basis, 'train', {}, upload);
+  // A fit trained to convergence is alone in its job (groupKey): its held-out sequences decide when it stops.
+  const validation = first.validation ? await heldOutCheck(session, first, layout, upload) : undefined;
   try {
     const outcome = await trainGroup(
       session,
@@ -242,6 +247,7 @@ async function trainChunk(
         resume: training.resume,
         checkpointEvery: training.every,
         onCheckpoint: training.onCheckpoint,
+        ...(validation ? { afterEpoch: validation.afterEpoch } : {}),
         onEpoch: (epochReport) => {
           const running = Array.from(epochReport.elbo).filter(Number.isFinite);
           training.onEpoch(epochReport.epoch, running.reduce((a, b) => a + b, 0) / Math.max(running.length, 1));
@@ -251,6 +257,7 @@ async function trainChunk(
     const results = part.map((job, i) => {
       const member = outcome.members[i];
       const record = trainingRecord(job, outcome, i, session.adapter);
+      if (validation) record.validation = validation.tracker.summary(outcome.epochsCompleted, outcome.interrupted);
       const result: FitResult = {
         model: buildModel({ layout, params: member.params, method: job.method, basis: job.basis }, record),
         elboHistory: member.elboHistory,
@@ -272,7 +279,38 @@ async function trainChunk(
     return { results, interrupted: outcome.interrupted };
   } finally {
     dataset.release();
+    validation?.release();
   }
+}
+
+/**
+ * The held-out check of a fit with epochs 'auto': its validation sequences on the device, and after each epoch their
+ * mean ELBO under the current parameters (Poisson-switched, as evaluation scores; the same noise every epoch).
+ */
+async function heldOutCheck(session: GpuSession, job: ResolvedJob, layout: ParamLayout, upload: UploadOptions) {
+  const { data, settings } = job.validation!;
+  const dataset = await uploadDataset(session, [data], job.basis, 'validation', {}, upload);
+  let evaluation: ModelEvaluation;
+  try {
+    evaluation = await ModelEvaluation.create(session, dataset, { layout, basis: job.basis, models: 1, sequences: data.length, samples: settings.samples, maxChunkBytes: upload.maxShardBytes });
+  } catch (error) {
+    dataset.release();
+    throw error;
+  }
+  const tracker = new ValidationTracker(settings);
+  return {
+    tracker,
+    release: () => {
+      evaluation.destroy();
+      dataset.release();
+    },
+    afterEpoch: async (training: VariationalJob, epochsCompleted: number): Promise<boolean> => {
+      const params = (await training.readParams()).subarray(0, layout.total);
+      const outcome = await evaluation.run([{ params, seed: job.seed, firstRow: 0 }]);
+      const elbo = outcome.elbo[0].reduce((a, b) => a + b, 0) / data.length;
+      return tracker.record(epochsCompleted, elbo);
+    },
+  };
 }
 
 /**

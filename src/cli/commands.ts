@@ -33,7 +33,7 @@ import { formatSeconds, StatusLine } from './progress.js';
 import { registerGridCommand } from './grid.js';
 import { registerBinCommand } from './bin.js';
 import { registerFitCommand } from './fit.js';
-import { formatMetrics, groundTruthFor, round } from './report.js';
+import { evaluationProgress, formatMetrics, groundTruthFor, round } from './report.js';
 import { describeCounts, describeCountsArray } from './describe.js';
 
 const SYNTH_INPUTS = {
@@ -210,14 +210,18 @@ async function evalCommand(context: CliContext, options: InputValues<typeof EVAL
   const { model } = options.model;
   // What a synth file carries is used where it fits the model.
   const fromFile = groundTruthFor(test, model.hidden, context);
+  const status = new StatusLine();
+  const started = performance.now();
   const metrics = await evaluate(model, test.visible, {
     session: await context.session(),
     samples: options.mc,
     seed: options.seed,
     signal: context.signal,
+    onProgress: (done, total) => status.update(evaluationProgress(done, total, started)),
     testHidden: options.testHidden ?? fromFile.testHidden,
     truth: options.truth ?? fromFile.truth,
   });
+  status.done();
   if (options.json) context.out(JSON.stringify(metrics));
   else context.out(`metrics of ${options.model.path} on ${test.description} (${metrics.samples} samples per sequence):\n${formatMetrics(metrics)}`);
 }

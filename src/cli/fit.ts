@@ -16,6 +16,7 @@ import {
   basisOf,
   checkpointInput,
   countsInput,
+  epochsInput,
   flagInput,
   integerInput,
   methodInput,
@@ -29,7 +30,8 @@ import {
 } from './inputs.js';
 import { checkBasisFits, checkHiddenCount } from './limits.js';
 import { formatSeconds, StatusLine } from './progress.js';
-import { formatMetrics, groundTruthFor, notConvergedNote, round } from './report.js';
+import { evaluationProgress, formatMetrics, groundTruthFor, notConvergedNote, round, validationNote } from './report.js';
+import { VALIDATION_DEFAULTS } from '../api/validation.js';
 
 /** Test counts must have the visible neurons of the training counts. */
 function checkSameNeurons(train: CountsFile, other: CountsFile | undefined): void {
@@ -43,7 +45,10 @@ const FIT_FLAGS = {
   hidden: integerInput('--hidden', { min: 1 }),
   scheme: schemeInput('--scheme'),
   method: methodInput('--method'),
-  epochs: integerInput('--epochs', { min: 1 }),
+  epochs: epochsInput('--epochs'),
+  patience: optional(integerInput('--patience', { min: 1 })),
+  maxEpochs: optional(integerInput('--max-epochs', { min: 1 })),
+  validationFraction: optional(positiveInput('--validation-fraction')),
   batch: integerInput('--batch', { min: 1 }),
   mc: integerInput('--mc', { min: 1 }),
   lrGen: positiveInput('--lr-gen'),
@@ -95,8 +100,24 @@ const FIT_INPUTS: CommandInputs<typeof FIT_FLAGS> = {
     checkInit,
     ({ test, hidden }) => test && checkGroundTruth(test, hidden, '--test'),
     checkResume,
+    checkAutoEpochs,
   ],
 };
+
+/** --epochs auto's knobs apply to it alone, and its fits cannot be checkpointed yet. */
+function checkAutoEpochs(options: FitValues): void {
+  const auto = options.epochs === 'auto';
+  for (const [flag, value] of [['--patience', options.patience], ['--max-epochs', options.maxEpochs], ['--validation-fraction', options.validationFraction]] as const) {
+    if (value !== undefined && !auto) throw new UsageError(`${flag} applies to --epochs auto, not --epochs ${options.epochs}`);
+  }
+  if (options.validationFraction !== undefined && !(options.validationFraction < 1)) throw new UsageError(`--validation-fraction must be below 1, got ${options.validationFraction}`);
+  if (auto && options.checkpoint) throw new UsageError('--checkpoint does not work with --epochs auto yet: give a number of --epochs to checkpoint a fit');
+  if (auto) {
+    const sequences = options.train.visible.length;
+    const held = Math.max(1, Math.round(sequences * (options.validationFraction ?? VALIDATION_DEFAULTS.fraction)));
+    if (held >= sequences) throw new UsageError(`--epochs auto holds out ${held} of the ${sequences} training sequences to tell when to stop, leaving none to train on: give more sequences`);
+  }
+}
 
 /** A fit from --init keeps that model's basis (its weights mean nothing with another): the basis flags must not differ. */
 function checkBasisAgainstInit(options: FitValues): void {
@@ -120,6 +141,9 @@ function fitSettings(options: FitValues): FitSettings {
     learningRateGenerative: options.lrGen,
     learningRateVariational: options.lrVar,
     seed: options.seed,
+    ...(options.epochs === 'auto'
+      ? { validation: { patience: options.patience, maxEpochs: options.maxEpochs, fraction: options.validationFraction } }
+      : {}),
     ...(options.init ? {} : { basis: basisOf(options) }),
     ...(options.tau !== undefined ? { tau: options.tau } : {}),
     ...(options.categories !== undefined ? { categories: options.categories } : {}),
@@ -160,11 +184,12 @@ async function fitCommand(context: CliContext, options: FitValues): Promise<void
           }
         : {}),
       onProgress: (progress) => {
-        if (!Number.isNaN(progress.meanElbo)) {
-          status.update(
-            `epoch ${progress.epoch}/${progress.epochs}  ELBO ${progress.meanElbo.toFixed(3)}  (${formatSeconds((performance.now() - started) / 1000)})`,
-          );
-        }
+        if (Number.isNaN(progress.meanElbo)) return;
+        const elapsed = (performance.now() - started) / 1000;
+        // An ETA from the epochs so far; with --epochs auto the count is an upper bound, and so is the ETA.
+        const left = formatSeconds((elapsed / Math.max(progress.epoch, 1)) * (progress.epochs - progress.epoch));
+        const of = settings.epochs === 'auto' ? `(auto, at most ${progress.epochs})` : `/${progress.epochs}`;
+        status.update(`epoch ${progress.epoch}${of}  ELBO ${progress.meanElbo.toFixed(3)}  (${formatSeconds(elapsed)}, ${settings.epochs === 'auto' ? 'at most ' : ''}${left} left)`);
       },
     });
   } catch (error) {
@@ -178,18 +203,22 @@ async function fitCommand(context: CliContext, options: FitValues): Promise<void
   }
   status.done();
   writeJson(options.out, result.model);
-  const convergence = result.model.training?.convergence;
-  if (convergence?.stillImproving && !result.interrupted) context.err(`poglm: ${notConvergedNote(convergence)}`);
+  const { convergence, validation } = result.model.training ?? {};
+  if (validation) context.err(`poglm: ${validationNote(validation, result.epochsCompleted)}`);
+  else if (convergence?.stillImproving && !result.interrupted) context.err(`poglm: ${notConvergedNote(convergence)}`);
   const seconds = (performance.now() - started) / 1000;
   let metrics: Metrics | undefined;
   if (test && !context.signal.aborted) {
+    const evaluationStarted = performance.now();
     metrics = await evaluate(result.model, test.visible, {
       session,
       samples: evalSamples,
       seed: settings.seed,
       signal: context.signal,
+      onProgress: (done, total) => status.update(evaluationProgress(done, total, evaluationStarted)),
       ...groundTruthFor(test, settings.hidden, context),
     });
+    status.done();
   }
   if (options.json) {
     context.out(
@@ -201,6 +230,7 @@ async function fitCommand(context: CliContext, options: FitValues): Promise<void
         elboHistory: result.elboHistory,
         interrupted: result.interrupted,
         ...(convergence ? { convergence } : {}),
+        ...(validation ? { validation } : {}),
         ...(metrics ? { metrics } : {}),
       }),
     );
@@ -227,7 +257,10 @@ export function registerFitCommand(program: Command): void {
     .requiredOption('--hidden <h>', 'number of hidden neurons')
     .requiredOption('--scheme <F|FS|FB>', 'variational message passing: forward, forward-self, forward-backward')
     .requiredOption('--method <name>', 'hidden-spike distribution: poisson, categorical, gs-score, gs-pathwise, exponential, rayleigh, half-normal')
-    .option('--epochs <n>', 'passes over the training sequences', '20')
+    .option('--epochs <n|auto>', 'passes over the training sequences, or auto: until the ELBO of held-out training sequences stops improving', '20')
+    .option('--patience <n>', 'with --epochs auto: epochs without a better held-out ELBO before stopping (default 5)')
+    .option('--max-epochs <n>', 'with --epochs auto: the most epochs (default 500)')
+    .option('--validation-fraction <f>', 'with --epochs auto: the last fraction of the training sequences held out (default 0.2)')
     .option('--batch <n>', 'sequences per minibatch', '10')
     .option('--mc <m>', 'Monte Carlo samples per sequence', '5')
     .option('--lr-gen <rate>', 'Adam learning rate of the generative model', '0.05')

@@ -134,6 +134,11 @@ export const integerListInput = (flag: string, options: { min?: number; max?: nu
   flag,
   read: (raw) => integerList(flag, required(flag, raw), options),
 });
+/** A number of epochs, or "auto" (train until held-out sequences stop improving). */
+export const epochsInput = (flag: string): Input<number | 'auto'> => ({
+  flag,
+  read: (raw) => (raw?.trim().toLowerCase() === 'auto' ? 'auto' : integer(flag, raw, { min: 1 })),
+});
 export const flagInput = (flag: string): Input<boolean> => ({ flag, read: (raw) => raw !== undefined && raw !== 'false' });
 /** A file the command reads, with the reader that parses and checks it. */
 export const readInput = <T>(flag: string, reader: (path: string) => T): Input<T> => ({ flag, path: 'read', read: (raw) => reader(required(flag, raw)) });

@@ -1,8 +1,9 @@
 // What the fit and eval commands print: metrics as an aligned table, and which ground truth applies to a model.
 import { groundTruthHiddenCount, type GroundTruth, type Metrics } from '../api/evaluate.js';
-import type { ConvergenceCheck } from '../model/convergence.js';
+import type { ConvergenceCheck, ValidationRecord } from '../model/convergence.js';
 import type { CountsFile } from './readers.js';
 import type { CliContext } from './runner.js';
+import { formatSeconds } from './progress.js';
 
 export const round = (value: number, digits = 4): number => Number(value.toFixed(digits));
 
@@ -43,4 +44,19 @@ export function notConvergedNote(check: ConvergenceCheck): string {
     `${(check.slopePerEpoch / check.standardError).toFixed(1)} standard errors): the fit has likely not converged, and hidden neurons are often ` +
     'the last to take part; give more --epochs, or --epochs auto'
   );
+}
+
+/** Why a fit with --epochs auto stopped where it did. */
+export function validationNote(validation: ValidationRecord, epochs: number): string {
+  const best = `best held-out ELBO ${validation.history[validation.bestEpoch - 1]?.toFixed(3)} at epoch ${validation.bestEpoch}, over ${validation.sequences} held-out sequences`;
+  if (validation.stopped === 'converged') return `stopped after ${epochs} epochs: the held-out ELBO had not improved for ${validation.patience} epochs (${best})`;
+  if (validation.stopped === 'interrupted') return `interrupted after ${epochs} epochs (${best})`;
+  return `reached --max-epochs ${validation.maxEpochs} while the held-out ELBO was still improving (${best}): the fit has not converged; raise --max-epochs`;
+}
+
+/** "evaluating: 40% of 25 chunks of samples (12.0 s, 18.0 s left)". */
+export function evaluationProgress(done: number, total: number, started: number): string {
+  const elapsed = (performance.now() - started) / 1000;
+  const left = (elapsed / Math.max(done, 1)) * (total - done);
+  return `evaluating: ${Math.round((100 * done) / total)}% of ${total} chunks of samples (${formatSeconds(elapsed)}, ${formatSeconds(left)} left)`;
 }

@@ -58,6 +58,11 @@ export interface TrainingOptions {
   onCheckpoint?: (state: TrainingCheckpoint) => void | Promise<void>;
   /** Epochs between checkpoints, counted from the first epoch of the fit (not of the resume); default 1. */
   checkpointEvery?: number;
+  /**
+   * Asked after every epoch, with the job (its parameters as they now are): true ends training there, as converged
+   * (src/api/validation.ts). Not an interrupt: the outcome is a finished fit of fewer epochs.
+   */
+  afterEpoch?: (job: VariationalJob, epochsCompleted: number) => Promise<boolean>;
 }
 
 export interface EpochReport {
@@ -329,6 +334,7 @@ export async function trainGroup(session: GpuSession, dataset: DeviceDataset, sp
       }
       const elbo = await finishEpoch(job, progress, steps);
       options.onEpoch?.({ epoch: epoch + 1, epochs: spec.epochs, steps: progress.epochsCompleted * steps, elbo, failed: progress.failedAt.filter((f) => f !== undefined).length });
+      if (options.afterEpoch && !allFailed() && (await options.afterEpoch(job, progress.epochsCompleted))) break;
       const goesOn = progress.epochsCompleted < spec.epochs && !allFailed();
       if (goesOn && progress.epochsCompleted % every === 0 && options.onCheckpoint) await checkpoint(false);
     }

@@ -43,3 +43,19 @@ export function leastSquaresSlope(values: number[]): { slope: number; standardEr
   const standardError = n > 2 ? Math.sqrt(residual / (n - 2) / sxx) : Number.POSITIVE_INFINITY;
   return { slope, standardError };
 }
+
+/** What a model records of its validation (TrainingRecord.validation; src/api/validation.ts makes it). */
+export interface ValidationRecord {
+  sequences: number;
+  samples: number;
+  patience: number;
+  maxEpochs: number;
+  /** Mean held-out ELBO per sequence after each epoch. */
+  history: number[];
+  /** The epoch (1-based) of the best held-out ELBO. */
+  bestEpoch: number;
+  /** "converged": no improvement for `patience` epochs; "max-epochs": stopped by the bound; "interrupted". */
+  stopped: 'converged' | 'max-epochs' | 'interrupted';
+  /** True when the bound was reached within `patience` epochs of the best: still improving, not converged. */
+  stillImproving: boolean;
+}

@@ -2,7 +2,7 @@
 // backwardWeight?,bias}, visible, hidden, method and the training settings. Reading checks every field and names the
 // one that is wrong, without recursing over the input or printing whole values. (The CLI writes it through a temporary
 // file and a rename: cli/files.ts.)
-import type { ConvergenceCheck } from './convergence.js';
+import type { ConvergenceCheck, ValidationRecord } from './convergence.js';
 import { describeValue, finiteMatrixProblem, finiteVectorProblem, type MatrixProblem } from './data.js';
 import { flattenParams, paramLayout, unflattenParams, type ParamLayout } from './params.js';
 import {
@@ -32,6 +32,8 @@ export interface TrainingRecord {
   stoppedEarly?: { reason: 'interrupted' | 'non-finite'; step?: number; message: string };
   /** The trend of the training ELBO at the end (src/model/convergence.ts): still rising means not converged. */
   convergence?: ConvergenceCheck;
+  /** With epochs 'auto': the held-out ELBO per epoch and why training stopped (src/api/validation.ts). */
+  validation?: ValidationRecord;
   adapter?: string;
   [extra: string]: unknown;
 }
