@@ -271,6 +271,9 @@ beforeAll(() => {
   writeFileSync(at('counts.json'), JSON.stringify(visible));
   writeFileSync(at('posterior.json'), JSON.stringify(posteriorOf(counts(HIDDEN, 0.2, 4))));
   writeFileSync(at('short-posterior.json'), JSON.stringify({ means: posteriorOf(counts(HIDDEN, 0.2, 4)).means.map((s) => s.slice(1)) }));
+  // A `poglm synth` file: its parts carry the true hidden spikes, and its truth the true parameters.
+  const synthPart = (seed: number) => ({ visible: counts(VISIBLE, 0.25, seed), hidden: counts(HIDDEN, 0.2, seed + 1) });
+  writeFileSync(at('synth.json'), JSON.stringify({ format: 'poglm-gpu.synthetic', visible: VISIBLE, hidden: HIDDEN, train: synthPart(10), test: synthPart(20), truth: { generative: truth } }));
   writeFileSync(at('summary.csv'), 'scheme,method,hidden,fits,failed,testMarginalLogLikelihood_mean,testMarginalLogLikelihood_sd\nFB,poisson,1,3,0,-10,1\nFB,poisson,2,3,0,-9,1\n');
 });
 afterAll(() => rmSync(folder, { recursive: true, force: true }));
@@ -308,6 +311,19 @@ describe('poglm plot', () => {
     expect((await plot('raster', '--data', at('counts.json'), '--infer', at('posterior.json'), '--sequence', '2', '--out', at('r.svg'))).code).toBe(0);
     const visible = JSON.parse(readFileSync(at('counts.json'), 'utf8')) as number[][][];
     expect(count(parseSvg(readFileSync(at('r.svg'), 'utf8')), 'spike-dots')).toBe(spikeCount(visible[2]));
+  });
+
+  it('takes truth and true hidden spikes from a synth file, of the --part the inference is of', async () => {
+    expect((await plot('weights', '--model', at('model.json'), '--truth', at('synth.json'), '--out', at('synth-w.svg'))).code).toBe(0);
+    expect(count(parseSvg(readFileSync(at('synth-w.svg'), 'utf8')), 'truth-cells')).toBe(N * N);
+    const synth = JSON.parse(readFileSync(at('synth.json'), 'utf8'));
+    writeFileSync(at('train-posterior.json'), JSON.stringify(posteriorOf(synth.train.hidden)));
+    expect((await plot('raster', '--data', at('synth.json'), '--part', 'train', '--infer', at('train-posterior.json'), '--sequence', '1', '--out', at('synth-r.svg'))).code).toBe(0);
+    const document = parseSvg(readFileSync(at('synth-r.svg'), 'utf8'));
+    expect(count(document, 'spike-dots')).toBe(spikeCount(synth.train.visible[1]));
+    expect(count(document, 'true-hidden-spikes')).toBe(spikeCount(synth.train.hidden[1]));
+    const wrongPart = await plot('raster', '--data', at('synth.json'), '--part', 'validation', '--infer', at('train-posterior.json'), '--out', at('refused-part.svg'));
+    expect(wrongPart).toMatchObject({ code: 2, stderr: expect.stringMatching(/--part must be test or train, got "validation"/) });
   });
 
   it.each([
