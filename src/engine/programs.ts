@@ -320,3 +320,37 @@ export const baseNoiseProgram = (kind: 'uniform' | 'normal' | 'gumbel'): KernelP
   workgroupSize: DEFAULT_WORKGROUP,
   constants: { noiseKind: NOISE_KIND_ID[kind] },
 });
+
+// ---- the fully observed GLM (shaders/glm.wgsl; the job in src/engine/glm.ts) ----
+
+/** The GLM's shape and job dimensions as pipeline constants: V neurons, no hidden ones, one "sample" per slot. */
+function glmConstants(visible: number, job: Omit<JobConstants, 'samplesPerSlot'>): Record<string, number> {
+  return { visibleCount: visible, hiddenCount: 0, neuronCount: visible, samplesPerSlot: 1, ...job };
+}
+
+/** ln p terms and deltas of every bin: a row per (model, chunk slot), a thread per bin. */
+export const glmBinLogLikelihoodProgram = (visible: number, withGradient: boolean, job: Omit<JobConstants, 'samplesPerSlot'>): KernelProgram => ({
+  name: `glm.binLogLikelihood${withGradient ? '.grad' : ''}`,
+  shader: 'glm.wgsl',
+  entryPoint: 'binLogLikelihood',
+  workgroupSize: rowWorkgroupSize(job.binCount),
+  constants: { withGradient, ...glmConstants(visible, job) },
+});
+
+/** The minibatch mean of the gradient and of ln p: a row per model, a thread per parameter and one for ln p. */
+export const glmSumGradientProgram = (visible: number, job: Omit<JobConstants, 'samplesPerSlot'>): KernelProgram => ({
+  name: 'glm.sumGradient',
+  shader: 'glm.wgsl',
+  entryPoint: 'sumGradient',
+  workgroupSize: rowWorkgroupSize(visible * visible + visible + 1),
+  constants: glmConstants(visible, job),
+});
+
+/** Each (model, sequence)'s ln p(X): a thread per pair. */
+export const glmSequenceLogLikelihoodProgram = (visible: number, job: Omit<JobConstants, 'samplesPerSlot'>): KernelProgram => ({
+  name: 'glm.sequenceLogLikelihood',
+  shader: 'glm.wgsl',
+  entryPoint: 'sequenceLogLikelihood',
+  workgroupSize: DEFAULT_WORKGROUP,
+  constants: glmConstants(visible, job),
+});
