@@ -1,7 +1,8 @@
 // The paper's ground-truth metrics: mean absolute error of W and b after matching learned hidden neurons to true
 // ones — the permutation of hidden indices that minimises the mean absolute W error (visible indices stay fixed).
 import { DataError, describeValue } from './data.js';
-import type { GenerativeParams } from './types.js';
+import { logFactorialInteger } from './math.js';
+import { EPS, type GenerativeParams } from './types.js';
 
 /** All permutations of 0..n-1 (n! of them; the caller bounds n). */
 function permutations(n: number): number[][] {
@@ -98,4 +99,79 @@ export function parameterErrors(learned: GenerativeParams, truth: GenerativePara
     hiddenOrder: best,
     exhaustive,
   };
+}
+
+// ---- bits per spike against the homogeneous baseline ----
+// Counts are Poisson with mean lambda = sigma(drive) (docs/gradients.md), so the homogeneous baseline is the same
+// family with a constant rate per neuron: the bias-only GLM. Its maximum-likelihood rate has a closed form. For
+// neuron v with mean training count xbar, ln p = sum_{s,t} [x ln(lambda+EPS) - lambda - ln x!] has derivative
+// sum x/(lambda+EPS) - n, zero at lambda = xbar - EPS; sigma keeps lambda in (0, 1), so the supremum over the
+// bias is at lambda = clamp(xbar - EPS, 0, 1) (a neuron that fired at least once per bin on average sits at the cap
+// of one spike per bin; one that never fired at rate 0, where its silent bins cost nothing).
+
+/** (LL - LL_baseline) / (spikes ln 2): the information per spike the model adds over the baseline, in bits. */
+export function bitsPerSpike(logLikelihood: number, baseline: number, spikes: number): number {
+  if (!(spikes > 0)) throw new DataError(`bits per spike needs a positive number of spikes, got ${describeValue(spikes)}`);
+  return (logLikelihood - baseline) / (spikes * Math.LN2);
+}
+
+/** Total spikes of counts x[s][t][v]. */
+export function countSpikes(data: number[][][]): number {
+  let total = 0;
+  for (const sequence of data) for (const row of sequence) for (const count of row) total += count;
+  return total;
+}
+
+/** The homogeneous baseline's rate per neuron: the bias-only GLM's maximum-likelihood rate on `train` (above). */
+export function homogeneousRates(train: number[][][]): number[] {
+  if (train.length === 0 || train[0].length === 0) throw new DataError('the homogeneous baseline needs at least one training bin');
+  const visible = train[0][0].length;
+  const sums = new Array<number>(visible).fill(0);
+  let bins = 0;
+  for (const sequence of train) {
+    for (const row of sequence) {
+      row.forEach((count, v) => (sums[v] += count));
+      bins++;
+    }
+  }
+  return sums.map((sum) => Math.min(1, Math.max(0, sum / bins - EPS)));
+}
+
+/** ln p(X) of each sequence of `data` under independent Poisson counts with constant rates, ln x! included. */
+export function homogeneousLogLikelihood(rates: number[], data: number[][][]): number[] {
+  const logRates = rates.map((rate) => Math.log(rate + EPS));
+  return data.map((sequence) => {
+    let total = 0;
+    for (const row of sequence) {
+      row.forEach((count, v) => {
+        if (v >= rates.length) throw new DataError(`the data has more neurons than the ${rates.length} rates of the baseline`);
+        total += count * logRates[v] - rates[v] - logFactorialInteger(count);
+      });
+    }
+    return total;
+  });
+}
+
+export interface HomogeneousBaseline {
+  /** Rate per neuron, from the training counts. */
+  rates: number[];
+  /** ln p of each test sequence under the baseline. */
+  logLikelihood: number[];
+  /** Spikes in the test data. */
+  spikes: number;
+}
+
+/** The homogeneous baseline fitted on `train` and scored on `test`: what bits per spike is measured against. */
+export function homogeneousBaseline(train: number[][][], test: number[][][]): HomogeneousBaseline {
+  const rates = homogeneousRates(train);
+  return { rates, logLikelihood: homogeneousLogLikelihood(rates, test), spikes: countSpikes(test) };
+}
+
+/** Bits per spike of per-sequence test log-likelihoods over a baseline of the same test sequences. */
+export function bitsPerSpikeOver(logLikelihoods: number[], baseline: HomogeneousBaseline): number {
+  if (logLikelihoods.length !== baseline.logLikelihood.length) {
+    throw new DataError(`${logLikelihoods.length} log-likelihoods for ${baseline.logLikelihood.length} baseline sequences: score the same test sequences`);
+  }
+  const sum = (values: number[]): number => values.reduce((total, value) => total + value, 0);
+  return bitsPerSpike(sum(logLikelihoods), sum(baseline.logLikelihood), baseline.spikes);
 }
