@@ -153,7 +153,7 @@ describe('poglm fit, eval and grad', () => {
     writeFileSync(at('test-z.json'), JSON.stringify(data.test.hidden));
     const plain = poglm('eval', '--model', 'model.json', '--test', 'test-x.json', '--mc', '200', '--json');
     expect(plain.status, plain.stderr).toBe(0);
-    expect(Object.keys(JSON.parse(plain.stdout)).sort()).toEqual(['samples', 'sequences', 'testElbo', 'testMarginalLogLikelihood']);
+    expect(Object.keys(JSON.parse(plain.stdout)).sort()).toEqual(['samples', 'sequences', 'testElbo', 'testMarginalLogLikelihood', 'testMarginalLogLikelihoodVariance']);
     const full = poglm('eval', '--model', 'model.json', '--test', 'test-x.json', '--test-hidden', 'test-z.json', '--truth', 'synth.json', '--mc', '200', '--json');
     expect(full.status, full.stderr).toBe(0);
     const metrics = JSON.parse(full.stdout);

@@ -52,7 +52,13 @@ export function groundTruthHiddenCount(truth: GroundTruth, visible: number): num
 }
 
 export interface Metrics {
+  /** Mean over the test sequences of each one's marginal log-likelihood estimate. */
   testMarginalLogLikelihood: number;
+  /**
+   * Sample variance over the test sequences of their marginal log-likelihoods: with the mean, what standard errors
+   * over seeds and sequences are made of (src/api/choice.ts).
+   */
+  testMarginalLogLikelihoodVariance?: number;
   testElbo: number;
   predictedCompleteLogLikelihood?: number;
   hiddenLogLikelihood?: number;
@@ -63,6 +69,12 @@ export interface Metrics {
 }
 
 const mean = (values: number[]): number => values.reduce((sum, value) => sum + value, 0) / values.length;
+/** Sample variance (n - 1); 0 for a single value. */
+const variance = (values: number[]): number => {
+  if (values.length < 2) return 0;
+  const m = mean(values);
+  return values.reduce((sum, value) => sum + (value - m) ** 2, 0) / (values.length - 1);
+};
 
 export interface EvaluationItem extends GroundTruth {
   model: PoglmModelJson;
@@ -163,6 +175,7 @@ async function evaluateJob(
     indices.forEach((index, i) => {
       metrics.set(index, {
         testMarginalLogLikelihood: mean(outcome.marginalLogLikelihood[i]),
+        testMarginalLogLikelihoodVariance: variance(outcome.marginalLogLikelihood[i]),
         testElbo: mean(outcome.elbo[i]),
         sequences,
         samples,

@@ -5,6 +5,7 @@ import { fitMany, type CheckpointOptions, type FitCheckpoint, type FitJob, type 
 import { checkFingerprint, checkFormat, decodeNumber, encodeNumber, hashCounts, hashJson, type EncodedNumber } from '../model/checkpoint.js';
 import { validateCounts } from '../model/data.js';
 import type { GenerativeParams, Method, Scheme } from '../model/types.js';
+import { pooledPoint } from './choice.js';
 
 export interface GridDataset {
   /** "trial 3", or a file name. */
@@ -65,6 +66,8 @@ export interface SummaryRow {
   failed: number;
   mean: Partial<Record<MetricName, number>>;
   sd: Partial<Record<MetricName, number>>;
+  /** Standard error of the mean test marginal log-likelihood over seeds and test sequences (src/api/choice.ts). */
+  marginalStandardError?: number;
 }
 
 export interface GridOptions extends Omit<FitManyOptions, 'checkpoint'> {
@@ -330,6 +333,8 @@ export function summarise(rows: GridRow[]): SummaryRow[] {
         summary.sd[name] = sd(values);
       }
     }
+    const evaluated = group.flatMap((row) => (row.metrics && Number.isFinite(row.metrics.testMarginalLogLikelihood) ? [row.metrics] : []));
+    if (evaluated.length > 0) summary.marginalStandardError = pooledPoint(group[0].hidden, evaluated).standardError;
     return summary;
   });
 }
@@ -352,11 +357,19 @@ export function rowsToCsv(rows: GridRow[]): string {
 }
 
 export function summaryToCsv(summary: SummaryRow[]): string {
-  const header = ['scheme', 'method', 'hidden', 'fits', 'failed', ...METRIC_NAMES.flatMap((name) => [`${name}_mean`, `${name}_sd`])];
+  const header = ['scheme', 'method', 'hidden', 'fits', 'failed', ...METRIC_NAMES.flatMap((name) => [`${name}_mean`, `${name}_sd`]), 'testMarginalLogLikelihood_se'];
   return [
     header.join(','),
     ...summary.map((row) =>
-      [row.scheme, row.method, row.hidden, row.fits, row.failed, ...METRIC_NAMES.flatMap((name) => [row.mean[name] ?? '', row.sd[name] ?? ''])].join(','),
+      [
+        row.scheme,
+        row.method,
+        row.hidden,
+        row.fits,
+        row.failed,
+        ...METRIC_NAMES.flatMap((name) => [row.mean[name] ?? '', row.sd[name] ?? '']),
+        row.marginalStandardError ?? '',
+      ].join(','),
     ),
   ].join('\n');
 }

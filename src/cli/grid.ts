@@ -4,6 +4,7 @@ import { basename, join } from 'node:path';
 import type { Command } from 'commander';
 import { rowsToCsv, runGrid, summarise, summaryToCsv, summaryToMarkdown, type GridCheckpoint, type GridDataset } from '../api/grid.js';
 import { syntheticDataset } from '../api/synthetic.js';
+import { chooseHidden, choiceToMarkdown } from '../api/choice.js';
 import { validateCounts } from '../model/data.js';
 import { MAX_HIDDEN } from '../engine/sizing.js';
 import { UsageError, writeAtomically, writeJson } from './files.js';
@@ -160,11 +161,14 @@ async function gridCommand(context: CliContext, options: GridValues): Promise<vo
     `Grid of ${total} fits (${datasets.length} dataset(s) x ${spec.seeds.length} seeds x ${spec.schemes.length} schemes x ` +
     `${spec.methods.length} methods x ${spec.hidden.length} hidden counts), ${spec.epochs} epochs, batch ${spec.batchSize}, ` +
     `M = ${spec.samples}; metrics with ${spec.evalSamples} samples per test sequence; ${formatSeconds(seconds)} on ${session.adapter}.`;
-  writeAtomically(join(options.out, 'summary.md'), `${heading}\n\nMean ± standard deviation over datasets and seeds.\n\n${summaryToMarkdown(summary)}\n`);
+  // A sweep over H says which it picks, by held-out marginal likelihood, and how sure the pick is.
+  const choice = spec.hidden.length > 1 ? chooseHidden(rows.flatMap((row) => (row.metrics ? [{ ...row, metrics: row.metrics }] : []))) : [];
+  const choiceText = choice.length > 0 ? `\n\n## Choice of H\n\n${choiceToMarkdown(choice)}` : '';
+  writeAtomically(join(options.out, 'summary.md'), `${heading}\n\nMean ± standard deviation over datasets and seeds.\n\n${summaryToMarkdown(summary)}${choiceText}\n`);
   if (options.json) {
-    context.out(JSON.stringify({ out: options.out, fits: total, seconds, fitSeconds, fitsPerSecond: total / fitSeconds, summary }));
+    context.out(JSON.stringify({ out: options.out, fits: total, seconds, fitSeconds, fitsPerSecond: total / fitSeconds, summary, ...(choice.length > 0 ? { choice } : {}) }));
   } else {
-    context.out(`${heading}\nwrote ${options.out}/models/*.json, fits.csv, summary.csv, summary.md\n\n${summaryToMarkdown(summary)}`);
+    context.out(`${heading}\nwrote ${options.out}/models/*.json, fits.csv, summary.csv, summary.md\n\n${summaryToMarkdown(summary)}${choiceText}`);
   }
   if (context.signal.aborted) {
     throw new InterruptedExit(
