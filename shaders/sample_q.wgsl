@@ -24,6 +24,9 @@ struct Params {
   hiddenConvOffset: u32,
   weightTermsOffset: u32,
   sampleSlopeOffset: u32,
+  // The first sample index of this chunk's noise counters (0 in training): a job that draws its M samples in
+  // chunks (the posterior, src/engine/posterior.ts) then gives sample m the same noise whatever the chunking.
+  sampleOffset: u32,
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
@@ -54,7 +57,7 @@ fn baseNoise(cache: ptr<function, NoiseWords>, at: Instance, instance: u32, time
     return noise;
   }
   let key = noiseKey(seedOf(at.model), params.purpose, stepCounter());
-  return drawUnitNoise(cache, noiseKind, key, time, h, at.sampleIndex, minibatchSlot(at.slot), params.noiseWidth);
+  return drawUnitNoise(cache, noiseKind, key, time, h, at.sampleIndex + params.sampleOffset, minibatchSlot(at.slot), params.noiseWidth);
 }
 
 // Draws (or reads, when given) the sample of one hidden unit, stores it with its count and mean, returns ln q.

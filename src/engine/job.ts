@@ -99,6 +99,7 @@ export class VariationalJob {
       throw new Error(`a ${spec.mode} job scores given samples: use noise "given"`);
     }
     if (spec.mode === 'evaluate' && spec.method.method !== 'poisson') throw new Error('evaluation scores with both models switched to Poisson');
+    if (spec.mode === 'posterior' && spec.noise !== 'philox') throw new Error('a posterior job draws its samples from the Philox streams: use noise "philox"');
     try {
       job.allocate();
       await job.bindStages();
@@ -344,9 +345,9 @@ export class VariationalJob {
   }
 
   /**
-   * Evaluation: moves the job to a chunk of sequences (its slots `chunk * chunkSlots` onwards) and, there, to a chunk
-   * of samples — the noise counter's sample offset, and how many of the chunk's samples the evidence counts (M
-   * samples are drawn in chunks; the last may be partial).
+   * Evaluation and the posterior: moves the job to a chunk of sequences (its slots `chunk * chunkSlots` onwards) and,
+   * there, to a chunk of samples — the noise counter's sample offset, and how many of the chunk's samples the evidence
+   * counts (M samples are drawn in chunks; the last may be partial).
    */
   setEvaluationChunk(sequenceChunk: number, sampleOffset: number, validSamples = this.spec.samples): void {
     if (validSamples < 1 || validSamples > this.spec.samples) throw new Error(`validSamples ${validSamples} outside 1..${this.spec.samples}`);

@@ -13,8 +13,9 @@ import type { ResolvedMethod } from '../model/types.js';
  *   evaluate: drive, evaluate samples (Poisson; q and p in one kernel), accumulate evidence
  *   logJoint: drive, given samples (ln q), ln p alone, sum weights        -> sampleWeights = ln p(X, Z)
  *   logQ:     drive, given samples (ln q)                                 -> weightTerms = -ln q per bin
+ *   posterior: drive, sample q (Philox noise)                            -> means and hiddenCounts per (instance, bin, hidden)
  */
-export type JobMode = 'train' | 'gradient' | 'evaluate' | 'logJoint' | 'logQ';
+export type JobMode = 'train' | 'gradient' | 'evaluate' | 'logJoint' | 'logQ' | 'posterior';
 
 /** Where the base noise of a sampling stage comes from. */
 export type NoiseSource = 'philox' | 'buffer' | 'given';

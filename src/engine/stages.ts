@@ -154,6 +154,8 @@ export const JOB_STAGES: Record<JobMode, readonly StageRecipe[]> = {
   evaluate: [drive, evaluateSamples, accumulateEvidence],
   logJoint: [drive, sampleQ, logJoint, sumWeights],
   logQ: [drive, sampleQ],
+  // The hidden neurons' posterior (src/engine/posterior.ts): q's means and samples are what the sampling stage stores.
+  posterior: [drive, sampleQ],
 };
 
 /**
@@ -167,7 +169,7 @@ export const FUSED_JOB_STAGES: Partial<Record<JobMode, readonly StageRecipe[]>> 
 
 /**
  * Who moves a step through its chunks: the device (the advance stage, so many steps fit one submission) or the host
- * (evaluation reads each chunk of sequences' evidence before the next, one chunk per submission).
+ * (evaluation and the posterior read each chunk of sequences' results before the next, one chunk per submission).
  */
 export const JOB_CHUNKING: Record<JobMode, 'device' | 'host'> = {
   train: 'device',
@@ -175,6 +177,8 @@ export const JOB_CHUNKING: Record<JobMode, 'device' | 'host'> = {
   evaluate: 'host',
   logJoint: 'device',
   logQ: 'device',
+  // The posterior reads each chunk's means and samples back before the next, as evaluation reads its evidence.
+  posterior: 'host',
 };
 
 /** The stages of a job's step, in dispatch order. */

@@ -28,6 +28,9 @@ export function workspaceCounts(spec: JobSpec, bins: number): Record<string, num
   const staged = spec.mode !== 'evaluate' && !fused;
   const stagedTraining = training && !fused;
   const perUnit = staged ? instances * bins * H : 0;
+  // A posterior job runs no ln p stage: it keeps no hidden rates, and the convolved hidden history only for FS, whose
+  // sampling stage reads it.
+  const posterior = spec.mode === 'posterior';
   return {
     visibleDrive: fused ? 0 : pairs * bins * N,
     variationalDrive: fused ? 0 : pairs * bins * H,
@@ -37,8 +40,8 @@ export function workspaceCounts(spec: JobSpec, bins: number): Record<string, num
     sampleSlope: stagedTraining && pathwise && !spec.method.info.gumbelSoftmax ? instances * bins * H : 0,
     hiddenCounts: perUnit,
     means: perUnit,
-    hiddenConv: perUnit,
-    hiddenRates: perUnit,
+    hiddenConv: posterior && layout.scheme !== 'FS' ? 0 : perUnit,
+    hiddenRates: posterior ? 0 : perUnit,
     deltas: stagedTraining ? instances * bins * N : 0,
     // d ln p / d cz through the generative drives, for the backward pass.
     driveGradient: stagedTraining ? instances * bins * H : 0,
