@@ -33,6 +33,7 @@ import { formatSeconds, StatusLine } from './progress.js';
 import { registerGridCommand } from './grid.js';
 import { registerBinCommand } from './bin.js';
 import { registerFitCommand } from './fit.js';
+import { registerPlotCommand } from './plot.js';
 import { evaluationProgress, formatMetrics, groundTruthFor, round } from './report.js';
 import { describeCounts, describeCountsArray } from './describe.js';
 
@@ -346,4 +347,5 @@ export function registerCommands(program: Command): void {
     .action(commandAction(DEMO_INPUTS, demoCommand));
 
   registerGridCommand(program);
+  registerPlotCommand(program);
 }

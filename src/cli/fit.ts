@@ -22,6 +22,7 @@ import {
   methodInput,
   optional,
   outputFileInput,
+  outputFolderInput,
   positiveInput,
   readInput,
   schemeInput,
@@ -30,6 +31,7 @@ import {
 } from './inputs.js';
 import { checkBasisFits, checkHiddenCount } from './limits.js';
 import { formatSeconds, StatusLine } from './progress.js';
+import { writeStandardPlots } from './plot.js';
 import { evaluationProgress, formatMetrics, groundTruthFor, notConvergedNote, round, validationNote } from './report.js';
 import { VALIDATION_DEFAULTS } from '../api/validation.js';
 
@@ -58,6 +60,7 @@ const FIT_FLAGS = {
   categories: optional(integerInput('--categories', { min: 2, max: MAX_CATEGORIES })),
   evalMc: integerInput('--eval-mc', { min: 1 }),
   out: outputFileInput('--out'),
+  plots: optional(outputFolderInput('--plots')),
   train: countsInput('--train', 'train'),
   test: optional(countsInput('--test', 'test')),
   init: optional(readInput('--init', (path) => readModelFile(path, '--init'))),
@@ -117,6 +120,12 @@ function checkAutoEpochs(options: FitValues): void {
     const held = Math.max(1, Math.round(sequences * (options.validationFraction ?? VALIDATION_DEFAULTS.fraction)));
     if (held >= sequences) throw new UsageError(`--epochs auto holds out ${held} of the ${sequences} training sequences to tell when to stop, leaving none to train on: give more sequences`);
   }
+}
+
+/** The standard plots of a fit (--plots): its weights, beside the truth a --test synth file carries when it fits. */
+async function writeFitPlots(folder: string, modelPath: string, result: FitResult, test: CountsFile | undefined, hidden: number): Promise<string[]> {
+  const truth = test && checkGroundTruth(test, hidden, '--test') ? test.truth : undefined;
+  return writeStandardPlots(folder, { model: result.model, modelPath, ...(truth ? { truth } : {}) });
 }
 
 /** A fit from --init keeps that model's basis (its weights mean nothing with another): the basis flags must not differ. */
@@ -220,6 +229,7 @@ async function fitCommand(context: CliContext, options: FitValues): Promise<void
     });
     status.done();
   }
+  const plots = options.plots ? await writeFitPlots(options.plots, options.out, result, test, settings.hidden) : [];
   if (options.json) {
     context.out(
       JSON.stringify({
@@ -232,6 +242,7 @@ async function fitCommand(context: CliContext, options: FitValues): Promise<void
         ...(convergence ? { convergence } : {}),
         ...(validation ? { validation } : {}),
         ...(metrics ? { metrics } : {}),
+        ...(plots.length > 0 ? { plots } : {}),
       }),
     );
   } else {
@@ -241,6 +252,7 @@ async function fitCommand(context: CliContext, options: FitValues): Promise<void
         `in ${formatSeconds(seconds)} on ${session.adapter}; final training ELBO ${last?.toFixed(3) ?? 'n/a'}`,
     );
     if (metrics) context.out(`metrics on ${test!.description} (${metrics.samples} samples per sequence):\n${formatMetrics(metrics)}`);
+    if (plots.length > 0) context.out(`plots: ${plots.join(', ')}`);
   }
   if (result.interrupted) {
     const resume = checkpoint ? `; run again with --resume to continue from ${checkpoint.path}` : '';
@@ -277,6 +289,7 @@ export function registerFitCommand(program: Command): void {
     .option('--checkpoint <file.json>', 'save the whole training state here as it goes and at any stop (see --resume)')
     .option('--checkpoint-every <n>', 'epochs between checkpoints', '1')
     .option('--resume', 'continue from --checkpoint: ends with exactly the parameters of a fit that never stopped')
+    .option('--plots <dir>', 'also draw the coupling weights (beside the truth a --test synth file carries) and the ELBO curve as SVG here')
     .option('--progress', 'show progress even when stderr is not a terminal')
     .option('--json', 'print a JSON summary')
     .action(commandAction(FIT_INPUTS, fitCommand));
