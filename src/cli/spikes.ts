@@ -1,12 +1,16 @@
-// Spike times to counts, for `poglm bin`. The file is read twice, in chunks, so that memory does not grow with it:
-// pass 1 checks every row and finds the neuron count and the last spike; the size of the counts is checked before
-// anything is allocated; pass 2 counts into one typed array. Bins are half-open, [k w, (k+1) w), with the edges k w
-// computed in float64, so that a spike on an edge lands where numpy's histogram with the same edges puts it.
+// Spike times in CSV to counts, for `poglm bin`. The file is read twice, in chunks, so that memory does not grow with
+// it: pass 1 checks every row and finds the neuron count and the last spike; the size of the counts is checked
+// before anything is allocated; pass 2 counts into one typed array. The two passes are a SpikeSource
+// (openCsvSpikes), which src/io/binning.ts bins as it bins every other format: half-open bins [k w, (k+1) w) on
+// edges k w computed in float64, so that a spike on an edge lands where numpy's histogram with the same edges puts it.
 import { closeSync, openSync, readSync } from 'node:fs';
 import { UsageError } from './files.js';
 import { InterruptedExit } from './runner.js';
 import { MAX_OUTPUT_CELLS } from './limits.js';
 import { describeCountsArray } from './describe.js';
+import { binSpikes, type SpikeSource } from '../io/binning.js';
+
+export { binIndex, binsBefore } from '../io/bin-edges.js';
 
 export interface BinOptions {
   /** Bin width in seconds. */
@@ -59,36 +63,20 @@ const NEURON_COLUMNS = new Set(['neuron', 'neurons', 'neuron_id', 'unit', 'units
 const TIME_COLUMNS = new Set(['time', 'times', 't', 'spike_time', 'spike_times', 'spiketime', 'spiketimes', 'timestamp', 'timestamps', 'seconds']);
 const SECONDS = new Set(['s', 'sec', 'secs', 'second', 'seconds']);
 
-/** The bin k of time t: the k with k*w <= t < (k+1)*w, the edges k*w rounded to float64 as numpy computes them. */
-export function binIndex(time: number, binWidth: number): number {
-  let k = Math.floor(time / binWidth);
-  // The quotient is rounded, so near an edge it may be one off; one step corrects it for any k below 2^52. The
-  // steps stay single (no loop) so that an infinite k, refused later by the size check, cannot hang.
-  if (k * binWidth > time) k--;
-  else if ((k + 1) * binWidth <= time) k++;
-  return k;
-}
-
-/** How many bins start before `duration`: the k with k*w < duration (half-open: a spike at the duration is outside). */
-export function binsBefore(duration: number, binWidth: number): number {
-  const k = binIndex(duration, binWidth);
-  return k * binWidth < duration ? k + 1 : k;
-}
-
 /** Reads spike times (rows "neuron,time" in seconds) from `path` and counts them in bins. */
 export async function binSpikeFile(path: string, options: BinOptions, read: ReadOptions = {}): Promise<BinnedCounts> {
   checkOptions(options);
-  const scan = await scanSpikes(path, options, read);
-  const shape = countShape(path, scan, options);
-  // Counts up to 2^32 - 1 fit 32 bits; only a file of more rows than that (over 16 GB) needs doubles.
-  const counts = scan.spikes <= 0xffffffff ? new Uint32Array(shape.cells) : new Float64Array(shape.cells);
-  const tally = await countSpikes(path, options, read, shape, counts);
-  if (tally.spikes !== scan.spikes) {
-    throw new UsageError(
-      `${path} changed while it was read (${scan.spikes} spikes, then ${tally.spikes}): bin a file that is not being written, and not a pipe (it is read twice)`,
-    );
-  }
-  return { counts, sequences: shape.sequences, bins: shape.sequenceBins, neurons: shape.neurons, ...tally };
+  const source = await openCsvSpikes(path, { neurons: options.neurons }, read);
+  const binned = await binSpikes(source, {
+    binWidth: options.binWidth,
+    timeScale: 1,
+    binUnit: 's',
+    sequences: { align: 'recording', duration: options.duration, sequenceBins: options.sequenceBins },
+    maxCells: MAX_CELLS,
+    error: (message) => new UsageError(message),
+  });
+  const { counts, sequences, bins, neurons, spikes, dropped, cut } = binned;
+  return { counts, sequences, bins, neurons, spikes, dropped, cut };
 }
 
 /** The options as the library takes them (bin.ts has checked the flags' text); a --neurons too large to count is left to the size check. */
@@ -306,7 +294,7 @@ interface SpikeScan {
   lastTimeLine: number;
 }
 
-async function scanSpikes(path: string, options: BinOptions, read: ReadOptions): Promise<SpikeScan> {
+async function scanSpikes(path: string, options: { neurons?: number }, read: ReadOptions): Promise<SpikeScan> {
   const rows = new RowReader(path);
   const scan: SpikeScan = { spikes: 0, highestNeuron: -1, highestNeuronLine: 0, lastTime: -1, lastTimeLine: 0 };
   await forEachLine(path, read, (line, number) => {
@@ -323,78 +311,48 @@ async function scanSpikes(path: string, options: BinOptions, read: ReadOptions):
   return scan;
 }
 
-// ---- The size of the counts, checked before they are allocated ----
+// ---- The two passes as a SpikeSource ----
 
-interface CountShape {
-  neurons: number;
-  /** All bins of the recording; the first sequences * sequenceBins of them are kept. */
-  bins: number;
-  sequences: number;
-  sequenceBins: number;
-  cells: number;
+/**
+ * A CSV file of spike times as a SpikeSource: pass 1 (here) checks every row and finds the extent; forEachSpike is
+ * pass 2, which reads the file again and refuses it if it changed meanwhile. Units are the neuron indices 0 to
+ * --neurons - 1 (default: the highest index + 1), silent ones included.
+ */
+export async function openCsvSpikes(path: string, options: { neurons?: number }, read: ReadOptions = {}): Promise<SpikeSource> {
+  const scan = await scanSpikes(path, options, read);
+  const unitCount = options.neurons ?? scan.highestNeuron + 1;
+  return {
+    where: path,
+    unitCount,
+    unitId: (index) => index,
+    findUnit: (token) => (NEURON.test(token) && Number(token) < unitCount ? Number(token) : -1),
+    spikes: scan.spikes,
+    lastTime: scan.lastTime,
+    lastTimeAt: `at ${path}:${scan.lastTimeLine}`,
+    noUnits: `${path} holds no spikes and no --neurons was given: nothing to bin`,
+    noSpikesFix: '--duration (and --neurons)',
+    fewerUnits: (neurons) =>
+      // --neurons cannot go below the highest index + 1: then the indices themselves must be renumbered.
+      options.neurons === undefined || options.neurons === scan.highestNeuron + 1
+        ? `number the neurons from 0 without gaps (--neurons is ${neurons} because the highest index is ${scan.highestNeuron}, at ${path}:${scan.highestNeuronLine})`
+        : `lower --neurons (now ${neurons}${scan.spikes > 0 ? `; the highest index in the file is ${scan.highestNeuron}` : ''})`,
+    forEachSpike: (visit) => countRows(path, read, unitCount, scan.spikes, visit),
+  };
 }
 
-function countShape(path: string, scan: SpikeScan, options: BinOptions): CountShape {
-  const { binWidth, duration } = options;
-  if (scan.spikes === 0 && options.neurons === undefined) throw new UsageError(`${path} holds no spikes and no --neurons was given: nothing to bin`);
-  if (scan.spikes === 0 && duration === undefined) throw new UsageError(`${path} holds no spikes: give --duration (and --neurons) to write counts of zeros`);
-  const neurons = options.neurons ?? scan.highestNeuron + 1;
-  // Without --duration the last bin is the one that holds the last spike, so that every spike is counted.
-  const bins = duration === undefined ? binIndex(scan.lastTime, binWidth) + 1 : binsBefore(duration, binWidth);
-  // The size is checked first on all bins: a bin count too large to be exact (or infinite) must not reach the
-  // arithmetic of sequences below.
-  if (!(bins * neurons <= MAX_CELLS)) throw tooManyCells(path, scan, options, neurons, bins);
-  const sequenceBins = options.sequenceBins ?? bins;
-  if (sequenceBins > bins) {
-    throw new UsageError(`${path}: the recording has ${bins} bins of ${binWidth} s (${extent(path, scan, duration)}), fewer than one sequence of --sequence-bins ${sequenceBins}: lower --sequence-bins or --bin-width`);
-  }
-  const sequences = Math.floor(bins / sequenceBins);
-  return { neurons, bins, sequences, sequenceBins, cells: sequences * sequenceBins * neurons };
-}
-
-function tooManyCells(path: string, scan: SpikeScan, options: BinOptions, neurons: number, bins: number): UsageError {
-  // --neurons cannot go below the highest index + 1: then the indices themselves must be renumbered.
-  const fewer =
-    options.neurons === undefined || options.neurons === scan.highestNeuron + 1
-      ? `number the neurons from 0 without gaps (--neurons is ${neurons} because the highest index is ${scan.highestNeuron}, at ${path}:${scan.highestNeuronLine})`
-      : `lower --neurons (now ${neurons}${scan.spikes > 0 ? `; the highest index in the file is ${scan.highestNeuron}` : ''})`;
-  return new UsageError(
-    `${path}: the counts would be ${neurons} neurons x ${bins} bins = ${neurons * bins} cells, more than the ${MAX_CELLS} a counts file can hold: ` +
-      `widen --bin-width (now ${options.binWidth} s), shorten --duration (now ${extent(path, scan, options.duration)}) or ${fewer}`,
-  );
-}
-
-function extent(path: string, scan: SpikeScan, duration: number | undefined): string {
-  return duration === undefined ? `to the last spike, ${scan.lastTime} s at ${path}:${scan.lastTimeLine}` : `${duration} s`;
-}
-
-// ---- Pass 2: count ----
-
-async function countSpikes(
-  path: string,
-  options: BinOptions,
-  read: ReadOptions,
-  shape: CountShape,
-  counts: Uint32Array | Float64Array,
-): Promise<{ spikes: number; dropped: number; cut: number }> {
+/** Pass 2: every spike to `visit`; the file must hold the rows pass 1 found. */
+async function countRows(path: string, read: ReadOptions, unitCount: number, scanned: number, visit: (unit: number, time: number) => void): Promise<void> {
   const rows = new RowReader(path);
-  const { binWidth, duration } = options;
-  const { neurons } = shape;
-  const keptBins = shape.sequences * shape.sequenceBins;
-  const tally = { spikes: 0, dropped: 0, cut: 0 };
+  let spikes = 0;
   await forEachLine(path, read, (line, number) => {
     if (!rows.read(line, number)) return;
-    tally.spikes++;
-    if (rows.neuron >= neurons) throw new UsageError(`${path}:${number}: neuron ${rows.neuron} appeared while the file was read again: it changed while it was read`);
-    if (duration !== undefined && rows.time >= duration) {
-      tally.dropped++;
-      return;
-    }
-    const bin = binIndex(rows.time, binWidth);
-    if (bin >= keptBins) tally.cut++;
-    else counts[bin * neurons + rows.neuron]++;
+    spikes++;
+    if (rows.neuron >= unitCount) throw new UsageError(`${path}:${number}: neuron ${rows.neuron} appeared while the file was read again: it changed while it was read`);
+    visit(rows.neuron, rows.time);
   });
-  return tally;
+  if (spikes !== scanned) {
+    throw new UsageError(`${path} changed while it was read (${scanned} spikes, then ${spikes}): bin a file that is not being written, and not a pipe (it is read twice)`);
+  }
 }
 
 // ---- Output ----
