@@ -37,7 +37,31 @@ export {
 export { evaluate, evaluateMany, type Metrics, type EvaluateOptions, type EvaluateManyOptions, type GroundTruth, type EvaluationItem } from './api/evaluate.js';
 export { syntheticDataset, syntheticTruth, type SyntheticDataset, type SyntheticOptions } from './api/synthetic.js';
 export { parseModel, flattenModel, buildModel, ModelFormatError, type PoglmModelJson, type TrainingRecord } from './model/json.js';
-export { parameterErrors } from './model/metrics.js';
+export {
+  parameterErrors,
+  bitsPerSpike,
+  bitsPerSpikeOver,
+  countSpikes,
+  homogeneousRates,
+  homogeneousLogLikelihood,
+  homogeneousBaseline,
+  type HomogeneousBaseline,
+} from './model/metrics.js';
+export { inferHidden, inferHiddenArrays, type InferOptions, type HiddenPosterior, type HiddenPosteriorArrays } from './api/infer.js';
+export {
+  fitGlm,
+  fitGlmMany,
+  glmLogLikelihood,
+  evaluateGlm,
+  type GlmSettings,
+  type GlmFitJob,
+  type GlmFitOptions,
+  type GlmScoreOptions,
+  type GlmMetrics,
+} from './api/glm.js';
+export { chooseHidden, pooledPoint, type HiddenChoice, type SweepFit, type SweepPoint } from './api/choice.js';
+export { VALIDATION_DEFAULTS, type ValidationSettings } from './api/validation.js';
+export { convergenceOf, type ConvergenceCheck, type ValidationRecord } from './model/convergence.js';
 export {
   runGrid,
   summarise,

@@ -36,6 +36,27 @@ describe('the choice of H', () => {
     expect(choice.confidence).toBeCloseTo(normalCdf(choice.marginInStandardErrors!), 12);
     expect(choice.confidence!).toBeGreaterThan(0.5);
     expect(choice.confidence!).toBeLessThan(0.95);
+    expect(choice.paired).toBe(false);
+  });
+
+  it('compares the pick with the runner-up sequence by sequence where it can: the shared difficulty cancels', () => {
+    const fits: SweepFit[] = [];
+    const hard = [-30, -10, -25, -12, -18, -22];
+    // H = 2 is better by 0.5 +- 0.1 on every sequence; across sequences both vary by about 8.
+    const add = (hidden: number, seed: number, shift: (s: number) => number): void => {
+      const values = hard.map((value, s) => value + shift(s) + seed);
+      fits.push({ scheme: 'F', method: 'poisson', hidden, seed, dataset: 'd', metrics: { ...asMetrics(values), testMarginalLogLikelihoodPerSequence: values } });
+    };
+    for (const seed of [0, 1]) {
+      add(1, seed, () => 0);
+      add(2, seed, (s) => 0.5 + (s % 2 === 0 ? 0.1 : -0.1));
+    }
+    const [choice] = chooseHidden(fits);
+    expect(choice.chosen).toBe(2);
+    expect(choice.paired).toBe(true);
+    const differences = [0.6, 0.4, 0.6, 0.4, 0.6, 0.4, 0.6, 0.4, 0.6, 0.4, 0.6, 0.4];
+    expect(choice.marginInStandardErrors).toBeCloseTo(0.5 / Math.sqrt(variance(differences) / differences.length), 9);
+    expect(choice.confidence!).toBeGreaterThan(0.999);
   });
 
   it('computes the normal CDF to about 1e-7 (the erf approximation is good to 1.5e-7)', () => {

@@ -153,7 +153,7 @@ describe('poglm fit, eval and grad', () => {
     writeFileSync(at('test-z.json'), JSON.stringify(data.test.hidden));
     const plain = poglm('eval', '--model', 'model.json', '--test', 'test-x.json', '--mc', '200', '--json');
     expect(plain.status, plain.stderr).toBe(0);
-    expect(Object.keys(JSON.parse(plain.stdout)).sort()).toEqual(['samples', 'sequences', 'testElbo', 'testMarginalLogLikelihood', 'testMarginalLogLikelihoodVariance']);
+    expect(Object.keys(JSON.parse(plain.stdout)).sort()).toEqual(['samples', 'sequences', 'testElbo', 'testMarginalLogLikelihood', 'testMarginalLogLikelihoodPerSequence', 'testMarginalLogLikelihoodVariance']);
     const full = poglm('eval', '--model', 'model.json', '--test', 'test-x.json', '--test-hidden', 'test-z.json', '--truth', 'synth.json', '--mc', '200', '--json');
     expect(full.status, full.stderr).toBe(0);
     const metrics = JSON.parse(full.stdout);
@@ -287,5 +287,52 @@ describe('poglm plot and fit --plots', () => {
     expect(run.status, run.stderr).toBe(0);
     expect(readdirSync(at('plots')).sort()).toEqual(['elbo.svg', 'weights.svg']);
     expect(readFileSync(at('plots/weights.svg'), 'utf8')).toMatch(/^<svg/);
+  });
+});
+
+describe('the GLM baseline (--hidden 0) and the choice of H', () => {
+  it('fits and evaluates the fully observed GLM, and a POGLM reports bits per spike over it and over a constant rate', () => {
+    const glm = poglm('fit', '--train', 'synth.json', '--hidden', '0', '--epochs', '10', '--out', 'glm.json');
+    expect(glm.status, glm.stderr).toBe(0);
+    const model = json('glm.json');
+    expect(model.hidden).toBe(0);
+    expect(model.variational).toBeUndefined();
+    const scored = poglm('eval', '--model', 'glm.json', '--test', 'synth.json', '--json');
+    expect(scored.status, scored.stderr).toBe(0);
+    const metrics = JSON.parse(scored.stdout);
+    // No hidden neurons: the marginal likelihood is exact, and equals the ELBO.
+    expect(metrics.testMarginalLogLikelihood).toBe(metrics.testElbo);
+    expect(poglm('fit', '--train', 'synth.json', '--hidden', '0', '--scheme', 'FB', '--out', 'x.json').stderr).toMatch(/--hidden 0 fits the fully observed GLM.*leave out --scheme and --method/);
+    const run = poglm('fit', '--train', 'synth.json', '--test', 'synth.json', '--hidden', '2', '--scheme', 'FB', '--method', 'exponential', '--epochs', '10', '--eval-mc', '100', '--out', 'h2.json', '--json');
+    expect(run.status, run.stderr).toBe(0);
+    const { metrics: fitted } = JSON.parse(run.stdout);
+    expect(fitted.bitsPerSpikeOverHomogeneous).toBeGreaterThan(0);
+    expect(Number.isFinite(fitted.bitsPerSpikeOverGlm)).toBe(true);
+  });
+
+  it('picks H = 0 on data a GLM generated, and says how sure it is', () => {
+    writeFileSync(
+      at('glm-true.json'),
+      JSON.stringify({
+        format: 'poglm-gpu.model',
+        version: 1,
+        visible: 3,
+        hidden: 0,
+        method: 'poisson',
+        basis: [0.2769, 0.2157, 0.168, 0.1308, 0.1019],
+        generative: { weight: [[0.5, -1, 0.8], [1.2, 0.3, -0.7], [-0.9, 1.1, 0.2]], bias: [-1.2, -0.8, -1.5] },
+      }),
+    );
+    expect(poglm('simulate', '--model', 'glm-true.json', '--sequences', '60', '--bins', '100', '--seed', '3', '--out', 'glm-sim.json').status).toBe(0);
+    const simulated = json('glm-sim.json');
+    writeFileSync(at('glm-train.json'), JSON.stringify(simulated.slice(0, 40)));
+    writeFileSync(at('glm-test.json'), JSON.stringify(simulated.slice(40)));
+    const run = poglm('grid', '--train', 'glm-train.json', '--test', 'glm-test.json', '--schemes', 'FB', '--methods', 'exponential', '--hidden', '0-2', '--seeds', '0-1', '--epochs', '30', '--eval-mc', '500', '--out', 'glm-sweep', '--json');
+    expect(run.status, run.stderr).toBe(0);
+    const [choice] = JSON.parse(run.stdout).choice;
+    expect(choice.chosen).toBe(0);
+    expect(choice.paired).toBe(true);
+    expect(choice.points.map((point: { hidden: number }) => point.hidden)).toEqual([0, 1, 2]);
+    expect(readFileSync(at('glm-sweep/summary.md'), 'utf8')).toMatch(/Picked H = 0: [0-9.]+ per sequence above H = [12], [0-9.]+ standard errors of the paired per-sequence difference/);
   });
 });

@@ -1,6 +1,8 @@
 // Choosing the number of hidden neurons from a sweep: for each scheme and method, the H whose fits have the highest
 // held-out marginal log-likelihood, with standard errors of the mean over seeds and test sequences, and how sure the
-// pick is (the difference to the runner-up in standard errors, and the normal probability that it is really ahead).
+// pick is: the difference to the runner-up in standard errors, and the normal probability that it is really ahead.
+// Where both have per-sequence values for the same datasets, seeds and sequences, the difference is taken pair by pair,
+// which removes what the sequences share (how hard each is to predict) and is far sharper than the two means' errors.
 import type { Metrics } from './evaluate.js';
 import type { Method, Scheme } from '../model/types.js';
 
@@ -9,7 +11,10 @@ export interface SweepFit {
   scheme: Scheme;
   method: Method;
   hidden: number;
-  metrics: Pick<Metrics, 'testMarginalLogLikelihood' | 'testMarginalLogLikelihoodVariance' | 'sequences'>;
+  /** Which dataset and seed: fits of two H with the same pair are scored on the same sequences. */
+  dataset?: string;
+  seed?: number;
+  metrics: Pick<Metrics, 'testMarginalLogLikelihood' | 'testMarginalLogLikelihoodVariance' | 'testMarginalLogLikelihoodPerSequence' | 'sequences'>;
 }
 
 export interface SweepPoint {
@@ -33,6 +38,8 @@ export interface HiddenChoice {
   marginInStandardErrors?: number;
   /** Normal approximation of the probability that the chosen H is ahead of the runner-up. */
   confidence?: number;
+  /** Whether the margin's standard error came from paired per-sequence differences (else from the two means). */
+  paired?: boolean;
 }
 
 /**
@@ -64,14 +71,41 @@ export function chooseHidden(fits: SweepFit[]): HiddenChoice[] {
     if (ranked.length > 1) {
       const [best, next] = ranked;
       const margin = best.mean - next.mean;
-      const spread = Math.hypot(best.standardError, next.standardError);
+      const differences = pairedDifferences(group.filter((fit) => fit.hidden === best.hidden), group.filter((fit) => fit.hidden === next.hidden));
+      const spread = differences ? pooledPoint(0, [differenceMetrics(differences)]).standardError : Math.hypot(best.standardError, next.standardError);
       choice.runnerUp = next.hidden;
       choice.margin = margin;
       choice.marginInStandardErrors = spread > 0 ? margin / spread : Number.POSITIVE_INFINITY;
       choice.confidence = spread > 0 ? normalCdf(margin / spread) : 1;
+      choice.paired = differences !== undefined;
     }
     return choice;
   });
+}
+
+/**
+ * best - next per (dataset, seed, sequence), when every fit of both has per-sequence values and a partner of the same
+ * dataset and seed scored on as many sequences; undefined otherwise.
+ */
+function pairedDifferences(best: SweepFit[], next: SweepFit[]): number[] | undefined {
+  const key = (fit: SweepFit): string => `${fit.dataset ?? ''}|${fit.seed ?? ''}`;
+  const partners = new Map(next.map((fit) => [key(fit), fit]));
+  if (partners.size !== next.length || best.length !== next.length) return undefined;
+  const differences: number[] = [];
+  for (const fit of best) {
+    const a = fit.metrics.testMarginalLogLikelihoodPerSequence;
+    const b = partners.get(key(fit))?.metrics.testMarginalLogLikelihoodPerSequence;
+    if (!a || !b || a.length !== b.length) return undefined;
+    a.forEach((value, s) => differences.push(value - b[s]));
+  }
+  return differences.every(Number.isFinite) ? differences : undefined;
+}
+
+/** Differences as one "fit", so that pooledPoint gives their mean's standard error. */
+function differenceMetrics(differences: number[]): SweepFit['metrics'] {
+  const mean = differences.reduce((a, b) => a + b, 0) / differences.length;
+  const variance = differences.length > 1 ? differences.reduce((a, b) => a + (b - mean) ** 2, 0) / (differences.length - 1) : 0;
+  return { testMarginalLogLikelihood: mean, testMarginalLogLikelihoodVariance: variance, sequences: differences.length };
 }
 
 /** Phi(z), by the Abramowitz-Stegun 7.1.26 erf (error below 1.5e-7). */
@@ -91,7 +125,8 @@ export function choiceToMarkdown(choices: HiddenChoice[]): string {
         choice.runnerUp === undefined
           ? `Only H = ${choice.chosen} was fitted.`
           : `Picked H = ${choice.chosen}: ${choice.margin!.toFixed(3)} per sequence above H = ${choice.runnerUp}, ` +
-            `${choice.marginInStandardErrors!.toFixed(1)} standard errors (probability about ${(100 * choice.confidence!).toFixed(1)}% that it is ahead).`;
+            `${choice.marginInStandardErrors!.toFixed(1)} standard errors of the ${choice.paired ? 'paired per-sequence difference' : 'difference of the means'} ` +
+            `(probability about ${(100 * choice.confidence!).toFixed(1)}% that it is ahead).`;
       return [`### ${choice.scheme}/${choice.method}`, '', '| H | fits | held-out marginal LL per sequence (mean ± s.e. over seeds and sequences) |', '|---|---|---|', ...rows, '', verdict].join('\n');
     })
     .join('\n\n');

@@ -10,6 +10,7 @@ import { DataError, validateCounts } from '../model/data.js';
 import { flattenModel, type FlatModel, type PoglmModelJson } from '../model/json.js';
 import { checkTruth, parameterErrors } from '../model/metrics.js';
 import type { GenerativeParams } from '../model/types.js';
+import { evaluateGlm } from './glm.js';
 
 export interface EvaluateOptions {
   /** Monte Carlo samples per test sequence; default 2,000. */
@@ -59,11 +60,17 @@ export interface Metrics {
    * over seeds and sequences are made of (src/api/choice.ts).
    */
   testMarginalLogLikelihoodVariance?: number;
+  /** Each test sequence's marginal log-likelihood: for paired comparisons of models on the same sequences. */
+  testMarginalLogLikelihoodPerSequence?: number[];
   testElbo: number;
   predictedCompleteLogLikelihood?: number;
   hiddenLogLikelihood?: number;
   weightError?: number;
   biasError?: number;
+  /** Bits per test spike over the homogeneous Poisson baseline (where the training data is known: grid, fit). */
+  bitsPerSpikeOverHomogeneous?: number;
+  /** Bits per test spike over the fully observed GLM fitted on the same data (grid with H = 0, fit --test). */
+  bitsPerSpikeOverGlm?: number;
   sequences: number;
   samples: number;
 }
@@ -86,6 +93,37 @@ export interface EvaluationItem extends GroundTruth {
  * buffers hold), each drawing its samples in chunks. Every input is checked before any GPU work starts.
  */
 export async function evaluateMany(items: EvaluationItem[], options: EvaluateManyOptions = {}): Promise<Metrics[]> {
+  const glm = items.flatMap((item, index) => (item.model?.hidden === 0 ? [index] : []));
+  if (glm.length === 0) return evaluatePoglmMany(items, options);
+  // Fully observed GLMs (hidden 0) are scored exactly, one by one; the POGLMs go on in batched jobs.
+  const rest = items.flatMap((item, index) => (item.model?.hidden === 0 ? [] : [index]));
+  const metrics: Metrics[] = new Array(items.length);
+  const known = options.known ?? new Map<number, Metrics>();
+  if (rest.length > 0) {
+    const restKnown = new Map(rest.flatMap((index, i) => (known.has(index) ? [[i, known.get(index)!] as const] : [])));
+    const onMetrics = options.onMetrics && ((done: { index: number; metrics: Metrics }[]) => options.onMetrics!(done.map(({ index, metrics }) => ({ index: rest[index], metrics }))));
+    const scored = await evaluatePoglmMany(
+      rest.map((index) => items[index]),
+      { ...options, known: restKnown, ...(onMetrics ? { onMetrics } : {}) },
+    );
+    scored.forEach((value, i) => (metrics[rest[i]] = value));
+  }
+  await withSession(options.session, async (session) => {
+    for (const index of glm) {
+      options.signal?.throwIfAborted();
+      if (known.has(index)) {
+        metrics[index] = known.get(index)!;
+        continue;
+      }
+      const { model, test, truth } = items[index];
+      metrics[index] = await evaluateGlm(model, test, { session, signal: options.signal, maxJobBytes: options.maxJobBytes, ...(truth ? { truth } : {}) });
+      await options.onMetrics?.([{ index, metrics: metrics[index] }]);
+    }
+  });
+  return metrics;
+}
+
+async function evaluatePoglmMany(items: EvaluationItem[], options: EvaluateManyOptions = {}): Promise<Metrics[]> {
   const samples = options.samples ?? 2000;
   if (!Number.isInteger(samples) || samples < 1) throw new Error(`samples must be a positive integer, got ${samples}`);
   const groups = new Map<string, number[]>();
@@ -176,6 +214,7 @@ async function evaluateJob(
       metrics.set(index, {
         testMarginalLogLikelihood: mean(outcome.marginalLogLikelihood[i]),
         testMarginalLogLikelihoodVariance: variance(outcome.marginalLogLikelihood[i]),
+        testMarginalLogLikelihoodPerSequence: outcome.marginalLogLikelihood[i],
         testElbo: mean(outcome.elbo[i]),
         sequences,
         samples,

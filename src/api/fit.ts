@@ -31,6 +31,7 @@ import {
   type ResolvedJob,
 } from './fit-jobs.js';
 import { FitLedger, scheduleChunks } from './fit-ledger.js';
+import { fitGlmMany, type GlmFitJob } from './glm.js';
 
 export {
   FIT_CHECKPOINT_FORMAT,
@@ -122,6 +123,38 @@ function trainingRecord(job: ResolvedJob, outcome: TrainingOutcome, member: numb
  */
 export async function fitMany(jobs: FitJob[], options: FitManyOptions = {}): Promise<FitResult[]> {
   if (!Array.isArray(jobs) || jobs.length === 0) throw new Error('fitMany needs at least one job');
+  const glm = jobs.flatMap((job, index) => (job?.hidden === 0 ? [index] : []));
+  if (glm.length === 0) return fitPoglmMany(jobs, options);
+  // Hidden 0 is the fully observed GLM, the baseline of every POGLM: its own exact kernels (src/api/glm.ts). Its fits
+  // are cheap and deterministic, so a resumed call refits them rather than checkpointing them.
+  const rest = jobs.flatMap((job, index) => (job?.hidden === 0 ? [] : [index]));
+  const results: FitResult[] = new Array(jobs.length);
+  if (rest.length > 0) (await fitPoglmMany(rest.map((index) => jobs[index]), options)).forEach((result, i) => (results[rest[i]] = result));
+  if (options.signal?.aborted) return results;
+  const glmResults = await fitGlmMany(
+    glm.map((index) => glmJob(jobs[index])),
+    { session: options.session, signal: options.signal, onProgress: options.onProgress, maxJobBytes: options.maxJobBytes, stepsPerSubmit: options.stepsPerSubmit },
+  );
+  glmResults.forEach((result, i) => (results[glm[i]] = result));
+  return results;
+}
+
+/** A fit job of hidden 0 as the GLM takes it: the generative learning rate is the GLM's only one. */
+function glmJob(job: FitJob): GlmFitJob {
+  if (job.epochs === 'auto') throw new Error("a fit with hidden 0 (the GLM) takes a number of epochs, not 'auto'");
+  return {
+    train: job.train,
+    ...(job.epochs !== undefined ? { epochs: job.epochs } : {}),
+    ...(job.batchSize !== undefined ? { batchSize: job.batchSize } : {}),
+    ...(job.learningRateGenerative !== undefined ? { learningRate: job.learningRateGenerative } : {}),
+    ...(job.seed !== undefined ? { seed: job.seed } : {}),
+    ...(job.basis !== undefined ? { basis: job.basis } : {}),
+    ...(job.init !== undefined ? { init: job.init } : {}),
+    ...(job.label !== undefined ? { label: job.label } : {}),
+  };
+}
+
+async function fitPoglmMany(jobs: FitJob[], options: FitManyOptions): Promise<FitResult[]> {
   const resolved = jobs.map((job, index) => resolveJob(job, index, jobs.length > 1));
   if (options.stepsPerSubmit !== undefined) positiveInteger('stepsPerSubmit', options.stepsPerSubmit);
   const groups = new Map<string, ResolvedJob[]>();

@@ -320,6 +320,8 @@ export async function glmLogLikelihood(model: PoglmModelJson, data: number[][][]
  */
 export interface GlmMetrics {
   testMarginalLogLikelihood: number;
+  testMarginalLogLikelihoodVariance?: number;
+  testMarginalLogLikelihoodPerSequence?: number[];
   testElbo: number;
   weightError?: number;
   biasError?: number;
@@ -335,7 +337,8 @@ export interface GlmMetrics {
 export async function evaluateGlm(model: PoglmModelJson, test: number[][][], options: GlmScoreOptions & { truth?: GenerativeParams } = {}): Promise<GlmMetrics> {
   const values = await glmLogLikelihood(model, test, options);
   const mean = values.reduce((total, value) => total + value, 0) / values.length;
-  const metrics: GlmMetrics = { testMarginalLogLikelihood: mean, testElbo: mean, sequences: values.length, samples: 0 };
+  const variance = values.length > 1 ? values.reduce((total, value) => total + (value - mean) ** 2, 0) / (values.length - 1) : 0;
+  const metrics: GlmMetrics = { testMarginalLogLikelihood: mean, testMarginalLogLikelihoodVariance: variance, testMarginalLogLikelihoodPerSequence: values, testElbo: mean, sequences: values.length, samples: 0 };
   if (options.truth && options.truth.bias.length === model.visible) {
     checkTruth(options.truth, model.visible, 'truth');
     const errors = parameterErrors(model.generative, options.truth, model.visible);

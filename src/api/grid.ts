@@ -6,6 +6,7 @@ import { checkFingerprint, checkFormat, decodeNumber, encodeNumber, hashCounts, 
 import { validateCounts } from '../model/data.js';
 import type { GenerativeParams, Method, Scheme } from '../model/types.js';
 import { pooledPoint } from './choice.js';
+import { bitsPerSpike, homogeneousBaseline } from '../model/metrics.js';
 
 export interface GridDataset {
   /** "trial 3", or a file name. */
@@ -53,6 +54,8 @@ export const METRIC_NAMES = [
   'hiddenLogLikelihood',
   'weightError',
   'biasError',
+  'bitsPerSpikeOverHomogeneous',
+  'bitsPerSpikeOverGlm',
 ] as const;
 export type MetricName = (typeof METRIC_NAMES)[number];
 
@@ -90,7 +93,7 @@ export interface GridCheckpoint {
   /** fitMany's checkpoint of the grid's fits, one job per row in row order. */
   fit: FitCheckpoint;
   /** Metrics of the rows evaluated so far, by row index; each value as encodeNumber writes it (JSON has no NaN). */
-  metrics: { row: number; metrics: Record<string, EncodedNumber> }[];
+  metrics: { row: number; metrics: Record<string, EncodedNumber | EncodedNumber[]> }[];
 }
 
 export interface GridFingerprint {
@@ -129,13 +132,19 @@ function gridFingerprint(spec: GridSpec): GridFingerprint {
   };
 }
 
-function encodeMetrics(metrics: Metrics): Record<string, EncodedNumber> {
-  return Object.fromEntries(Object.entries(metrics).map(([name, value]) => [name, encodeNumber(value as number)]));
+const PER_SEQUENCE = 'testMarginalLogLikelihoodPerSequence';
+
+function encodeMetrics(metrics: Metrics): Record<string, EncodedNumber | EncodedNumber[]> {
+  return Object.fromEntries(Object.entries(metrics).map(([name, value]) => [name, Array.isArray(value) ? value.map(encodeNumber) : encodeNumber(value as number)]));
 }
 
 function decodeMetrics(encoded: Record<string, unknown>, where: string): Metrics {
-  const known = new Set<string>([...METRIC_NAMES, 'sequences', 'samples']);
+  const known = new Set<string>([...METRIC_NAMES, 'sequences', 'samples', 'testMarginalLogLikelihoodVariance']);
   const entries = Object.entries(encoded).map(([name, value]) => {
+    if (name === PER_SEQUENCE) {
+      if (!Array.isArray(value)) throw new Error(`${where}.${name} must be an array`);
+      return [name, value.map((item, i) => decodeNumber(item, `${where}.${name}[${i}]`))];
+    }
     if (!known.has(name)) throw new Error(`${where}.${name} is not a metric`);
     return [name, decodeNumber(value, `${where}.${name}`)];
   });
@@ -238,6 +247,34 @@ function evaluationItem(dataset: GridDataset, row: GridRow): EvaluationItem {
  * skips the fits and evaluations already done and ends with exactly the rows of a grid that never stopped.
  */
 export async function runGrid(spec: GridSpec, options: GridOptions = {}): Promise<GridRow[]> {
+  const rows = await fitAndEvaluate(spec, options);
+  withBaselines(rows, spec.datasets);
+  return rows;
+}
+
+/**
+ * Each evaluated row's test log-likelihood in bits per test spike over the homogeneous Poisson baseline (a constant
+ * rate per neuron from its training data) and, where the grid has the hidden-0 fit of the same dataset and seed, over
+ * that fully observed GLM: what the hidden neurons add.
+ */
+export function withBaselines(rows: GridRow[], datasets: GridDataset[]): void {
+  for (const dataset of datasets) {
+    const baseline = homogeneousBaseline(dataset.train, dataset.test);
+    if (!(baseline.spikes > 0)) continue;
+    const total = (metrics: Metrics): number => metrics.testMarginalLogLikelihood * metrics.sequences;
+    const glm = new Map(rows.flatMap((row) => (row.dataset === dataset.name && row.hidden === 0 && row.metrics ? [[row.seed, total(row.metrics)] as const] : [])));
+    const homogeneous = baseline.logLikelihood.reduce((a, b) => a + b, 0);
+    for (const row of rows) {
+      if (row.dataset !== dataset.name || !row.metrics) continue;
+      const metrics: Metrics = { ...row.metrics, bitsPerSpikeOverHomogeneous: bitsPerSpike(total(row.metrics), homogeneous, baseline.spikes) };
+      const reference = glm.get(row.seed);
+      if (reference !== undefined) metrics.bitsPerSpikeOverGlm = bitsPerSpike(total(row.metrics), reference, baseline.spikes);
+      row.metrics = metrics;
+    }
+  }
+}
+
+async function fitAndEvaluate(spec: GridSpec, options: GridOptions): Promise<GridRow[]> {
   spec.datasets.forEach((dataset) => {
     const train = validateCounts(`${dataset.name}: train`, dataset.train);
     validateCounts(`${dataset.name}: test`, dataset.test, { neurons: train.neurons });
@@ -381,12 +418,17 @@ const LABELS: Record<MetricName, string> = {
   hiddenLogLikelihood: 'hidden LL',
   weightError: 'W error',
   biasError: 'b error',
+  bitsPerSpikeOverHomogeneous: 'bits/spike vs homog.',
+  bitsPerSpikeOverGlm: 'bits/spike vs GLM',
 };
+
+/** Decimals a metric is shown with: bits per spike are small numbers, errors mid-sized, log-likelihoods large. */
+const digits = (name: MetricName): number => (name.startsWith('bits') ? 4 : name.endsWith('Error') ? 3 : 2);
 
 export function summaryToMarkdown(summary: SummaryRow[]): string {
   const present = METRIC_NAMES.filter((name) => summary.some((row) => row.mean[name] !== undefined));
   const cell = (row: SummaryRow, name: MetricName): string =>
-    row.mean[name] === undefined ? '' : `${row.mean[name]!.toFixed(name.endsWith('Error') ? 3 : 2)} ± ${row.sd[name]!.toFixed(name.endsWith('Error') ? 3 : 2)}`;
+    row.mean[name] === undefined ? '' : `${row.mean[name]!.toFixed(digits(name))} ± ${row.sd[name]!.toFixed(digits(name))}`;
   return [
     `| scheme | method | H | fits | ${present.map((name) => LABELS[name]).join(' | ')} |`,
     `|---|---|---|---|${present.map(() => '---').join('|')}|`,

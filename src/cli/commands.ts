@@ -34,6 +34,7 @@ import { registerGridCommand } from './grid.js';
 import { registerBinCommand } from './bin.js';
 import { registerFitCommand } from './fit.js';
 import { registerPlotCommand } from './plot.js';
+import { registerInferCommand } from './infer.js';
 import { evaluationProgress, formatMetrics, groundTruthFor, round } from './report.js';
 import { describeCounts, describeCountsArray } from './describe.js';
 
@@ -105,9 +106,11 @@ async function simulateCommand(context: CliContext, options: InputValues<typeof 
 }
 
 /** A model that poglm fit wrote: it has hidden neurons and the variational part that infers them. */
-function fittedModelInput(flag: string, what: string): Input<{ path: string; model: PoglmModelJson }> {
+function fittedModelInput(flag: string, what: string, glm = false): Input<{ path: string; model: PoglmModelJson }> {
   return readInput(flag, (path) => {
     const model = readModelFile(path, flag);
+    // A GLM (hidden 0) is evaluated exactly; what needs q (a gradient) needs hidden neurons.
+    if (glm && model.hidden === 0) return { path, model };
     if (model.hidden < 1 || !model.variational) throw new UsageError(`${flag} ${path} has no variational part (hidden = ${model.hidden}): ${what} a model that poglm fit wrote`);
     return { path, model };
   });
@@ -183,7 +186,7 @@ async function gradCommand(context: CliContext, options: InputValues<typeof GRAD
 const EVAL_FLAGS = {
   mc: integerInput('--mc', { min: 1 }),
   seed: integerInput('--seed', { max: 2 ** 32 - 1 }),
-  model: fittedModelInput('--model', 'evaluate'),
+  model: fittedModelInput('--model', 'evaluate', true),
   test: countsInput('--test', 'test'),
   testHidden: optional(readInput('--test-hidden', (path) => readJson(path, '--test-hidden') as number[][][])),
   truth: optional(readInput('--truth', readTruth)),
@@ -348,4 +351,5 @@ export function registerCommands(program: Command): void {
 
   registerGridCommand(program);
   registerPlotCommand(program);
+  registerInferCommand(program);
 }

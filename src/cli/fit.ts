@@ -2,6 +2,8 @@
 // evaluated on test data, and optionally checkpointed so that a stopped fit continues exactly where it stopped.
 import type { Command } from 'commander';
 import { evaluate, type Metrics } from '../api/evaluate.js';
+import { withBaselineMetrics } from '../api/baselines.js';
+import type { GlmSettings } from '../api/glm.js';
 import { checkFitResume, fit, NonFiniteError, type FitCheckpoint, type FitResult, type FitSettings } from '../api/fit.js';
 import { validateCounts } from '../model/data.js';
 import { DEFAULT_BASIS_DECAY, DEFAULT_BASIS_LENGTH } from '../model/basis.js';
@@ -44,9 +46,10 @@ const GUMBEL_METHODS = METHODS.filter((name) => METHOD_INFO[name].gumbelSoftmax)
 const CATEGORY_METHODS = ['categorical', ...GUMBEL_METHODS];
 
 const FIT_FLAGS = {
-  hidden: integerInput('--hidden', { min: 1 }),
-  scheme: schemeInput('--scheme'),
-  method: methodInput('--method'),
+  // 0 fits the fully observed GLM, the baseline every hidden neuron must beat.
+  hidden: integerInput('--hidden', { min: 0 }),
+  scheme: optional(schemeInput('--scheme')),
+  method: optional(methodInput('--method')),
   epochs: epochsInput('--epochs'),
   patience: optional(integerInput('--patience', { min: 1 })),
   maxEpochs: optional(integerInput('--max-epochs', { min: 1 })),
@@ -77,6 +80,10 @@ type FitValues = InputValues<typeof FIT_FLAGS>;
 function checkInit({ init, train, hidden, scheme }: FitValues): void {
   if (!init) return;
   const visible = train.visible[0][0].length;
+  if (hidden === 0) {
+    if (init.hidden !== 0 || init.visible !== visible) throw new UsageError(`--init is a model of ${init.visible} visible + ${init.hidden} hidden neurons; a --hidden 0 fit of ${train.description} starts from a GLM of ${visible} visible neurons`);
+    return;
+  }
   if (!init.variational) throw new UsageError(`--init: the model has no variational part (hidden = ${init.hidden}): start from a model that poglm fit wrote`);
   const initScheme = flattenModel(init).layout.scheme;
   if (init.visible !== visible || init.hidden !== hidden || initScheme !== scheme) {
@@ -87,14 +94,26 @@ function checkInit({ init, train, hidden, scheme }: FitValues): void {
   }
 }
 
+/** A POGLM needs its scheme and method; the GLM (--hidden 0) has neither, nor a q to tune. */
+function checkSchemeAndMethod({ hidden, scheme, method, epochs }: FitValues): void {
+  if (hidden > 0) {
+    if (!scheme) throw new UsageError('--scheme is required with --hidden above 0: F, FS or FB (the variational message passing)');
+    if (!method) throw new UsageError('--method is required with --hidden above 0: poisson, categorical, gs-score, gs-pathwise, exponential, rayleigh or half-normal');
+    return;
+  }
+  if (scheme || method) throw new UsageError('--hidden 0 fits the fully observed GLM, which has no hidden neurons to infer: leave out --scheme and --method');
+  if (epochs === 'auto') throw new UsageError('--hidden 0 takes a number of --epochs, not auto');
+}
+
 const FIT_INPUTS: CommandInputs<typeof FIT_FLAGS> = {
   flags: FIT_FLAGS,
   relations: [
+    checkSchemeAndMethod,
     ({ tau, method }) => {
-      if (tau !== undefined && !GUMBEL_METHODS.includes(method)) throw new UsageError(`--tau is the Gumbel-Softmax temperature: it applies to ${GUMBEL_METHODS.join(' and ')}, not --method ${method}`);
+      if (tau !== undefined && !GUMBEL_METHODS.includes(method!)) throw new UsageError(`--tau is the Gumbel-Softmax temperature: it applies to ${GUMBEL_METHODS.join(' and ')}, not --method ${method}`);
     },
     ({ categories, method }) => {
-      if (categories !== undefined && !CATEGORY_METHODS.includes(method)) throw new UsageError(`--categories applies to ${CATEGORY_METHODS.join(', ')}, not --method ${method}`);
+      if (categories !== undefined && !CATEGORY_METHODS.includes(method!)) throw new UsageError(`--categories applies to ${CATEGORY_METHODS.join(', ')}, not --method ${method}`);
     },
     checkBasisAgainstInit,
     (options) => checkHiddenCount('--hidden', options.hidden, basisLength(options)),
@@ -122,6 +141,17 @@ function checkAutoEpochs(options: FitValues): void {
   }
 }
 
+/** The GLM baseline is fitted as the model was: the same epochs (as many as ran, with auto), batch, rate, seed, basis. */
+function glmBaselineSettings(settings: FitSettings, result: FitResult): GlmSettings {
+  return {
+    epochs: typeof settings.epochs === 'number' ? settings.epochs : Math.max(1, result.epochsCompleted),
+    ...(settings.batchSize !== undefined ? { batchSize: settings.batchSize } : {}),
+    ...(settings.learningRateGenerative !== undefined ? { learningRate: settings.learningRateGenerative } : {}),
+    ...(settings.seed !== undefined ? { seed: settings.seed } : {}),
+    basis: result.model.basis,
+  };
+}
+
 /** The standard plots of a fit (--plots): its weights, beside the truth a --test synth file carries when it fits. */
 async function writeFitPlots(folder: string, modelPath: string, result: FitResult, test: CountsFile | undefined, hidden: number): Promise<string[]> {
   const truth = test && checkGroundTruth(test, hidden, '--test') ? test.truth : undefined;
@@ -142,8 +172,9 @@ const basisLength = (options: FitValues): number => options.init?.basis.length ?
 function fitSettings(options: FitValues): FitSettings {
   return {
     hidden: options.hidden,
-    scheme: options.scheme,
-    method: options.method,
+    // The GLM (hidden 0) has neither; fitMany routes it to its own kernels, which read neither.
+    scheme: options.scheme ?? 'F',
+    method: options.method ?? 'poisson',
     epochs: options.epochs,
     batchSize: options.batch,
     samples: options.mc,
@@ -227,6 +258,13 @@ async function fitCommand(context: CliContext, options: FitValues): Promise<void
       onProgress: (done, total) => status.update(evaluationProgress(done, total, evaluationStarted)),
       ...groundTruthFor(test, settings.hidden, context),
     });
+    // What the hidden neurons add: bits per spike over the homogeneous baseline and over the GLM of the same data.
+    status.update('fitting the GLM baseline (hidden 0) for bits per spike');
+    metrics = await withBaselineMetrics(metrics, train.visible, test.visible, {
+      session,
+      signal: context.signal,
+      ...(settings.hidden > 0 ? { glm: glmBaselineSettings(settings, result) } : {}),
+    });
     status.done();
   }
   const plots = options.plots ? await writeFitPlots(options.plots, options.out, result, test, settings.hidden) : [];
@@ -266,9 +304,9 @@ export function registerFitCommand(program: Command): void {
     .description('fit a POGLM with differentiable variational inference and write the model JSON')
     .requiredOption('--train <file.json>', 'training counts [sequence][time][neuron], or a `poglm synth` file')
     .option('--test <file.json>', 'test counts (or a `poglm synth` file: its ground truth is used too); evaluates after fitting')
-    .requiredOption('--hidden <h>', 'number of hidden neurons')
-    .requiredOption('--scheme <F|FS|FB>', 'variational message passing: forward, forward-self, forward-backward')
-    .requiredOption('--method <name>', 'hidden-spike distribution: poisson, categorical, gs-score, gs-pathwise, exponential, rayleigh, half-normal')
+    .requiredOption('--hidden <h>', 'number of hidden neurons (0: the fully observed GLM, the baseline)')
+    .option('--scheme <F|FS|FB>', 'variational message passing: forward, forward-self, forward-backward (with --hidden above 0)')
+    .option('--method <name>', 'hidden-spike distribution: poisson, categorical, gs-score, gs-pathwise, exponential, rayleigh, half-normal (with --hidden above 0)')
     .option('--epochs <n|auto>', 'passes over the training sequences, or auto: until the ELBO of held-out training sequences stops improving', '20')
     .option('--patience <n>', 'with --epochs auto: epochs without a better held-out ELBO before stopping (default 5)')
     .option('--max-epochs <n>', 'with --epochs auto: the most epochs (default 500)')

@@ -35,7 +35,8 @@ const GRID_FLAGS = {
   seeds: integerListInput('--seeds', { max: 2 ** 32 - 1 }),
   schemes: schemeListInput('--schemes'),
   methods: methodListInput('--methods'),
-  hidden: integerListInput('--hidden', { min: 1, max: MAX_HIDDEN }),
+  // 0 is the fully observed GLM: a sweep from 0 says whether hidden neurons help at all.
+  hidden: integerListInput('--hidden', { min: 0, max: MAX_HIDDEN }),
   epochs: integerInput('--epochs', { min: 1 }),
   batch: integerInput('--batch', { min: 1 }),
   mc: integerInput('--mc', { min: 1 }),
@@ -201,7 +202,7 @@ export function registerGridCommand(program: Command): void {
     .option('--seeds <list>', 'seeds, e.g. 0-9', '0')
     .option('--schemes <list>', 'F,FS,FB or all', 'all')
     .option('--methods <list>', 'method names or all', 'all')
-    .option('--hidden <list>', 'hidden counts, e.g. 1-9 (synthetic trials have 2)', '2')
+    .option('--hidden <list>', 'hidden counts, e.g. 0-5 (0 is the fully observed GLM; synthetic trials have 2)', '2')
     .option('--epochs <n>', 'epochs per fit', '20')
     .option('--batch <n>', 'sequences per minibatch', '10')
     .option('--mc <m>', 'Monte Carlo samples per sequence in training', '5')

@@ -30,10 +30,12 @@ export function formatMetrics(metrics: Metrics): string {
     ['hidden log-likelihood', metrics.hiddenLogLikelihood],
     ['weight error (mean |W - W_true|)', metrics.weightError],
     ['bias error (mean |b - b_true|)', metrics.biasError],
+    ['bits per spike over the homogeneous Poisson model', metrics.bitsPerSpikeOverHomogeneous],
+    ['bits per spike over the GLM (hidden 0)', metrics.bitsPerSpikeOverGlm],
   ];
   return rows
     .filter(([, value]) => value !== undefined)
-    .map(([name, value]) => `  ${name.padEnd(44)} ${value!.toFixed(4)}`)
+    .map(([name, value]) => `  ${name.padEnd(50)} ${value!.toFixed(4)}`)
     .join('\n');
 }
 
