@@ -285,7 +285,7 @@ describe('poglm plot and fit --plots', () => {
     expect(Array.from(readFileSync(at('weights.png')).subarray(0, 8))).toEqual([137, 80, 78, 71, 13, 10, 26, 10]);
     const run = poglm('fit', '--train', 'synth.json', '--test', 'synth.json', '--hidden', '2', '--scheme', 'F', '--method', 'poisson', '--epochs', '2', '--eval-mc', '20', '--plots', 'plots', '--out', 'plotted.json');
     expect(run.status, run.stderr).toBe(0);
-    expect(readdirSync(at('plots')).sort()).toEqual(['elbo.svg', 'weights.svg']);
+    expect(readdirSync(at('plots')).sort()).toEqual(['elbo.svg', 'raster.svg', 'weights.svg']);
     expect(readFileSync(at('plots/weights.svg'), 'utf8')).toMatch(/^<svg/);
   });
 });

@@ -3,6 +3,8 @@
 import type { Command } from 'commander';
 import { evaluate, type Metrics } from '../api/evaluate.js';
 import { withBaselineMetrics } from '../api/baselines.js';
+import { inferHidden } from '../api/infer.js';
+import type { GpuSession } from '../engine/session.js';
 import type { GlmSettings } from '../api/glm.js';
 import { checkFitResume, fit, NonFiniteError, type FitCheckpoint, type FitResult, type FitSettings } from '../api/fit.js';
 import { validateCounts } from '../model/data.js';
@@ -152,10 +154,19 @@ function glmBaselineSettings(settings: FitSettings, result: FitResult): GlmSetti
   };
 }
 
-/** The standard plots of a fit (--plots): its weights, beside the truth a --test synth file carries when it fits. */
-async function writeFitPlots(folder: string, modelPath: string, result: FitResult, test: CountsFile | undefined, hidden: number): Promise<string[]> {
+/**
+ * The standard plots of a fit (--plots): its weights (beside the truth a --test synth file carries, when it fits), its
+ * ELBO curve and, with --test data and hidden neurons, a raster of the first test sequence over its hidden posterior.
+ */
+async function writeFitPlots(folder: string, modelPath: string, result: FitResult, test: CountsFile | undefined, hidden: number, session: GpuSession, signal: AbortSignal): Promise<string[]> {
   const truth = test && checkGroundTruth(test, hidden, '--test') ? test.truth : undefined;
-  return writeStandardPlots(folder, { model: result.model, modelPath, ...(truth ? { truth } : {}) });
+  const posterior = test && hidden > 0 ? await inferHidden(result.model, test.visible, { session, signal }) : undefined;
+  return writeStandardPlots(folder, {
+    model: result.model,
+    modelPath,
+    ...(truth ? { truth } : {}),
+    ...(posterior && test ? { counts: test.visible, posterior } : {}),
+  });
 }
 
 /** A fit from --init keeps that model's basis (its weights mean nothing with another): the basis flags must not differ. */
@@ -267,7 +278,7 @@ async function fitCommand(context: CliContext, options: FitValues): Promise<void
     });
     status.done();
   }
-  const plots = options.plots ? await writeFitPlots(options.plots, options.out, result, test, settings.hidden) : [];
+  const plots = options.plots && !context.signal.aborted ? await writeFitPlots(options.plots, options.out, result, test, settings.hidden, session, context.signal) : [];
   if (options.json) {
     context.out(
       JSON.stringify({
@@ -327,7 +338,7 @@ export function registerFitCommand(program: Command): void {
     .option('--checkpoint <file.json>', 'save the whole training state here as it goes and at any stop (see --resume)')
     .option('--checkpoint-every <n>', 'epochs between checkpoints', '1')
     .option('--resume', 'continue from --checkpoint: ends with exactly the parameters of a fit that never stopped')
-    .option('--plots <dir>', 'also draw the coupling weights (beside the truth a --test synth file carries) and the ELBO curve as SVG here')
+    .option('--plots <dir>', 'also draw as SVG here: the coupling weights (beside the truth a --test synth file carries), the ELBO curve and, with --test, a raster over the hidden posterior')
     .option('--progress', 'show progress even when stderr is not a terminal')
     .option('--json', 'print a JSON summary')
     .action(commandAction(FIT_INPUTS, fitCommand));
