@@ -359,8 +359,13 @@ async function countRows(path: string, read: ReadOptions, unitCount: number, sca
 
 /** "S sequences x T bins x N neurons; mean count per bin by neuron: ...; what was left out", one line. */
 export function describeBinned(binned: BinnedCounts, duration?: number): string {
-  const parts = [describeCountsArray(binned)];
+  return [describeCountsArray(binned), ...describeLeftOut(binned, duration)].join('; ');
+}
+
+/** What binning left out, as clauses: spikes at or after --duration, spikes in the partial last sequence. */
+export function describeLeftOut(binned: Pick<BinnedCounts, 'spikes' | 'dropped' | 'cut'>, duration?: number): string[] {
+  const parts: string[] = [];
   if (binned.dropped > 0) parts.push(`${binned.dropped} of ${binned.spikes} spikes at or after --duration${duration === undefined ? '' : ` ${duration} s`} dropped`);
   if (binned.cut > 0) parts.push(`${binned.cut} spikes in the partial last sequence dropped`);
-  return parts.join('; ');
+  return parts;
 }
