@@ -4,9 +4,11 @@
 # rejects bookworm's own Mesa 22.3 while Mesa 25 works (the suite is added to the machine's own Debian source, its
 # URIs line reused; no host name is written here). What only the tests need comes with --tests: Chromium for the
 # browser test and, when python3 cannot import torch, python3-torch and python3-numpy for the benchmark's PyTorch
-# baseline (bench/torch), its equivalence test and the binning test (which holds `poglm bin` to numpy's histogram).
+# baseline (bench/torch), its equivalence test and the binning test (which holds `poglm bin` to numpy's histogram);
+# and, when python3 cannot import them, python3-scipy and python3-h5py, which write the MATLAB, NWB and NumPy files
+# of the format and paper tests (test/formats.test.ts, test/paper.test.ts) and compute the paper's preprocessing.
 #   bash scripts/setup.sh              dependencies + GPU driver if needed (enough to use the library and the CLI)
-#   bash scripts/setup.sh --tests      also Chromium and PyTorch, for the whole test suite (CI does this)
+#   bash scripts/setup.sh --tests      also Chromium, PyTorch, SciPy and h5py, for the whole test suite (CI does this)
 #   bash scripts/setup.sh --browser    also Chromium only
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,7 +19,7 @@ for arg in "$@"; do
   case "$arg" in
     --browser) with_browser=1 ;;
     --tests) with_browser=1; with_torch=1 ;;
-    -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
     *) echo "setup: unknown option $arg" >&2; exit 2 ;;
   esac
 done
@@ -132,6 +134,29 @@ else
   exit 1
 fi
 
+# The writers of the format tests' files: scipy (savemat, loadmat, binned_statistic) and h5py (NWB, MATLAB v7.3).
+# Checked on /usr/bin/python3 as the tests run it (test/helpers/python-writers.ts).
+writer_python() {
+  local python
+  for python in python3 /usr/bin/python3; do
+    if command -v "$python" >/dev/null && "$python" -c 'import scipy.io, scipy.stats, h5py, numpy' 2>/dev/null; then return 0; fi
+  done
+  return 1
+}
+if [ "$with_torch" -eq 0 ]; then
+  :
+elif writer_python; then
+  say "python3 imports scipy and h5py; nothing to install for the format tests"
+elif command -v apt-get >/dev/null; then
+  apt_update
+  say "installing python3-scipy and python3-h5py (they write the MATLAB, NWB and NumPy files of the format tests)"
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends python3-scipy python3-h5py python3-numpy
+  writer_python || { echo "setup: python3 still cannot import scipy and h5py after installing python3-scipy and python3-h5py" >&2; exit 1; }
+else
+  echo "setup: python3 with scipy, h5py and numpy is needed by test/formats.test.ts and test/paper.test.ts: install them" >&2
+  exit 1
+fi
+
 if [ "$with_browser" -eq 1 ]; then
   if command -v chromium >/dev/null; then
     say "chromium is installed ($(chromium --version 2>/dev/null | head -1))"
@@ -144,5 +169,5 @@ fi
 if [ "$with_torch" -eq 1 ]; then
   say "done. Try: npx poglm demo    Tests: npm test"
 else
-  say "done. Try: npx poglm demo    Tests: npm test (it needs Chromium and PyTorch: bash scripts/setup.sh --tests)"
+  say "done. Try: npx poglm demo    Tests: npm test (it needs Chromium, PyTorch, SciPy and h5py: bash scripts/setup.sh --tests)"
 fi
