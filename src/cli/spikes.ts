@@ -277,9 +277,10 @@ function unquote(field: string): string {
   return field.length >= 2 && field.startsWith('"') && field.endsWith('"') ? field.slice(1, -1).trim() : field;
 }
 
-/** A field or row short enough for a message. */
+/** A field or row short enough for a message, its control characters (a binary file's bytes) written as \xNN. */
 function clip(text: string): string {
-  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
+  const shown = text.length > 60 ? `${text.slice(0, 57)}...` : text;
+  return shown.replace(/[\x00-\x08\x0a-\x1f\x7f-\x9f]/g, (character) => `\\x${character.charCodeAt(0).toString(16).padStart(2, '0')}`);
 }
 
 // ---- Pass 1: check every row, find the extent ----
