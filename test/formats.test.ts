@@ -368,7 +368,7 @@ describe('poglm bin, run as users run it', () => {
       [['--bin-frames', '2', '--out', 'x.json'], /--bin-frames bins frame times: add --time-unit frames/],
       [['--align', 'sideways', '--out', 'x.json'], /--align "sideways" is not one of recording, trials/],
     ] as const) {
-      const width = args.includes('--bin-frames') ? [] : ['--bin-width', '0.1'];
+      const width = (args as readonly string[]).includes('--bin-frames') ? [] : ['--bin-width', '0.1'];
       const run = poglm('bin', '--spikes', 'missing-file.nwb', ...width, ...args);
       expect(run.status, args.join(' ')).toBe(2);
       expect(run.stderr, args.join(' ')).toMatch(message);
