@@ -7,13 +7,12 @@ import { checkWritable, integerInput, integerListInput, optional, outputFileInpu
 import { integerList } from './options.js';
 import { commandAction, InterruptedExit, type CliContext } from './runner.js';
 import { describeLeftOut, openCsvSpikes } from './spikes.js';
-import { countsJson, type CountsArray } from './counts-json.js';
-import { describeCountsArray } from './describe.js';
 import { MAX_OUTPUT_CELLS } from './limits.js';
 import { DataError } from '../model/data.js';
 import { binSpikes, resolveUnits, spikeTimesSource, type BinnedSequences, type BinPlan, type SequencePlan, type SpikeSource } from '../io/binning.js';
 import { countArraySequences, countArrayUnits } from '../io/count-arrays.js';
-import { hashFile, manifestJson, type Manifest, type ManifestSequence } from '../io/manifest.js';
+import { hashFile } from '../io/manifest.js';
+import { writeBinned, type TimeBase } from '../io/outputs.js';
 import { detectSpikeFormat, readSpikeFile } from '../io/read-spikes.js';
 import { assignSplits, type Split, type SplitPlan } from '../io/split.js';
 import { SPIKE_FORMATS, TIME_UNITS, type SpikeCountArray, type SpikeFormat, type SpikeOrigin, type TimeUnit, type Trial, type UnitId } from '../io/spike-data.js';
@@ -163,17 +162,6 @@ export async function openSpikeInput(
 
 // ---- Binning ----
 
-/** Bins are in seconds, or in frames with --bin-frames; times are scaled from the file's unit to the bins'. */
-export interface TimeBase {
-  timeUnit: TimeUnit;
-  frames: boolean;
-  /** A file time divided by this is in bin units. */
-  timeScale: number;
-  /** Seconds (of a flag) times this are bin units. */
-  perSecond: number;
-  binWidth: number;
-}
-
 const UNIT_SCALE: Record<TimeUnit, number> = { s: 1, ms: 1000, us: 1e6, frames: NaN };
 
 function timeBase(values: BinValues, implied: TimeUnit | undefined): TimeBase {
@@ -236,96 +224,14 @@ export async function binInput(input: SpikeInput, values: BinValues): Promise<Bi
   return { binned, units, base, notes };
 }
 
-// ---- Writing ----
-
-/** The sequences of `binned` listed in `indices` (in time order), without a copy when they are consecutive. */
-function selectSequences(binned: BinnedSequences, indices: number[]): CountsArray {
-  const { bins, neurons } = binned;
-  const size = bins * neurons;
-  const consecutive = indices.every((index, i) => index === indices[0] + i);
-  if (consecutive) return { counts: binned.counts.subarray(indices[0] * size, (indices[0] + indices.length) * size), sequences: indices.length, bins, neurons };
-  const counts = new (binned.counts.constructor as Uint32ArrayConstructor)(indices.length * size);
-  indices.forEach((index, i) => counts.set(binned.counts.subarray(index * size, (index + 1) * size), i * size));
-  return { counts, sequences: indices.length, bins, neurons };
-}
-
-export interface Outputs {
-  /** One counts file, or the two of a split. */
-  out?: string;
-  trainOut?: string;
-  testOut?: string;
-  manifest: string;
-}
-
-export interface ManifestContext {
-  origin: Omit<SpikeOrigin, 'notes'>;
-  timeUnit: string;
-  units: UnitId[];
-  base?: TimeBase;
-  frameRate?: number;
-  align: 'recording' | 'trials';
-}
-
-function manifestSequences(binned: BinnedSequences, splits: Split[] | undefined, base: TimeBase | undefined): ManifestSequence[] {
-  const rows = { train: 0, test: 0, all: 0, none: 0 };
-  const seconds = (value: number): number | null => (base ? (base.frames ? value / base.perSecond : value) : null);
-  return Array.from({ length: binned.sequences }, (_, s) => {
-    const split = splits?.[s] ?? 'all';
-    const sequence: ManifestSequence = { start: seconds(binned.starts[s]), end: seconds(binned.ends[s]), split, row: split === 'none' ? null : rows[split]++ };
-    if (base?.frames) sequence.frames = [binned.starts[s], binned.ends[s]];
-    if (binned.trialOf) sequence.trial = binned.trialOf[s];
-    return sequence;
-  });
-}
-
-function leftOut(binned: BinnedSequences): Record<string, number | number[]> {
-  const parts: Record<string, number | number[]> = {};
-  if (binned.unselected > 0) parts.spikesOfOtherUnits = binned.unselected;
-  if (binned.dropped > 0) parts.spikesOutsideSequences = binned.dropped;
-  if (binned.cut > 0) parts.spikesInPartialLastSequence = binned.cut;
-  if (binned.leftOutTrials.length > 0) parts.trialsShorterThanASequence = binned.leftOutTrials;
-  return parts;
-}
-
-/**
- * Writes the counts (one file, or the train and test files of `splits`) and then the manifest, so that a manifest
- * on disk means its counts are complete. Returns one line per counts file written.
- */
-export async function writeBinned(binned: BinnedSequences, splits: Split[] | undefined, outputs: Outputs, context: ManifestContext, signal?: AbortSignal): Promise<string[]> {
-  const hash = await hashFile(context.origin.path, signal);
-  if (signal?.aborted) throw new InterruptedExit('interrupted: nothing was written');
-  const lines: string[] = [];
-  const files: Record<string, string> = {};
-  if (!splits) {
-    writeAtomically(outputs.out!, countsJson(binned));
-    files.counts = outputs.out!;
-    lines.push(`wrote ${outputs.out}: ${describeCountsArray(binned)}`);
-  } else {
-    for (const [part, path] of [['train', outputs.trainOut!], ['test', outputs.testOut!]] as const) {
-      const indices = splits.flatMap((split, s) => (split === part ? [s] : []));
-      const selected = selectSequences(binned, indices);
-      writeAtomically(path, countsJson(selected));
-      files[part] = path;
-      lines.push(`wrote ${path}: ${describeCountsArray(selected)}`);
-    }
-  }
-  const { base } = context;
-  const manifest: Manifest = {
-    source: { path: context.origin.path, format: context.origin.format, container: context.origin.container, dataset: context.origin.dataset, timeUnit: context.timeUnit, ...hash },
-    units: context.units,
-    binWidth: base ? (base.frames ? base.binWidth / base.perSecond : base.binWidth) : null,
-    ...(base?.frames ? { binFrames: base.binWidth, frameRate: base.perSecond } : context.frameRate ? { frameRate: context.frameRate } : {}),
-    sequenceBins: binned.bins,
-    align: context.align,
-    outputs: files,
-    leftOut: leftOut(binned),
-    sequences: manifestSequences(binned, splits, base),
-  };
-  writeAtomically(outputs.manifest, manifestJson(manifest));
-  return lines;
-}
-
 // ---- The command ----
+
+/** The source's SHA-256 for the manifest, before anything is written; a stop while hashing writes nothing. */
+export async function hashSource(path: string, signal: AbortSignal): Promise<{ sha256: string; bytes: number }> {
+  const hash = await hashFile(path, signal);
+  if (!hash || signal.aborted) throw new InterruptedExit('interrupted: nothing was written');
+  return hash;
+}
 
 function extraNotes(binned: BinnedSequences, splits: Split[] | undefined): string[] {
   const notes: string[] = [];
@@ -348,14 +254,10 @@ async function binCommand(context: CliContext, values: BinValues): Promise<void>
   const manifest = values.manifest ?? manifestPathFor((values.out ?? values.trainOut)!);
   const origin = input.kind === 'times' ? input.origin : input.data;
   const timeUnit = input.kind === 'counts' ? 'counts' : (base?.timeUnit ?? 's');
-  const lines = await writeBinned(binned, splits, { out: values.out, trainOut: values.trainOut, testOut: values.testOut, manifest }, {
-    origin,
-    timeUnit,
-    units,
-    base,
-    frameRate: values.frameRate,
-    align: values.align ?? 'recording',
-  }, context.signal);
+  const hash = await hashSource(origin.path, context.signal);
+  const outputs = { out: values.out, trainOut: values.trainOut, testOut: values.testOut, manifest };
+  const described = { origin, hash, timeUnit, units, base, frameRate: values.frameRate, align: values.align ?? ('recording' as const) };
+  const lines = await writeBinned(binned, splits, outputs, described, writeAtomically);
   // One line per file; what was left out goes on the last, as `poglm bin` of a CSV file has always said it.
   const leftOutClauses =
     values.align === 'trials'

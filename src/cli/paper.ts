@@ -13,10 +13,12 @@ import type { Command } from 'commander';
 import { UsageError } from './files.js';
 import { flagInput, optional, outputFolderInput, readInput, type Input, type InputValues } from './inputs.js';
 import { commandAction, InterruptedExit, type CliContext } from './runner.js';
-import { openSpikeInput, writeBinned, type TimeBase } from './bin.js';
+import { hashSource, openSpikeInput } from './bin.js';
+import { writeAtomically } from './files.js';
 import { MAX_OUTPUT_CELLS } from './limits.js';
 import { binSpikes } from '../io/binning.js';
 import { assignSplits } from '../io/split.js';
+import { writeBinned, type TimeBase } from '../io/outputs.js';
 import { join } from 'node:path';
 
 interface Experiment {
@@ -110,7 +112,8 @@ async function prepare(experiment: Experiment, context: CliContext, values: Pape
   if (experiment.name === 'pvc5' && units[0] === 0) context.err('poglm: cluster 0 (wave_clus: spikes not assigned to a cluster) is kept as a neuron, as every cluster in the file is');
   const splits = assignSplits(binned, { kind: 'first', train: experiment.train });
   const outputs = { trainOut: join(values.out, 'train.json'), testOut: join(values.out, 'test.json'), manifest: join(values.out, 'manifest.json') };
-  const lines = await writeBinned(binned, splits, outputs, { origin: input.origin, timeUnit: base.timeUnit, units, base, align: 'recording' }, context.signal);
+  const hash = await hashSource(input.origin.path, context.signal);
+  const lines = await writeBinned(binned, splits, outputs, { origin: input.origin, hash, timeUnit: base.timeUnit, units, base, align: 'recording' }, writeAtomically);
   if (binned.dropped > 0) lines[lines.length - 1] += `; ${binned.dropped} of ${binned.spikes} spikes after the paper's ${experiment.duration} ${base.frames ? 'frames' : 's'} left out`;
   if (values.json) {
     context.out(JSON.stringify({ experiment: experiment.name, ...outputs, train: experiment.train, test: binned.sequences - experiment.train, bins: binned.bins, neurons: binned.neurons }));

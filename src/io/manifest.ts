@@ -12,8 +12,8 @@ export const MANIFEST_FORMAT = 'poglm-gpu.bin-manifest';
 
 const HASH_CHUNK = 1 << 22;
 
-/** The file's SHA-256 (hex) and size; `signal` is checked between chunks. */
-export async function hashFile(path: string, signal?: AbortSignal): Promise<{ sha256: string; bytes: number }> {
+/** The file's SHA-256 (hex) and size; undefined when `signal` (checked between chunks) was aborted. */
+export async function hashFile(path: string, signal?: AbortSignal): Promise<{ sha256: string; bytes: number } | undefined> {
   const hash = createHash('sha256');
   const buffer = Buffer.allocUnsafe(HASH_CHUNK);
   let bytes = 0;
@@ -31,7 +31,7 @@ export async function hashFile(path: string, signal?: AbortSignal): Promise<{ sh
       bytes += read;
       if (signal) {
         await new Promise<void>((resolve) => setImmediate(resolve));
-        if (signal.aborted) throw signal.reason;
+        if (signal.aborted) return undefined;
       }
     }
   } finally {
