@@ -128,8 +128,6 @@ function checkManifest(values: BinValues): void {
   if (path === values.spikes) throw new UsageError(`the manifest ${path} would overwrite the --spikes file: give --manifest another path`);
 }
 
-
-
 const BIN_INPUTS = { flags: BIN_FLAGS, relations: [checkOutputs, checkTimeFlags, checkManifest] };
 
 // ---- Reading ----
@@ -253,7 +251,7 @@ async function binCommand(context: CliContext, values: BinValues): Promise<void>
   const splits = plan ? assignSplits(binned, plan) : undefined;
   const manifest = values.manifest ?? manifestPathFor((values.out ?? values.trainOut)!);
   const origin = input.kind === 'times' ? input.origin : input.data;
-  const timeUnit = input.kind === 'counts' ? 'counts' : (base?.timeUnit ?? 's');
+  const timeUnit = input.kind === 'counts' ? 'none (counts read as stored)' : (base?.timeUnit ?? 's');
   const hash = await hashSource(origin.path, context.signal);
   const outputs = { out: values.out, trainOut: values.trainOut, testOut: values.testOut, manifest };
   const described = { origin, hash, timeUnit, units, base, frameRate: values.frameRate, align: values.align ?? ('recording' as const) };
