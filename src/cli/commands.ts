@@ -35,6 +35,7 @@ import { registerBinCommand } from './bin.js';
 import { registerFitCommand } from './fit.js';
 import { registerPlotCommand } from './plot.js';
 import { registerInferCommand } from './infer.js';
+import { registerPaperCommand } from './paper.js';
 import { evaluationProgress, formatMetrics, groundTruthFor, round } from './report.js';
 import { describeCounts, describeCountsArray } from './describe.js';
 
@@ -352,4 +353,5 @@ export function registerCommands(program: Command): void {
   registerGridCommand(program);
   registerPlotCommand(program);
   registerInferCommand(program);
+  registerPaperCommand(program);
 }

@@ -2,7 +2,7 @@
 // the number of hidden neurons on one dataset; every model JSON plus per-fit and per-combination tables.
 import { basename, join } from 'node:path';
 import type { Command } from 'commander';
-import { rowsToCsv, runGrid, summarise, summaryToCsv, summaryToMarkdown, type GridCheckpoint, type GridDataset } from '../api/grid.js';
+import { rowsToCsv, runGrid, summarise, summaryToCsv, summaryToMarkdown, type GridCheckpoint, type GridDataset, type GridRow, type GridSpec } from '../api/grid.js';
 import { syntheticDataset } from '../api/synthetic.js';
 import { chooseHidden, choiceToMarkdown } from '../api/choice.js';
 import { validateCounts } from '../model/data.js';
@@ -117,11 +117,45 @@ async function gridCommand(context: CliContext, options: GridValues): Promise<vo
     const test = options.test!;
     datasets.push({ name: train.path, train: train.visible, test: test.visible, testHidden: test.hidden, truth: test.truth });
   }
+  await runAndWriteGrid(context, datasets, spec, {
+    out: options.out,
+    progress: options.progress,
+    json: options.json,
+    checkpointEvery: options.checkpointEvery,
+    resume: options.checkpoint?.resume as GridCheckpoint | undefined,
+    fileName: options.trials ? (text) => text.replace(/[^A-Za-z0-9.-]+/g, '-') : fileStem,
+    status,
+  });
+}
+
+/** A grid's settings with those its report shows filled in. */
+export type GridSettings = Omit<GridSpec, 'datasets'> & Required<Pick<GridSpec, 'seeds' | 'schemes' | 'methods' | 'hidden' | 'epochs' | 'batchSize' | 'samples' | 'evalSamples'>>;
+
+export interface GridRun {
+  out: string;
+  progress?: boolean;
+  json?: boolean;
+  checkpointEvery: number;
+  resume?: GridCheckpoint;
+  /** The model files' name of a dataset. */
+  fileName: (dataset: string) => string;
+  status?: StatusLine;
+}
+
+/**
+ * Runs a grid and writes everything into `run.out`: the models as soon as fitting ends, fits.csv, summary.csv and
+ * summary.md (with the choice of H for a sweep), and checkpoint.json as it goes; exits as a grid does (130/143 on a
+ * stop, 1 when fits went non-finite). For `poglm grid` and `poglm paper`.
+ */
+export async function runAndWriteGrid(context: CliContext, datasets: GridDataset[], spec: GridSettings, run: GridRun): Promise<GridRow[]> {
+  const session = await context.session();
+  const status = run.status ?? new StatusLine(process.stderr, Boolean(run.progress ?? process.stderr.isTTY));
+  const options = run;
+  const safe = run.fileName;
   const total = datasets.length * spec.seeds.length * spec.schemes.length * spec.methods.length * spec.hidden.length;
   const started = performance.now();
   let fitSeconds = 0;
   const notes = new Set<string>();
-  const safe = (text: string): string => (options.trials ? text.replace(/[^A-Za-z0-9.-]+/g, '-') : fileStem(text));
   const rows = await runGrid(
     { datasets, ...spec },
     {
@@ -129,7 +163,7 @@ async function gridCommand(context: CliContext, options: GridValues): Promise<vo
       signal: context.signal,
       checkpoint: {
         every: options.checkpointEvery,
-        resume: options.checkpoint?.resume as GridCheckpoint | undefined,
+        resume: options.resume,
         save: (state: GridCheckpoint) => writeJson(join(options.out, CHECKPOINT_FILE), state),
       },
       onProgress: (progress) => {
@@ -182,6 +216,7 @@ async function gridCommand(context: CliContext, options: GridValues): Promise<vo
   if (failed.length > 0) {
     throw new GridFailure(`${failed.length} of ${total} fits stopped on a non-finite value (their last finite parameters are saved; fits.csv says which and at what step)`);
   }
+  return rows;
 }
 
 /** Some fits of a grid stopped on a non-finite value: exit 1 once everything else is written. */
@@ -191,6 +226,7 @@ class GridFailure extends Error {
     this.name = 'GridFailure';
   }
 }
+
 
 export function registerGridCommand(program: Command): void {
   program

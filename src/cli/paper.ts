@@ -8,10 +8,32 @@
 //     45,000 bins, 450 sequences of 100; the first 225 train, the other 225 test.
 // Both histograms close their last bin on the right ([edge, end]): a spike exactly at the end counts in the last bin,
 // and binned_statistic also counts there a spike that rounds to the end at 6 decimals, as scipy does.
-// Without --prepare the command would go on to run the paper's grid of fits; that is not built here yet.
+// Without --prepare the command goes on to run the paper's grid of fits on them (src/cli/grid.ts runAndWriteGrid),
+// with the paper's settings (RGC: minibatch 32, M = 5, H 1-3; PVC-5: minibatch 25, M = 10, basis window 10, H 1-9; 20
+// epochs; the GLM, H = 0, beside them), and writes its tables and the H-sweep figure into DIR/grid.
 import type { Command } from 'commander';
 import { UsageError } from './files.js';
-import { flagInput, optional, outputFolderInput, readInput, type Input, type InputValues } from './inputs.js';
+import {
+  checkpointInput,
+  flagInput,
+  integerInput,
+  integerListInput,
+  methodListInput,
+  optional,
+  outputFolderInput,
+  readInput,
+  schemeListInput,
+  type Input,
+  type InputValues,
+} from './inputs.js';
+import { readFileSync } from 'node:fs';
+import { readCounts } from './readers.js';
+import { runAndWriteGrid } from './grid.js';
+import type { GridCheckpoint } from '../api/grid.js';
+import { exponentialBasis } from '../model/basis.js';
+import { parseSweepCsv, sweepPoints } from '../plot/sweep-table.js';
+import { sweepSpec } from '../plot/sweep.js';
+import { renderSvg } from '../plot/render.js';
 import { commandAction, InterruptedExit, type CliContext } from './runner.js';
 import { hashSource, openSpikeInput } from './bin.js';
 import { writeAtomically } from './files.js';
@@ -24,6 +46,8 @@ import { join } from 'node:path';
 interface Experiment {
   name: string;
   description: string;
+  /** The paper's fitting settings for this dataset. */
+  grid: { hidden: number[]; batchSize: number; samples: number; basisWindow: number };
   base: TimeBase;
   /** The recording's end in bin units: frames (rgc) or seconds (pvc5). */
   duration: number;
@@ -48,6 +72,7 @@ export const EXPERIMENTS: Record<'rgc' | 'pvc5', Experiment> = {
   rgc: {
     name: 'rgc',
     description: "the paper's retinal ganglion cells (SpTimesRGC.mat: a cell array of spike times in frames of the 120 Hz stimulus)",
+    grid: { hidden: [0, 1, 2, 3], batchSize: 32, samples: 5, basisWindow: 5 },
     base: { timeUnit: 'frames', frames: true, timeScale: 1, perSecond: 120, binWidth: 1 },
     duration: RGC_FRAMES,
     sequenceBins: 100,
@@ -59,6 +84,7 @@ export const EXPERIMENTS: Record<'rgc' | 'pvc5', Experiment> = {
   pvc5: {
     name: 'pvc5',
     description: "the paper's primary visual cortex recording (a wave_clus times_*.mat: cluster_class rows of cluster and time in ms)",
+    grid: { hidden: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9], batchSize: 25, samples: 10, basisWindow: 10 },
     base: { timeUnit: 'ms', frames: false, timeScale: 1000, perSecond: 1, binWidth: PVC5_SECONDS / 45000 },
     duration: PVC5_SECONDS,
     sequenceBins: 100,
@@ -68,25 +94,23 @@ export const EXPERIMENTS: Record<'rgc' | 'pvc5', Experiment> = {
   },
 };
 
-const prepareInput = (experiment: Experiment): Input<boolean> => ({
-  flag: '--prepare',
-  read: (raw) => {
-    if (raw === undefined || raw === 'false') {
-      throw new UsageError(
-        `poglm paper ${experiment.name} runs the paper's preprocessing only, for now: add --prepare to write DIR/train.json, DIR/test.json and DIR/manifest.json, then fit them with poglm grid --train DIR/train.json --test DIR/test.json`,
-      );
-    }
-    return true;
-  },
-});
-
-function paperInputs(experiment: Experiment) {
+function paperInputs() {
   return {
     flags: {
       data: readInput('--data', (path) => path),
       variable: optional({ flag: '--variable', read: (raw: string | undefined) => raw } as Input<string | undefined>),
-      prepare: prepareInput(experiment),
+      prepare: flagInput('--prepare'),
+      seeds: integerListInput('--seeds', { max: 2 ** 32 - 1 }),
+      schemes: schemeListInput('--schemes'),
+      methods: methodListInput('--methods'),
+      epochs: integerInput('--epochs', { min: 1 }),
+      evalMc: integerInput('--eval-mc', { min: 1 }),
+      checkpointEvery: integerInput('--checkpoint-every', { min: 1 }),
+      resume: flagInput('--resume'),
+      progress: flagInput('--progress'),
       out: outputFolderInput('--out'),
+      // The grid's checkpoint is DIR/grid/checkpoint.json: --resume continues it, and it is not overwritten without.
+      checkpoint: { flag: '--out', read: (_raw: string | undefined, others: Record<string, string | undefined>) => (others.prepare !== undefined || others.out === undefined ? undefined : checkpointInput('--out', '--out').read(join(others.out, 'grid', 'checkpoint.json'), others)) } as Input<{ path: string; resume?: unknown } | undefined>,
       json: flagInput('--json'),
     },
   };
@@ -121,6 +145,40 @@ async function prepare(experiment: Experiment, context: CliContext, values: Pape
   }
   for (const line of lines) context.out(line);
   context.out(`wrote ${outputs.manifest}`);
+  if (!values.prepare) await fitAsThePaper(experiment, context, values, outputs);
+}
+
+/** The paper's grid on the prepared data, with its settings, and the H-sweep figure of held-out likelihoods. */
+async function fitAsThePaper(experiment: Experiment, context: CliContext, values: PaperValues, files: { trainOut: string; testOut: string }): Promise<void> {
+  const train = readCounts(files.trainOut, 'train', '--out');
+  const test = readCounts(files.testOut, 'test', '--out');
+  const folder = join(values.out, 'grid');
+  const { grid } = experiment;
+  const spec = {
+    seeds: values.seeds,
+    schemes: values.schemes,
+    methods: values.methods,
+    hidden: grid.hidden,
+    epochs: values.epochs,
+    batchSize: grid.batchSize,
+    samples: grid.samples,
+    evalSamples: values.evalMc,
+    basis: exponentialBasis(grid.basisWindow),
+  };
+  const datasets = [{ name: `paper ${experiment.name}`, train: train.visible, test: test.visible }];
+  await runAndWriteGrid(context, datasets, spec, {
+    out: folder,
+    progress: values.progress,
+    json: values.json,
+    checkpointEvery: values.checkpointEvery,
+    resume: values.checkpoint?.resume as GridCheckpoint | undefined,
+    fileName: () => experiment.name,
+  });
+  const summary = readFileSync(join(folder, 'summary.csv'), 'utf8');
+  const figure = join(values.out, 'sweep.svg');
+  const points = sweepPoints(parseSweepCsv(summary, join(folder, 'summary.csv')), 'testMarginalLogLikelihood');
+  writeAtomically(figure, await renderSvg(sweepSpec(points, 'testMarginalLogLikelihood')));
+  context.out(`wrote ${figure}`);
 }
 
 /** `poglm paper rgc` and `poglm paper pvc5`. */
@@ -129,12 +187,23 @@ export function registerPaperCommand(program: Command): void {
   for (const experiment of Object.values(EXPERIMENTS)) {
     paper
       .command(experiment.name)
-      .description(`${experiment.description}: --prepare bins it as the paper does into DIR/train.json and DIR/test.json ([sequence][bin][neuron], neurons in the file's order) and DIR/manifest.json`)
+      .description(
+        `${experiment.description}: bins it as the paper does into DIR/train.json and DIR/test.json ([sequence][bin][neuron], neurons in the file's order) ` +
+          "and DIR/manifest.json, then (unless --prepare) fits the paper's grid with its settings into DIR/grid and draws DIR/sweep.svg",
+      )
       .requiredOption('--data <file>', experiment.name === 'rgc' ? 'SpTimesRGC.mat (or any file of that layout)' : 'times_*.mat of wave_clus (or any file with a cluster_class matrix)')
       .option('--variable <name>', 'the variable to read (default: the only one of the layout)')
-      .option('--prepare', 'write the train and test counts and the manifest (what this command does for now)')
+      .option('--prepare', 'stop after writing the train and test counts and the manifest')
+      .option('--seeds <list>', 'seeds of the fits', '0')
+      .option('--schemes <list>', 'F,FS,FB or all', 'all')
+      .option('--methods <list>', 'method names or all', 'all')
+      .option('--epochs <n>', 'epochs per fit (the paper: 20)', '20')
+      .option('--eval-mc <m>', 'samples per test sequence in evaluation (the paper: 2000)', '2000')
+      .option('--checkpoint-every <n>', 'epochs between checkpoints of the grid', '1')
+      .option('--resume', 'continue the grid in DIR/grid from its checkpoint')
+      .option('--progress', 'show progress even when stderr is not a terminal')
       .requiredOption('--out <dir>', 'the folder to write into')
       .option('--json', 'print a JSON summary instead of text')
-      .action(commandAction(paperInputs(experiment), (context, values) => prepare(experiment, context, values)));
+      .action(commandAction(paperInputs(), (context, values) => prepare(experiment, context, values)));
   }
 }

@@ -1,7 +1,8 @@
 // The points of an H-sweep plot from a grid's tables: summary.csv (mean and sd of each metric per scheme, method and
 // hidden count) or fits.csv (one row per fit), as `poglm grid` writes them. Each point is a mean with its standard
-// error, sd / sqrt(n): the sd says how fits spread, the standard error how well the mean is known, and that is what
-// a comparison of H values needs.
+// error, sd / sqrt(n) over fits (for the marginal likelihood, the grid's own standard error over seeds and test
+// sequences): the sd says how fits spread, the standard error how well the mean is known, and that is what a
+// comparison of H values needs.
 import { DataError } from '../model/data.js';
 import { parseCsv, type CsvTable } from './csv.js';
 
@@ -61,9 +62,13 @@ function summaryPoints(table: SweepTable, metric: string): SweepPoint[] {
     const fits = numberAt(table, line, 'fits', values.fits);
     // A row whose fits all failed has no mean: nothing to draw.
     if (mean === undefined || fits === undefined || fits < 1) return [];
-    // The summary's count is of fits with metrics; a metric that was non-finite in some of them had fewer values,
-    // so this standard error can be slightly small. fits.csv gives the exact one.
-    return [{ series: `${values.scheme}/${values.method}`, hidden: hiddenAt(table, line, values.hidden), mean, standardError: (sd ?? 0) / Math.sqrt(fits), fits }];
+    // The marginal likelihood's own column is the standard error over seeds and test sequences, which the grid
+    // pools from every fit's per-sequence values: it is what the grid's choice of H uses.
+    const pooled = metric === 'testMarginalLogLikelihood' && values[`${metric}_se`] ? numberAt(table, line, `${metric}_se`, values[`${metric}_se`]) : undefined;
+    // Otherwise the summary's count is of fits with metrics; a metric that was non-finite in some of them had fewer
+    // values, so this standard error can be slightly small. fits.csv gives the exact one.
+    const standardError = pooled ?? (sd ?? 0) / Math.sqrt(fits);
+    return [{ series: `${values.scheme}/${values.method}`, hidden: hiddenAt(table, line, values.hidden), mean, standardError, fits }];
   });
 }
 
