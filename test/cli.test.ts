@@ -177,7 +177,7 @@ describe('poglm fit, eval and grad', () => {
 
 describe('bad usage', () => {
   it.each([
-    { args: ['fit', '--train', 'synth.json', '--hidden', '0', '--scheme', 'FB', '--method', 'exponential', '--out', 'm.json'], message: /--hidden must be an integer of at least 1, got "0"/ },
+    { args: ['fit', '--train', 'synth.json', '--hidden', '1.5', '--scheme', 'FB', '--method', 'exponential', '--out', 'm.json'], message: /--hidden must be a non-negative integer, got "1.5"/ },
     { args: ['fit', '--train', 'synth.json', '--hidden', '2', '--scheme', 'FX', '--method', 'exponential', '--out', 'm.json'], message: /--scheme "FX" is not a scheme; use one of F, FS, FB/ },
     { args: ['fit', '--train', 'synth.json', '--hidden', '2', '--scheme', 'FB', '--method', 'gamma', '--out', 'm.json'], message: /--method "gamma" is not a method/ },
     { args: ['fit', '--train', 'missing.json', '--hidden', '2', '--scheme', 'FB', '--method', 'poisson', '--out', 'm.json'], message: /cannot read --train file missing\.json: ENOENT/ },

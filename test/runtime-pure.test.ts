@@ -99,7 +99,7 @@ describe('the include step', () => {
   it('stage files are named after the math they do and each declares its workgroup size as an override', () => {
     const stages = listShaderFiles().filter((file) => /@compute/.test(shaderSources[file]));
     expect(stages.sort()).toEqual(
-      ['adam', 'advance', 'backward', 'convolve', 'draw_noise', 'drive', 'evaluate', 'instance_gradient', 'log_likelihood_p', 'reduce', 'sample_q', 'simulate', 'visible_gradient']
+      ['adam', 'advance', 'backward', 'convolve', 'draw_noise', 'drive', 'evaluate', 'glm', 'instance_gradient', 'log_likelihood_p', 'reduce', 'sample_q', 'simulate', 'visible_gradient']
         .map((name) => `${name}.wgsl`)
         .sort(),
     );

@@ -177,7 +177,7 @@ describe('bad settings', () => {
   it.each([
     { name: 'an unknown scheme', change: { scheme: 'FX' }, message: /scheme is the string "FX"; use one of F, FS, FB/ },
     { name: 'an unknown method', change: { method: 'gamma' }, message: /method "gamma" is unknown; use one of poisson, categorical/ },
-    { name: 'no hidden neurons', change: { hidden: 0 }, message: /hidden must be a positive integer \(got 0\)/ },
+    { name: 'a fractional hidden count', change: { hidden: 1.5 }, message: /hidden must be a positive integer \(got 1\.5\)/ },
     { name: 'zero epochs', change: { epochs: 0 }, message: /epochs must be a positive integer/ },
     { name: 'a negative learning rate', change: { learningRateGenerative: -1 }, message: /learningRateGenerative must be a positive number/ },
   ])('rejects $name', async ({ change, message }) => {

@@ -162,7 +162,7 @@ export function resolveJob(job: FitJob, index: number, many: boolean): ResolvedJ
     throw new Error(`${where}.${(error as Error).message}`);
   }
   if (!Number.isInteger(job.hidden) || job.hidden < 1) {
-    throw new Error(`${where}.hidden must be a positive integer (got ${job.hidden}): a POGLM without hidden neurons has nothing to infer; fit H >= 1`);
+    throw new Error(`${where}.hidden must be a positive integer (got ${job.hidden}): 0 fits the fully observed GLM (fitMany routes it to its own kernels)`);
   }
   const shape = validateCounts(many ? `${where}.train` : 'train', job.train);
   // A fit that starts from a model keeps that model's basis: its weights mean nothing with another one.
