@@ -1,13 +1,13 @@
 // The CLI as a hostile but realistic user drives it: bad inputs refused before any GPU work (exit 2, naming the flag,
 // the value and the fix), stops by SIGINT and SIGTERM that keep what is complete, and temporary files of killed
 // writers cleaned up. Runs the built binary in child processes, as test/cli.test.ts does.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BIN, signalWhen } from './helpers/cli.js';
 
-const BIN = new URL('../bin/poglm.js', import.meta.url).pathname;
 let folder = '';
 const at = (name: string): string => join(folder, name);
 const json = (name: string): any => JSON.parse(readFileSync(at(name), 'utf8'));
@@ -124,48 +124,9 @@ describe('a fit that stops on a non-finite value', () => {
   });
 });
 
-/** Runs poglm in the background and sends `signals` (one after another) `delayMs` after stderr matches `when`. */
-async function signalWhen(
-  when: RegExp,
-  signals: NodeJS.Signals[],
-  delayMs: number,
-  ...args: string[]
-): Promise<{ status: number | null; stderr: string; secondsAfterSignal: number }> {
-  const child = spawn(process.execPath, [BIN, ...args], { cwd: folder, env: { ...process.env, POGLM_TRACE: '1' } });
-  let stderr = '';
-  child.stderr.on('data', (chunk) => (stderr += chunk));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
-  try {
-    const early = await Promise.race([
-      new Promise<void>((resolve) => {
-        const poll = setInterval(() => {
-          if (when.test(stderr)) {
-            clearInterval(poll);
-            resolve();
-          }
-        }, 25);
-        void exited.then(() => clearInterval(poll));
-      }),
-      exited.then((code) => code),
-    ]);
-    expect(early, `poglm ended before ${when}: ${stderr}`).toBeUndefined();
-    await new Promise((resolve) => setTimeout(resolve, delayMs));
-    expect(child.exitCode, `poglm ended before the signal: ${stderr}`).toBeNull();
-    const signalled = performance.now();
-    for (const signal of signals) {
-      child.kill(signal);
-      await new Promise((resolve) => setTimeout(resolve, 200));
-    }
-    const status = await exited;
-    return { status, stderr, secondsAfterSignal: (performance.now() - signalled) / 1000 };
-  } finally {
-    child.kill('SIGKILL');
-  }
-}
-
 describe('stops that keep the work', () => {
   it('SIGTERM during a fit saves the model and exits 143', async () => {
-    const run = await signalWhen(/epoch [2-9]/, ['SIGTERM'], 0, ...FIT, '--hidden', '2', '--epochs', '100000', '--progress', '--out', 'terminated.json');
+    const run = await signalWhen(folder, /epoch [2-9]/, ['SIGTERM'], 0, ...FIT, '--hidden', '2', '--epochs', '100000', '--progress', '--out', 'terminated.json');
     expect(run.status, run.stderr).toBe(143);
     expect(run.stderr).toMatch(/saved the model after \d+ steps to terminated\.json/);
     expect(json('terminated.json').training.stoppedEarly.reason).toBe('interrupted');
@@ -173,7 +134,7 @@ describe('stops that keep the work', () => {
 
   it('SIGINT during an evaluation of a million samples stops within about a second, exit 130', async () => {
     // 4 s after the session opens the evaluation is running: a million samples take minutes here.
-    const run = await signalWhen(OPENED_GPU, ['SIGINT'], 4000, 'eval', '--model', 'model.json', '--test', 'synth.json', '--mc', '1000000');
+    const run = await signalWhen(folder, OPENED_GPU, ['SIGINT'], 4000, 'eval', '--model', 'model.json', '--test', 'synth.json', '--mc', '1000000');
     expect(run.status, run.stderr).toBe(130);
     // One chunk holds at most 2^24 sample-bins (about 0.7 s here); before, every chunk was queued at once.
     expect(run.secondsAfterSignal).toBeLessThan(3);
@@ -181,14 +142,14 @@ describe('stops that keep the work', () => {
 
   it('a second signal quits at once, while the first waits for the epoch to end', async () => {
     // 4,000 samples per sequence: an epoch takes several seconds, so the first SIGINT has to wait for it.
-    const run = await signalWhen(/epoch 1\//, ['SIGINT', 'SIGINT'], 0, ...FIT, '--hidden', '2', '--epochs', '1000', '--mc', '4000', '--progress', '--out', 'twice.json');
+    const run = await signalWhen(folder, /epoch 1\//, ['SIGINT', 'SIGINT'], 0, ...FIT, '--hidden', '2', '--epochs', '1000', '--mc', '4000', '--progress', '--out', 'twice.json');
     expect(run.status, run.stderr).toBe(130);
     expect(run.stderr).toMatch(/SIGINT again, exiting now/);
     expect(readdirSync(folder).filter((name) => name.includes('.tmp'))).toEqual([]);
   });
 
   it('SIGINT during synth exits 130 and writes nothing', async () => {
-    const run = await signalWhen(OPENED_GPU, ['SIGINT'], 300, 'synth', '--trial', '2', '--sequences', '12000', '--train-sequences', '10000', '--bins', '1000', '--out', 'big-synth.json');
+    const run = await signalWhen(folder, OPENED_GPU, ['SIGINT'], 300, 'synth', '--trial', '2', '--sequences', '12000', '--train-sequences', '10000', '--bins', '1000', '--out', 'big-synth.json');
     expect(run.status, run.stderr).toBe(130);
     expect(existsSync(at('big-synth.json'))).toBe(false);
   });
@@ -212,7 +173,7 @@ describe('checkpoint and resume', () => {
   it('a fit stopped by SIGTERM and resumed ends with exactly the parameters of one that never stopped', async () => {
     const whole = poglm(...LONG_FIT, '--out', 'whole.json');
     expect(whole.status, whole.stderr).toBe(0);
-    const stopped = await signalWhen(/epoch (1[0-9]|[5-9])\//, ['SIGTERM'], 0, ...LONG_FIT, '--checkpoint', 'fit-state.json', '--out', 'part.json');
+    const stopped = await signalWhen(folder, /epoch (1[0-9]|[5-9])\//, ['SIGTERM'], 0, ...LONG_FIT, '--checkpoint', 'fit-state.json', '--out', 'part.json');
     expect(stopped.status, stopped.stderr).toBe(143);
     expect(stopped.stderr).toMatch(/run again with --resume to continue from fit-state\.json/);
     expect(json('part.json').training.epochsCompleted).toBeLessThan(40);
@@ -239,7 +200,7 @@ describe('checkpoint and resume', () => {
     const GRID = ['grid', '--trials', '0', '--seeds', '0-1', '--schemes', 'FB', '--methods', 'exponential,poisson', '--epochs', '30', '--eval-mc', '100', '--progress'];
     const whole = poglm(...GRID, '--out', 'grid-whole');
     expect(whole.status, whole.stderr).toBe(0);
-    const stopped = await signalWhen(/epoch ([5-9]|[12][0-9])\//, ['SIGINT'], 0, ...GRID, '--out', 'grid-part');
+    const stopped = await signalWhen(folder, /epoch ([5-9]|[12][0-9])\//, ['SIGINT'], 0, ...GRID, '--out', 'grid-part');
     expect(stopped.status, stopped.stderr).toBe(130);
     expect(stopped.stderr).toMatch(/run the same command with --resume to continue from grid-part\/checkpoint\.json/);
     const again = poglm(...GRID, '--out', 'grid-part');

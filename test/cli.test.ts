@@ -1,6 +1,6 @@
 // The poglm command line, run as users run it: the built binary in a child process. Checks files, numbers, exit
 // codes and messages; the numbers against the float64 reference where there is one.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,8 +9,8 @@ import { flattenModel, parseModel } from '../src/model/json.js';
 import { elboAndGradient } from '../src/reference/model.js';
 import { flattenParams } from '../src/model/params.js';
 import { relativeError } from './helpers/problems.js';
+import { BIN, signalWhen } from './helpers/cli.js';
 
-const BIN = new URL('../bin/poglm.js', import.meta.url).pathname;
 let folder = '';
 const at = (name: string): string => join(folder, name);
 
@@ -213,7 +213,7 @@ describe('bad usage', () => {
 
 describe('interrupting a fit', () => {
   it('saves the model and exits 130 on Ctrl-C', async () => {
-    const { status, stderr } = await interruptWhen(/epoch [3-9]/, 'fit', '--train', 'synth.json', '--hidden', '2', '--scheme', 'FB', '--method', 'exponential', '--epochs', '100000', '--progress', '--out', 'long.json');
+    const { status, stderr } = await signalWhen(folder, /epoch [3-9]/, ['SIGINT'], 0, 'fit', '--train', 'synth.json', '--hidden', '2', '--scheme', 'FB', '--method', 'exponential', '--epochs', '100000', '--progress', '--out', 'long.json');
     expect(status).toBe(130);
     expect(stderr).toMatch(/saved the model after \d+ steps to long\.json/);
     const model = json('long.json');
@@ -222,38 +222,10 @@ describe('interrupting a fit', () => {
   });
 });
 
-/** Runs poglm in the background, sends Ctrl-C once stderr matches `when`, and returns the exit code and stderr. */
-async function interruptWhen(when: RegExp, ...args: string[]): Promise<{ status: number | null; stderr: string }> {
-  const child = spawn(process.execPath, [BIN, ...args], { cwd: folder });
-  let stderr = '';
-  child.stderr.on('data', (chunk) => (stderr += chunk));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
-  try {
-    // Wait for the moment to interrupt, or fail at once if the child ends before it.
-    const early = await Promise.race([
-      new Promise<void>((resolve) => {
-        const poll = setInterval(() => {
-          if (when.test(stderr)) {
-            clearInterval(poll);
-            resolve();
-          }
-        }, 50);
-        void exited.then(() => clearInterval(poll));
-      }),
-      exited.then((code) => code),
-    ]);
-    expect(early, `poglm ended before ${when}: ${stderr}`).toBeUndefined();
-    child.kill('SIGINT');
-    return { status: await exited, stderr };
-  } finally {
-    child.kill('SIGKILL');
-  }
-}
-
 describe('poglm grid', () => {
   it('saves every fitted model before evaluating, and keeps them when interrupted during evaluation', async () => {
     // 200,000 samples per test sequence: evaluation takes minutes, so the interrupt lands inside it.
-    const run = await interruptWhen(/models saved\); evaluating/, 'grid', '--trials', '0', '--seeds', '0-2', '--schemes', 'FB', '--methods', 'exponential', '--epochs', '2', '--eval-mc', '200000', '--progress', '--out', 'grid-interrupted');
+    const run = await signalWhen(folder, /models saved\); evaluating/, ['SIGINT'], 0, 'grid', '--trials', '0', '--seeds', '0-2', '--schemes', 'FB', '--methods', 'exponential', '--epochs', '2', '--eval-mc', '200000', '--progress', '--out', 'grid-interrupted');
     expect(run.status, run.stderr).toBe(130);
     expect(run.stderr).toMatch(/wrote the 3 fitted models and the metrics of 0/);
     expect(readdirSync(at('grid-interrupted/models'))).toHaveLength(3);
