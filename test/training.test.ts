@@ -155,6 +155,23 @@ describe('stopping', () => {
     expect(error.result.model.generative.weight.flat().every(Number.isFinite)).toBe(true);
   });
 
+  it('reports a finite mean ELBO in every progress event, or null where there is none (never NaN or a 0 of nobody)', async () => {
+    const problem = makeProblem('FB', 'exponential', { bins: 30, sequences: 4 });
+    const busy = problem.sequences.map((sequence) => sequence.map((bin) => bin.map(() => 6)));
+    const init = buildModel({ layout: problem.layout, params: Float64Array.from(problem.params), method: problem.method, basis: problem.model.basis });
+    init.generative.weight[0][0] = 3e38;
+    init.generative.weight[0][1] = -3e38;
+    const events: (number | null)[] = [];
+    const onProgress = (progress: { meanElbo: number | null }): void => void events.push(progress.meanElbo);
+    await fitMany([{ train: problem.sequences, hidden: 2, scheme: 'FB', method: 'exponential', epochs: 2, batchSize: 2 }], { session: gpu(), onProgress });
+    expect(events.slice(0, -1).every((value) => typeof value === 'number' && Number.isFinite(value))).toBe(true);
+    expect(events.at(-1)).toBeNull();
+    // A group whose every fit failed in its first epoch has no mean ELBO: null, not 0.
+    events.length = 0;
+    await fitMany([{ train: busy, hidden: 2, scheme: 'FB', method: 'exponential', epochs: 2, batchSize: 2, init }], { session: gpu(), onProgress });
+    expect(events).toEqual([null, null]);
+  });
+
   it('keeps what was learned when interrupted', async () => {
     const problem = makeProblem('FB', 'exponential', { bins: 30, sequences: 4 });
     const controller = new AbortController();

@@ -48,8 +48,11 @@ export interface FitProgress {
   group: string;
   epoch: number;
   epochs: number;
-  /** Mean ELBO over the group's running fits in the last epoch. */
-  meanElbo: number;
+  /**
+   * Mean ELBO over the group's running fits in the last epoch: always finite, or null where there is none (the event
+   * that ends a group, or an epoch after which every fit of the group had failed).
+   */
+  meanElbo: number | null;
   elapsedSeconds: number;
   fitsPerSecond: number;
   /** Set when a group had to be split to fit the device. */

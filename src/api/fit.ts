@@ -167,7 +167,7 @@ async function fitPoglmMany(jobs: FitJob[], options: FitManyOptions): Promise<Fi
     const results: FitResult[] = new Array(jobs.length);
     for (const [index, result] of ledger.completed) results[index] = result;
     const progress = { fitsDone: ledger.completed.size, started: performance.now() };
-    const report = (group: string, epoch: number, epochs: number, meanElbo: number, note?: string): void => {
+    const report = (group: string, epoch: number, epochs: number, meanElbo: number | null, note?: string): void => {
       const elapsedSeconds = (performance.now() - progress.started) / 1000;
       options.onProgress?.({
         fitsDone: progress.fitsDone,
@@ -216,7 +216,7 @@ async function fitPoglmMany(jobs: FitJob[], options: FitManyOptions): Promise<Fi
         chunkResults.forEach((result, i) => (results[part[i].index] = result));
         if (!interrupted) await ledger.ended(part, chunkResults);
         progress.fitsDone += part.length;
-        report(name, first.epochs, first.epochs, Number.NaN, note);
+        report(name, first.epochs, first.epochs, null, note);
       }
     }
     return results;
@@ -231,7 +231,7 @@ interface ChunkTraining {
   /** Epochs between checkpoints. */
   every: number;
   onCheckpoint?: (state: TrainingCheckpoint) => Promise<void>;
-  onEpoch: (epoch: number, meanElbo: number) => void;
+  onEpoch: (epoch: number, meanElbo: number | null) => void;
 }
 
 /** Trains one job's worth of fits of one group and turns the outcome into results. */
@@ -283,7 +283,7 @@ async function trainChunk(
         ...(validation ? { afterEpoch: validation.afterEpoch } : {}),
         onEpoch: (epochReport) => {
           const running = Array.from(epochReport.elbo).filter(Number.isFinite);
-          training.onEpoch(epochReport.epoch, running.reduce((a, b) => a + b, 0) / Math.max(running.length, 1));
+          training.onEpoch(epochReport.epoch, running.length > 0 ? running.reduce((a, b) => a + b, 0) / running.length : null);
         },
       },
     );

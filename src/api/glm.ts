@@ -184,7 +184,7 @@ async function trainPart(
   part: ResolvedGlmJob[],
   chunkSlots: number,
   options: GlmFitOptions,
-  onEpoch: (epoch: number, mean: number) => void,
+  onEpoch: (epoch: number, mean: number | null) => void,
 ): Promise<{ results: FitResult[]; interrupted: boolean }> {
   const first = part[0];
   const arrays: number[][][][] = [];
@@ -213,7 +213,7 @@ async function trainPart(
         signal: options.signal,
         onEpoch: (epoch, means) => {
           const running = Array.from(means).filter(Number.isFinite);
-          onEpoch(epoch, running.reduce((a, b) => a + b, 0) / Math.max(running.length, 1));
+          onEpoch(epoch, running.length > 0 ? running.reduce((a, b) => a + b, 0) / running.length : null);
         },
       },
     );
@@ -238,7 +238,7 @@ export async function fitGlmMany(jobs: GlmFitJob[], options: GlmFitOptions = {})
     const results: FitResult[] = new Array(jobs.length);
     const started = performance.now();
     let fitsDone = 0;
-    const report = (group: string, epoch: number, epochs: number, meanElbo: number): void => {
+    const report = (group: string, epoch: number, epochs: number, meanElbo: number | null): void => {
       const elapsedSeconds = (performance.now() - started) / 1000;
       const fitsPerSecond = fitsDone / Math.max(elapsedSeconds, 1e-9);
       options.onProgress?.({ fitsDone, fitsTotal: jobs.length, group, epoch, epochs, meanElbo, elapsedSeconds, fitsPerSecond });
@@ -249,11 +249,11 @@ export async function fitGlmMany(jobs: GlmFitJob[], options: GlmFitOptions = {})
       const name = `GLM V=${members[0].visible} x ${members.length}`;
       for (const part of parts) {
         if (options.signal?.aborted) return results;
-        const onEpoch = (epoch: number, mean: number): void => report(name, epoch, part[0].epochs, mean);
+        const onEpoch = (epoch: number, mean: number | null): void => report(name, epoch, part[0].epochs, mean);
         const { results: partResults, interrupted } = await trainPart(session, part, chunkSlots, options, onEpoch);
         partResults.forEach((result, i) => (results[part[i].index] = result));
         fitsDone += part.length;
-        report(name, part[0].epochs, part[0].epochs, Number.NaN);
+        report(name, part[0].epochs, part[0].epochs, null);
         if (interrupted) return results;
       }
     }

@@ -260,7 +260,7 @@ async function demoCommand(context: CliContext, options: InputValues<typeof DEMO
   const result = await fit(data.train.visible, { hidden: data.hidden, scheme, method, epochs, seed: 0 }, {
     session,
     signal: context.signal,
-    onProgress: (progress) => Number.isNaN(progress.meanElbo) || status.update(`fitting ${scheme}/${method}: epoch ${progress.epoch}/${progress.epochs}  ELBO ${progress.meanElbo.toFixed(3)}`),
+    onProgress: (progress) => progress.meanElbo === null || status.update(`fitting ${scheme}/${method}: epoch ${progress.epoch}/${progress.epochs}  ELBO ${progress.meanElbo.toFixed(3)}`),
   });
   status.done();
   const after = await evaluate(result.model, data.test.visible, { session, samples, signal: context.signal, ...groundTruth });

@@ -235,7 +235,7 @@ async function fitCommand(context: CliContext, options: FitValues): Promise<void
           }
         : {}),
       onProgress: (progress) => {
-        if (Number.isNaN(progress.meanElbo)) return;
+        if (progress.meanElbo === null) return;
         const elapsed = (performance.now() - started) / 1000;
         // An ETA from the epochs so far; with --epochs auto the count is an upper bound, and so is the ETA.
         const left = formatSeconds((elapsed / Math.max(progress.epoch, 1)) * (progress.epochs - progress.epoch));

@@ -174,7 +174,7 @@ export async function runAndWriteGrid(context: CliContext, datasets: GridDataset
         }
         status.update(
           `fits ${progress.fitsDone}/${total} (${progress.fitsPerSecond.toFixed(2)} fits/s, ${formatSeconds(progress.elapsedSeconds)})  ` +
-            `${progress.group}: epoch ${progress.epoch}/${progress.epochs}${Number.isNaN(progress.meanElbo) ? '' : ` ELBO ${progress.meanElbo.toFixed(2)}`}`,
+            `${progress.group}: epoch ${progress.epoch}/${progress.epochs}${progress.meanElbo === null ? '' : ` ELBO ${progress.meanElbo.toFixed(2)}`}`,
         );
       },
       // The models are saved before evaluation starts, so that nothing in evaluation can lose them.
