@@ -1,4 +1,5 @@
 // poglm-gpu: partially observable GLMs of spike trains, fitted with differentiable variational inference in WGSL.
+/// <reference types="@webgpu/types" preserve="true" />
 export { GpuSession, withSession } from './engine/session.js';
 export { GpuContext, type GpuContextOptions, type AdapterDescription } from './gpu/device.js';
 export { KernelRuntime, BoundKernel, type KernelProgram, type KernelBindings } from './gpu/kernel.js';

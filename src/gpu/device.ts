@@ -54,7 +54,8 @@ async function nodeGpu(dawnOptions: string[]): Promise<GPU> {
   } catch (error) {
     throw new GpuError(
       `no WebGPU here: navigator.gpu is missing and the Node package "webgpu" could not be loaded (${String(error)}). ` +
-        'Install dependencies with `npm install`, or run in a browser with WebGPU enabled.',
+        'In Node, install the optional dependency Dawn with `npm install webgpu` (an install that left out optional ' +
+        'dependencies has none); or run in a browser with WebGPU enabled.',
     );
   }
   return module.create(dawnOptions);
