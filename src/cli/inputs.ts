@@ -172,8 +172,6 @@ export function checkpointInput(flag: string, how: string): Input<{ path: string
   };
 }
 
-
-
 /** The same flag, undefined when not given. */
 export function optional<T>(input: Input<T>): Input<T | undefined> {
   return { ...input, read: (raw, others) => (raw === undefined ? undefined : input.read(raw, others)) };
