@@ -22,10 +22,10 @@ import {
   optional,
   outputFileInput,
   readInput,
+  fittedModelInput,
   countsInput,
   schemeInput,
   type CommandInputs,
-  type Input,
   type InputValues,
 } from './inputs.js';
 import { checkBasisFits, checkHiddenCount, checkOutputCells } from './limits.js';
@@ -104,17 +104,6 @@ async function simulateCommand(context: CliContext, options: InputValues<typeof 
   }
   context.out(`wrote ${options.out}: ${describeCountsArray(counts)} (neurons ordered visible first)`);
   if (result.chunks > 1) context.out(`  (simulated in ${result.chunks} chunks to stay within the device's buffer limits)`);
-}
-
-/** A model that poglm fit wrote: it has hidden neurons and the variational part that infers them. */
-function fittedModelInput(flag: string, what: string, glm = false): Input<{ path: string; model: PoglmModelJson }> {
-  return readInput(flag, (path) => {
-    const model = readModelFile(path, flag);
-    // A GLM (hidden 0) is evaluated exactly; what needs q (a gradient) needs hidden neurons.
-    if (glm && model.hidden === 0) return { path, model };
-    if (model.hidden < 1 || !model.variational) throw new UsageError(`${flag} ${path} has no variational part (hidden = ${model.hidden}): ${what} a model that poglm fit wrote`);
-    return { path, model };
-  });
 }
 
 const GRAD_FLAGS = {

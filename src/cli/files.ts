@@ -33,7 +33,7 @@ function processAlive(pid: number): boolean {
 }
 
 /** Removes temporary files for `path` left by writers that no longer run. */
-export function removeStaleTemporaries(path: string): string[] {
+function removeStaleTemporaries(path: string): string[] {
   const folder = dirname(path) || '.';
   const name = basename(path);
   let entries: string[];
@@ -58,11 +58,14 @@ export function removeActiveTemporaries(): void {
   active.clear();
 }
 
+/** What writeAtomically writes: text or bytes, whole or as pieces written one after another. */
+export type FileContent = string | Uint8Array | Iterable<string | Uint8Array>;
+
 /**
- * Writes `content` (a string, or pieces written one after another so that a large file is never one string) to
- * `path` through a temporary file in the same folder and a rename.
+ * Writes `content` (whole, or pieces written one after another so that a large file is never one string or
+ * buffer) to `path` through a temporary file in the same folder and a rename.
  */
-export function writeAtomically(path: string, content: string | Iterable<string>): void {
+export function writeAtomically(path: string, content: FileContent): void {
   mkdirSync(dirname(path) || '.', { recursive: true });
   removeStaleTemporaries(path);
   const temporary = temporaryPath(path);
@@ -70,7 +73,12 @@ export function writeAtomically(path: string, content: string | Iterable<string>
   try {
     const descriptor = openSync(temporary, 'w');
     try {
-      for (const piece of typeof content === 'string' ? [content] : content) writeSync(descriptor, piece);
+      const pieces = typeof content === 'string' || content instanceof Uint8Array ? [content] : content;
+      // writeSync's two forms, one for text and one for bytes.
+      for (const piece of pieces) {
+        if (typeof piece === 'string') writeSync(descriptor, piece);
+        else writeSync(descriptor, piece);
+      }
     } finally {
       closeSync(descriptor);
     }

@@ -6,22 +6,15 @@ import type { Command } from 'commander';
 import { inferHiddenArrays, type HiddenPosteriorArrays } from '../api/infer.js';
 import { validateCounts } from '../model/data.js';
 import { UsageError, writeAtomically } from './files.js';
-import { countsInput, flagInput, integerInput, outputFileInput, readInput, checkWritable, type CommandInputs, type InputValues } from './inputs.js';
+import { countsInput, fittedModelInput, flagInput, integerInput, outputFileInput, checkWritable, type CommandInputs, type InputValues } from './inputs.js';
 import { checkBasisFits, checkOutputCells } from './limits.js';
-import { readModelFile } from './readers.js';
 import { commandAction, type CliContext } from './runner.js';
 
 const INFER_FLAGS = {
   samples: integerInput('--samples', { min: 1 }),
   keepSamples: integerInput('--keep-samples', { min: 0 }),
   seed: integerInput('--seed', { max: 2 ** 32 - 1 }),
-  model: readInput('--model', (path) => {
-    const model = readModelFile(path, '--model');
-    if (model.hidden < 1 || !model.variational) {
-      throw new UsageError(`--model ${path} has no variational part (hidden = ${model.hidden}): infer with a model that poglm fit wrote`);
-    }
-    return { path, model };
-  }),
+  model: fittedModelInput('--model', 'infer with'),
   data: countsInput('--data', 'test'),
   out: outputFileInput('--out'),
   npy: flagInput('--npy'),
@@ -151,9 +144,7 @@ export function* npyFloat64(values: ArrayLike<number>, shape: number[], pieceVal
 }
 
 function writeNpy(path: string, values: ArrayLike<number>, shape: number[]): void {
-  // writeAtomically writes each piece with fs.writeSync, which takes bytes as it takes text; its signature names
-  // strings only (src/cli/files.ts).
-  writeAtomically(path, npyFloat64(values, shape) as unknown as Iterable<string>);
+  writeAtomically(path, npyFloat64(values, shape));
 }
 
 export function registerInferCommand(program: Command): void {

@@ -9,7 +9,8 @@ import { UsageError } from './files.js';
 import { integer, integerList, method, nameList, positiveNumber, scheme } from './options.js';
 import { METHODS, SCHEMES, type Method, type Scheme } from '../model/types.js';
 import { DEFAULT_BASIS_DECAY, DEFAULT_BASIS_LENGTH, exponentialBasis } from '../model/basis.js';
-import { readCounts, readJson, type CountsFile } from './readers.js';
+import { readCounts, readJson, readModelFile, type CountsFile } from './readers.js';
+import type { PoglmModelJson } from '../model/json.js';
 
 /** One flag of a command. */
 export interface Input<T> {
@@ -170,6 +171,17 @@ export function checkpointInput(flag: string, how: string): Input<{ path: string
       return resume ? { path: raw, resume: readJson(raw, flag) } : { path: raw };
     },
   };
+}
+
+/** A model that poglm fit wrote: it has hidden neurons and the variational part that infers them. */
+export function fittedModelInput(flag: string, what: string, glm = false): Input<{ path: string; model: PoglmModelJson }> {
+  return readInput(flag, (path) => {
+    const model = readModelFile(path, flag);
+    // A GLM (hidden 0) is evaluated exactly; what needs q (a gradient) needs hidden neurons.
+    if (glm && model.hidden === 0) return { path, model };
+    if (model.hidden < 1 || !model.variational) throw new UsageError(`${flag} ${path} has no variational part (hidden = ${model.hidden}): ${what} a model that poglm fit wrote`);
+    return { path, model };
+  });
 }
 
 /** The same flag, undefined when not given. */

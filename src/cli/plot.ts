@@ -3,9 +3,9 @@
 // (src/cli/inputs.ts) before anything is drawn, so a bad one is exit 2. PNG is rasterised here, in Node only, with
 // resvg loaded on first use, so that nothing of it reaches src/plot/ or a browser bundle.
 import type { Command } from 'commander';
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { basename, dirname, extname, join, resolve } from 'node:path';
+import { basename, extname, join, resolve } from 'node:path';
 import type { Spec } from 'vega';
 import { DataError } from '../model/data.js';
 import type { PoglmModelJson } from '../model/json.js';
@@ -18,7 +18,7 @@ import { renderSvg } from '../plot/render.js';
 import { sweepSpec } from '../plot/sweep.js';
 import { parseSweepCsv, sweepPoints, type SweepTable } from '../plot/sweep-table.js';
 import { weightsSpec } from '../plot/weights.js';
-import { removeStaleTemporaries, UsageError, writeAtomically } from './files.js';
+import { UsageError, writeAtomically } from './files.js';
 import { integerInput, optional, readInput, type CommandInputs, type Input, type InputValues } from './inputs.js';
 import { readCounts, readJson, readModelFile, readTruth, type CountsFile } from './readers.js';
 import { commandAction, type CliContext } from './runner.js';
@@ -87,28 +87,11 @@ export async function svgToPng(svg: string, scale = 2): Promise<Uint8Array> {
   return renderer.render().asPng();
 }
 
-/**
- * Bytes written through a temporary file and a rename, as files.ts writes text, with its temporary name, so that
- * its clean-up of temporaries left by killed writers covers these too.
- */
-function writeBytesAtomically(path: string, bytes: Uint8Array): void {
-  mkdirSync(dirname(path) || '.', { recursive: true });
-  removeStaleTemporaries(path);
-  const temporary = `${path}.poglm-${process.pid}.tmp`;
-  try {
-    writeFileSync(temporary, bytes);
-    renameSync(temporary, path);
-  } catch (error) {
-    rmSync(temporary, { force: true });
-    throw error;
-  }
-}
-
 /** Renders `spec` and writes it to `output` in its format. */
 export async function writePlot(output: PlotOutput, spec: Spec): Promise<void> {
   const svg = await renderSvg(spec);
   if (output.format === 'svg') writeAtomically(output.path, svg);
-  else writeBytesAtomically(output.path, await svgToPng(svg));
+  else writeAtomically(output.path, await svgToPng(svg));
 }
 
 // ---------------------------------------------------------------------------------------------------------------
