@@ -5,6 +5,7 @@
 // which removes what the sequences share (how hard each is to predict) and is far sharper than the two means' errors.
 import type { Metrics } from './evaluate.js';
 import type { Method, Scheme } from '../model/types.js';
+import { mean, sampleVariance } from '../model/math.js';
 
 /** One fit's held-out result: its mean over test sequences, their variance and count. */
 export interface SweepFit {
@@ -103,9 +104,7 @@ function pairedDifferences(best: SweepFit[], next: SweepFit[]): number[] | undef
 
 /** Differences as one "fit", so that pooledPoint gives their mean's standard error. */
 function differenceMetrics(differences: number[]): SweepFit['metrics'] {
-  const mean = differences.reduce((a, b) => a + b, 0) / differences.length;
-  const variance = differences.length > 1 ? differences.reduce((a, b) => a + (b - mean) ** 2, 0) / (differences.length - 1) : 0;
-  return { testMarginalLogLikelihood: mean, testMarginalLogLikelihoodVariance: variance, sequences: differences.length };
+  return { testMarginalLogLikelihood: mean(differences), testMarginalLogLikelihoodVariance: sampleVariance(differences), sequences: differences.length };
 }
 
 /** Phi(z), by the Abramowitz-Stegun 7.1.26 erf (error below 1.5e-7). */

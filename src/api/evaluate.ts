@@ -10,6 +10,7 @@ import { DataError, validateCounts } from '../model/data.js';
 import { flattenModel, type FlatModel, type PoglmModelJson } from '../model/json.js';
 import { checkTruth, parameterErrors } from '../model/metrics.js';
 import type { GenerativeParams } from '../model/types.js';
+import { mean, sampleVariance } from '../model/math.js';
 import { evaluateGlm } from './glm.js';
 
 export interface EvaluateOptions {
@@ -75,13 +76,7 @@ export interface Metrics {
   samples: number;
 }
 
-const mean = (values: number[]): number => values.reduce((sum, value) => sum + value, 0) / values.length;
-/** Sample variance (n - 1); 0 for a single value. */
-const variance = (values: number[]): number => {
-  if (values.length < 2) return 0;
-  const m = mean(values);
-  return values.reduce((sum, value) => sum + (value - m) ** 2, 0) / (values.length - 1);
-};
+
 
 export interface EvaluationItem extends GroundTruth {
   model: PoglmModelJson;
@@ -213,7 +208,7 @@ async function evaluateJob(
     indices.forEach((index, i) => {
       metrics.set(index, {
         testMarginalLogLikelihood: mean(outcome.marginalLogLikelihood[i]),
-        testMarginalLogLikelihoodVariance: variance(outcome.marginalLogLikelihood[i]),
+        testMarginalLogLikelihoodVariance: sampleVariance(outcome.marginalLogLikelihood[i]),
         testMarginalLogLikelihoodPerSequence: outcome.marginalLogLikelihood[i],
         testElbo: mean(outcome.elbo[i]),
         sequences,

@@ -8,6 +8,7 @@ import { withSession, type GpuSession } from '../engine/session.js';
 import { jobLimitBytes } from '../engine/sizing.js';
 import { PAPER_ADAM } from '../model/adam.js';
 import { exponentialBasis } from '../model/basis.js';
+import { mean, sampleVariance } from '../model/math.js';
 import { DataError, describeValue, validateCounts } from '../model/data.js';
 import { buildModel, flattenModel, type PoglmModelJson, type TrainingRecord } from '../model/json.js';
 import { checkTruth, parameterErrors } from '../model/metrics.js';
@@ -336,9 +337,8 @@ export interface GlmMetrics {
  */
 export async function evaluateGlm(model: PoglmModelJson, test: number[][][], options: GlmScoreOptions & { truth?: GenerativeParams } = {}): Promise<GlmMetrics> {
   const values = await glmLogLikelihood(model, test, options);
-  const mean = values.reduce((total, value) => total + value, 0) / values.length;
-  const variance = values.length > 1 ? values.reduce((total, value) => total + (value - mean) ** 2, 0) / (values.length - 1) : 0;
-  const metrics: GlmMetrics = { testMarginalLogLikelihood: mean, testMarginalLogLikelihoodVariance: variance, testMarginalLogLikelihoodPerSequence: values, testElbo: mean, sequences: values.length, samples: 0 };
+  const average = mean(values);
+  const metrics: GlmMetrics = { testMarginalLogLikelihood: average, testMarginalLogLikelihoodVariance: sampleVariance(values), testMarginalLogLikelihoodPerSequence: values, testElbo: average, sequences: values.length, samples: 0 };
   if (options.truth && options.truth.bias.length === model.visible) {
     checkTruth(options.truth, model.visible, 'truth');
     const errors = parameterErrors(model.generative, options.truth, model.visible);

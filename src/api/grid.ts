@@ -6,6 +6,8 @@ import { checkFingerprint, checkFormat, decodeNumber, encodeNumber, hashCounts, 
 import { validateCounts } from '../model/data.js';
 import type { GenerativeParams, Method, Scheme } from '../model/types.js';
 import { pooledPoint } from './choice.js';
+import { baselineLogLikelihood, totalLogLikelihood } from './baselines.js';
+import { mean, sampleVariance } from '../model/math.js';
 import { bitsPerSpike, homogeneousBaseline } from '../model/metrics.js';
 
 export interface GridDataset {
@@ -261,14 +263,14 @@ export function withBaselines(rows: GridRow[], datasets: GridDataset[]): void {
   for (const dataset of datasets) {
     const baseline = homogeneousBaseline(dataset.train, dataset.test);
     if (!(baseline.spikes > 0)) continue;
-    const total = (metrics: Metrics): number => metrics.testMarginalLogLikelihood * metrics.sequences;
-    const glm = new Map(rows.flatMap((row) => (row.dataset === dataset.name && row.hidden === 0 && row.metrics ? [[row.seed, total(row.metrics)] as const] : [])));
-    const homogeneous = baseline.logLikelihood.reduce((a, b) => a + b, 0);
+    const glm = new Map(rows.flatMap((row) => (row.dataset === dataset.name && row.hidden === 0 && row.metrics ? [[row.seed, totalLogLikelihood(row.metrics)] as const] : [])));
+    const homogeneous = baselineLogLikelihood(baseline);
     for (const row of rows) {
       if (row.dataset !== dataset.name || !row.metrics) continue;
-      const metrics: Metrics = { ...row.metrics, bitsPerSpikeOverHomogeneous: bitsPerSpike(total(row.metrics), homogeneous, baseline.spikes) };
+      const total = totalLogLikelihood(row.metrics);
+      const metrics: Metrics = { ...row.metrics, bitsPerSpikeOverHomogeneous: bitsPerSpike(total, homogeneous, baseline.spikes) };
       const reference = glm.get(row.seed);
-      if (reference !== undefined) metrics.bitsPerSpikeOverGlm = bitsPerSpike(total(row.metrics), reference, baseline.spikes);
+      if (reference !== undefined) metrics.bitsPerSpikeOverGlm = bitsPerSpike(total, reference, baseline.spikes);
       row.metrics = metrics;
     }
   }
@@ -339,12 +341,7 @@ async function fitAndEvaluate(spec: GridSpec, options: GridOptions): Promise<Gri
   return rows;
 }
 
-const mean = (values: number[]): number => values.reduce((a, b) => a + b, 0) / values.length;
-const sd = (values: number[]): number => {
-  if (values.length < 2) return 0;
-  const m = mean(values);
-  return Math.sqrt(values.reduce((a, b) => a + (b - m) ** 2, 0) / (values.length - 1));
-};
+const sd = (values: number[]): number => Math.sqrt(sampleVariance(values));
 
 /** Mean and sample standard deviation of every metric per (scheme, method, hidden). */
 export function summarise(rows: GridRow[]): SummaryRow[] {

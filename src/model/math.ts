@@ -24,3 +24,18 @@ export function logSumExpArray(values: ArrayLike<number>): number {
   for (let i = 0; i < values.length; i++) sum += Math.exp(values[i] - max);
   return max + Math.log(sum);
 }
+
+export function mean(values: ArrayLike<number>): number {
+  let sum = 0;
+  for (let i = 0; i < values.length; i++) sum += values[i];
+  return sum / values.length;
+}
+
+/** The sample variance (n - 1 in the denominator); 0 for fewer than two values, which have no spread to measure. */
+export function sampleVariance(values: ArrayLike<number>): number {
+  if (values.length < 2) return 0;
+  const m = mean(values);
+  let sum = 0;
+  for (let i = 0; i < values.length; i++) sum += (values[i] - m) ** 2;
+  return sum / (values.length - 1);
+}
