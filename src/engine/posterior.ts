@@ -12,7 +12,6 @@ import { VariationalJob } from './job.js';
 import type { GpuSession } from './session.js';
 import { jobLimitBytes, planEvaluation, type EvaluationPlan } from './sizing.js';
 import type { JobSpec } from './spec.js';
-import { workspaceBytes } from './workspace.js';
 
 export interface PosteriorMember {
   params: ArrayLike<number>;
@@ -84,30 +83,7 @@ export function planPosterior(
   maxBytes?: number,
 ): EvaluationPlan {
   const bytes = jobLimitBytes(session.context.limits, maxBytes);
-  const spec = posteriorSpec(layout, basis, shape.sequences);
-  // Unlike evaluation's, the posterior's workspace grows with the samples by a whole sequence's means and counts per
-  // sample, and planEvaluation first tries min(M, 64) samples per sequence: it is told of no more samples than one
-  // sequence can hold, so that it plans fewer per chunk instead of refusing.
-  return planEvaluation(spec, shape.bins, shape.models, samplesFittingOneSequence(spec, shape.bins, shape.samples, bytes), bytes, shape.staged);
-}
-
-/** The most samples (at most `samples`) one sequence of one model holds under `bytes`, by bisection (size grows with n). */
-function samplesFittingOneSequence(spec: Omit<JobSpec, 'models' | 'chunkSlots' | 'samples'>, bins: number, samples: number, bytes: number): number {
-  const size = (n: number): number => workspaceBytes({ ...spec, models: 1, chunkSlots: 1, samples: n }, bins);
-  if (size(1) > bytes) {
-    throw new Error(
-      `one sequence of ${bins} bins with one sample of ${spec.layout.hidden} hidden neurons needs ${size(1)} bytes of workspace, over the ` +
-        `device's limit of ${bytes} bytes per buffer: infer shorter sequences`,
-    );
-  }
-  let fits = 1;
-  let over = samples + 1;
-  while (over - fits > 1) {
-    const middle = Math.floor((fits + over) / 2);
-    if (size(middle) <= bytes) fits = middle;
-    else over = middle;
-  }
-  return fits;
+  return planEvaluation(posteriorSpec(layout, basis, shape.sequences), shape.bins, shape.models, shape.samples, bytes, shape.staged);
 }
 
 function checkSpec(spec: PosteriorSpec): void {

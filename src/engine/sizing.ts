@@ -125,7 +125,11 @@ export function planEvaluation(
   // As many samples as fit the memory, and no more than one submission's share of work (a stop waits for one).
   const samplesFitting = (m: number, chunkSlots: number): number =>
     largestFitting((n) => size(m, chunkSlots, n), bytes, Math.min(samples, Math.max(1, Math.floor(MAX_EVALUATION_SUBMISSION / (m * chunkSlots * bins)))));
-  const preferred = Math.min(samples, PREFERRED_SAMPLE_CHUNK);
+  // No more than one sequence of one model holds: a job whose workspace grows fast with the samples (the posterior's
+  // keeps every sample's means and counts) then plans fewer per chunk instead of refusing. At least one, so that a
+  // sequence too long for even that is refused by planJobs with its message.
+  const oneSequence = largestFitting((n) => size(1, 1, n), bytes, PREFERRED_SAMPLE_CHUNK);
+  const preferred = Math.max(1, Math.min(samples, PREFERRED_SAMPLE_CHUNK, oneSequence));
   const whole = planJobs({ ...spec, samples: preferred }, bins, models, bytes, staged);
   if (whole.chunks === 1) return { ...whole, samplesPerChunk: samplesFitting(whole.modelsPerJob, spec.slots) };
   const oneModel = samplesFitting(1, spec.slots);
