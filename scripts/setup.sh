@@ -111,50 +111,37 @@ else
   node scripts/check-gpu.mjs || { echo "setup: still no WebGPU adapter after installing the Vulkan driver" >&2; exit 1; }
 fi
 
-# The PyTorch baseline: Debian's python3-torch (CPU). /usr/bin/python3 is checked too, as the bench and the test do,
-# because a version manager's python3 first on the PATH does not see Debian's packages.
-torch_python() {
+# Python modules the tests and the bench need, from Debian's packages when python3 cannot import them: the PyTorch
+# baseline (python3-torch, CPU) and the writers of the format tests' files (scipy: savemat, loadmat, binned_statistic;
+# h5py: NWB, MATLAB v7.3). /usr/bin/python3 is checked too, as the bench and the tests do, because a version
+# manager's python3 first on the PATH does not see Debian's packages.
+python_imports() {
   local python
   for python in python3 /usr/bin/python3; do
-    if command -v "$python" >/dev/null && "$python" -c 'import torch, numpy' 2>/dev/null; then return 0; fi
+    if command -v "$python" >/dev/null && "$python" -c "import $1" 2>/dev/null; then return 0; fi
   done
   return 1
 }
-if [ "$with_torch" -eq 0 ]; then
-  :
-elif torch_python; then
-  say "python3 imports torch; nothing to install for the PyTorch baseline"
-elif command -v apt-get >/dev/null; then
+# ensure_python MODULES WHAT PACKAGE...: installs the packages unless python3 imports the modules already.
+ensure_python() {
+  local modules="$1" what="$2"
+  shift 2
+  if python_imports "$modules"; then
+    say "python3 imports $modules; nothing to install for $what"
+    return 0
+  fi
+  if ! command -v apt-get >/dev/null; then
+    echo "setup: python3 with $modules is needed by $what: install them ($*)" >&2
+    exit 1
+  fi
   apt_update
-  say "installing python3-torch and python3-numpy (the benchmark's PyTorch baseline and its test)"
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends python3-torch python3-numpy
-  torch_python || { echo "setup: python3 still cannot import torch after installing python3-torch" >&2; exit 1; }
-else
-  echo "setup: python3 with torch and numpy is needed by bench/torch and test/torch-equivalence.test.ts: install them (PyTorch >= 1.13)" >&2
-  exit 1
-fi
-
-# The writers of the format tests' files: scipy (savemat, loadmat, binned_statistic) and h5py (NWB, MATLAB v7.3).
-# Checked on /usr/bin/python3 as the tests run it (test/helpers/python-writers.ts).
-writer_python() {
-  local python
-  for python in python3 /usr/bin/python3; do
-    if command -v "$python" >/dev/null && "$python" -c 'import scipy.io, scipy.stats, h5py, numpy' 2>/dev/null; then return 0; fi
-  done
-  return 1
+  say "installing $* ($what)"
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "$@"
+  python_imports "$modules" || { echo "setup: python3 still cannot import $modules after installing $*" >&2; exit 1; }
 }
-if [ "$with_torch" -eq 0 ]; then
-  :
-elif writer_python; then
-  say "python3 imports scipy and h5py; nothing to install for the format tests"
-elif command -v apt-get >/dev/null; then
-  apt_update
-  say "installing python3-scipy and python3-h5py (they write the MATLAB, NWB and NumPy files of the format tests)"
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends python3-scipy python3-h5py python3-numpy
-  writer_python || { echo "setup: python3 still cannot import scipy and h5py after installing python3-scipy and python3-h5py" >&2; exit 1; }
-else
-  echo "setup: python3 with scipy, h5py and numpy is needed by test/formats.test.ts and test/paper.test.ts: install them" >&2
-  exit 1
+if [ "$with_torch" -eq 1 ]; then
+  ensure_python "torch, numpy" "bench/torch and test/torch-equivalence.test.ts (PyTorch >= 1.13)" python3-torch python3-numpy
+  ensure_python "scipy.io, scipy.stats, h5py, numpy" "test/formats.test.ts and test/paper.test.ts" python3-scipy python3-h5py python3-numpy
 fi
 
 if [ "$with_browser" -eq 1 ]; then
