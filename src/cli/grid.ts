@@ -74,10 +74,21 @@ const GRID_INPUTS: CommandInputs<typeof GRID_FLAGS> = {
   ],
 };
 
-/** <--out>/checkpoint.json, read with --resume and refused without it (checkpointInput). */
-function gridCheckpointInput(): Input<{ path: string; resume?: unknown } | undefined> {
+/**
+ * A grid's checkpoint.json in the folder it writes, read with --resume and refused without it (checkpointInput).
+ * `folderOf` finds that folder from the raw flags (default --out), or says the command runs no grid (undefined).
+ */
+export function gridCheckpointInput(
+  folderOf: (others: Record<string, string | undefined>) => string | undefined = (others) => others.out,
+): Input<{ path: string; resume?: unknown } | undefined> {
   const inFolder = checkpointInput('--out', '--out');
-  return { flag: '--out', read: (_raw, others) => (others.out === undefined ? undefined : inFolder.read(join(others.out, CHECKPOINT_FILE), others)) };
+  return {
+    flag: '--out',
+    read: (_raw, others) => {
+      const folder = folderOf(others);
+      return folder === undefined ? undefined : inFolder.read(join(folder, CHECKPOINT_FILE), others);
+    },
+  };
 }
 
 const CHECKPOINT_FILE = 'checkpoint.json';

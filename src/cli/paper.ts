@@ -14,7 +14,6 @@
 import type { Command } from 'commander';
 import { UsageError } from './files.js';
 import {
-  checkpointInput,
   flagInput,
   integerInput,
   integerListInput,
@@ -28,7 +27,7 @@ import {
 } from './inputs.js';
 import { readFileSync } from 'node:fs';
 import { readCounts } from './readers.js';
-import { runAndWriteGrid } from './grid.js';
+import { gridCheckpointInput, runAndWriteGrid } from './grid.js';
 import type { GridCheckpoint } from '../api/grid.js';
 import { exponentialBasis } from '../model/basis.js';
 import { parseSweepCsv, sweepPoints } from '../plot/sweep-table.js';
@@ -110,7 +109,7 @@ function paperInputs() {
       progress: flagInput('--progress'),
       out: outputFolderInput('--out'),
       // The grid's checkpoint is DIR/grid/checkpoint.json: --resume continues it, and it is not overwritten without.
-      checkpoint: { flag: '--out', read: (_raw: string | undefined, others: Record<string, string | undefined>) => (others.prepare !== undefined || others.out === undefined ? undefined : checkpointInput('--out', '--out').read(join(others.out, 'grid', 'checkpoint.json'), others)) } as Input<{ path: string; resume?: unknown } | undefined>,
+      checkpoint: gridCheckpointInput((others) => (others.prepare !== undefined || others.out === undefined ? undefined : join(others.out, 'grid'))),
       json: flagInput('--json'),
     },
   };
