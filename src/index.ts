@@ -34,6 +34,8 @@ export {
   type CheckpointOptions,
   type FitCheckpoint,
   type FitFingerprint,
+  type FitEpoch,
+  type EpochListener,
 } from './api/fit.js';
 export { evaluate, evaluateMany, type Metrics, type EvaluateOptions, type EvaluateManyOptions, type GroundTruth, type EvaluationItem } from './api/evaluate.js';
 export { syntheticDataset, syntheticTruth, type SyntheticDataset, type SyntheticOptions } from './api/synthetic.js';
@@ -88,3 +90,28 @@ export {
   type TrainingFingerprint,
   type EncodedNumber,
 } from './model/checkpoint.js';
+export {
+  countArrayToNested,
+  isCountArray,
+  isCountBuffer,
+  readCountBuffer,
+  type SpikeCounts,
+  type CountArray,
+  type CountArrayData,
+  type CountBuffer,
+  type CountShape3,
+} from './api/counts.js';
+export {
+  RETURNED_BUFFER_USAGE,
+  arrayToBuffer,
+  modelToBuffer,
+  posteriorToBuffer,
+  modelParams,
+  fitResultArrays,
+  type BufferOptions,
+  type LibraryBuffer,
+  type ModelBuffer,
+  type PosteriorBuffer,
+  type ModelArrays,
+} from './api/device-buffers.js';
+export { BufferUsage, MapMode } from './gpu/constants.js';

@@ -6,12 +6,13 @@ import { evaluateGroup, planModelEvaluation, POISSON } from '../engine/evaluatio
 import { isStaged, jobLimitBytes } from '../engine/sizing.js';
 import { scoreGivenSamplesMany } from '../engine/likelihood.js';
 import { withSession, type GpuSession } from '../engine/session.js';
-import { DataError, validateCounts } from '../model/data.js';
+import { DataError, describeValue, validateCounts } from '../model/data.js';
 import { flattenModel, type FlatModel, type PoglmModelJson } from '../model/json.js';
 import { checkTruth, parameterErrors } from '../model/metrics.js';
 import type { GenerativeParams } from '../model/types.js';
 import { mean, sampleVariance } from '../model/math.js';
 import { evaluateGlm } from './glm.js';
+import { readItemCounts, type SpikeCounts } from './counts.js';
 
 export interface EvaluateOptions {
   /** Monte Carlo samples per test sequence; default 2,000. */
@@ -80,14 +81,20 @@ export interface Metrics {
 
 export interface EvaluationItem extends GroundTruth {
   model: PoglmModelJson;
-  test: number[][][];
+  /** Test sequences: nested arrays, a typed array with its shape, or a GPUBuffer of the session's device. */
+  test: SpikeCounts;
 }
+
+/** An item whose test counts have been read into nested rows. */
+type HostEvaluationItem = Omit<EvaluationItem, 'test'> & { test: number[][][] };
 
 /**
  * Evaluates many models; those of one shape and scheme share batched jobs (as many models per job as the device's
  * buffers hold), each drawing its samples in chunks. Every input is checked before any GPU work starts.
  */
-export async function evaluateMany(items: EvaluationItem[], options: EvaluateManyOptions = {}): Promise<Metrics[]> {
+export async function evaluateMany(given: EvaluationItem[], options: EvaluateManyOptions = {}): Promise<Metrics[]> {
+  if (!Array.isArray(given)) throw new Error(`evaluateMany takes an array of items, got ${describeValue(given)}`);
+  const items: HostEvaluationItem[] = await readItemCounts(given, ['test'], options.session, (index) => (given.length > 1 ? `items[${index}].test` : 'test'));
   const glm = items.flatMap((item, index) => (item.model?.hidden === 0 ? [index] : []));
   if (glm.length === 0) return evaluatePoglmMany(items, options);
   // Fully observed GLMs (hidden 0) are scored exactly, one by one; the POGLMs go on in batched jobs.
@@ -118,7 +125,7 @@ export async function evaluateMany(items: EvaluationItem[], options: EvaluateMan
   return metrics;
 }
 
-async function evaluatePoglmMany(items: EvaluationItem[], options: EvaluateManyOptions = {}): Promise<Metrics[]> {
+async function evaluatePoglmMany(items: HostEvaluationItem[], options: EvaluateManyOptions = {}): Promise<Metrics[]> {
   const samples = options.samples ?? 2000;
   if (!Number.isInteger(samples) || samples < 1) throw new Error(`samples must be a positive integer, got ${samples}`);
   const groups = new Map<string, number[]>();
@@ -178,7 +185,7 @@ function withParameterErrors(metrics: Metrics, item: EvaluationItem): Metrics {
 /** One batched evaluation job: models of one shape on their test sequences, and their ground-truth scores. */
 async function evaluateJob(
   session: GpuSession,
-  items: EvaluationItem[],
+  items: HostEvaluationItem[],
   allFlats: FlatModel[],
   indices: number[],
   samples: number,
@@ -236,7 +243,7 @@ async function evaluateJob(
   }
 }
 
-export async function evaluate(model: PoglmModelJson, test: number[][][], options: EvaluateOptions & GroundTruth = {}): Promise<Metrics> {
+export async function evaluate(model: PoglmModelJson, test: SpikeCounts, options: EvaluateOptions & GroundTruth = {}): Promise<Metrics> {
   const [metrics] = await evaluateMany([{ model, test, testHidden: options.testHidden, truth: options.truth }], options);
   return metrics;
 }

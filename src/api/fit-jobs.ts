@@ -7,6 +7,7 @@ import { flattenModel, type PoglmModelJson } from '../model/json.js';
 import { isScheme, resolveMethod, SCHEMES, type Method, type ResolvedMethod, type Scheme } from '../model/types.js';
 import { exponentialBasis } from '../model/basis.js';
 import { resolveValidation, type ValidationSettings } from './validation.js';
+import type { SpikeCounts } from './counts.js';
 
 export interface FitSettings {
   hidden: number;
@@ -35,11 +36,17 @@ export interface FitSettings {
 }
 
 export interface FitJob extends FitSettings {
-  /** Training sequences x[s][t][v]. Jobs that pass the same array object share its upload. */
-  train: number[][][];
+  /**
+   * Training sequences x[s][t][v]: nested arrays, a typed array with its shape, or a GPUBuffer of the session's
+   * device (src/api/counts.ts). Jobs that pass the same object share its upload.
+   */
+  train: SpikeCounts;
   /** A label carried into progress and results (e.g. "trial 3 seed 1 FB exponential"). */
   label?: string;
 }
+
+/** A job whose counts have been read into nested rows (CountReader): what fitting works with. */
+export type HostFitJob = Omit<FitJob, 'train'> & { train: number[][][] };
 
 export interface FitProgress {
   fitsDone: number;
@@ -57,6 +64,23 @@ export interface FitProgress {
   fitsPerSecond: number;
   /** Set when a group had to be split to fit the device. */
   note?: string;
+}
+
+/**
+ * One fit's state after one of its epochs, for `onEpoch`: its parameters as a model (the JSON a fit writes, without
+ * the training record), e.g. to draw its weights live. Reading the parameters back costs one device read per epoch
+ * of each job, so it happens only when `onEpoch` is given.
+ */
+export interface FitEpoch {
+  /** The fit's index in the jobs given to fitMany (0 for fit). */
+  index: number;
+  label?: string;
+  /** Epochs completed, from 1. */
+  epoch: number;
+  epochs: number;
+  /** The fit's mean training ELBO over the epoch (ln p for the GLM), or null where it is not finite (a failed fit). */
+  elbo: number | null;
+  model: PoglmModelJson;
 }
 
 export interface FitResult {
@@ -134,7 +158,7 @@ export class NonFiniteError extends Error {
 
 export interface ResolvedJob {
   index: number;
-  job: FitJob;
+  job: HostFitJob;
   method: ResolvedMethod;
   scheme: Scheme;
   basis: number[];
@@ -155,7 +179,7 @@ export function positiveInteger(name: string, value: number): number {
   return value;
 }
 
-export function resolveJob(job: FitJob, index: number, many: boolean): ResolvedJob {
+export function resolveJob(job: HostFitJob, index: number, many: boolean): ResolvedJob {
   const where = many ? `jobs[${index}]` : 'fit';
   if (!isScheme(String(job.scheme))) throw new Error(`${where}.scheme is ${describeValue(job.scheme)}; use one of ${SCHEMES.join(', ')}`);
   let method: ResolvedMethod;

@@ -24,26 +24,32 @@ import {
   resolveJob,
   type CheckpointOptions,
   type FitCheckpoint,
+  type FitEpoch,
   type FitJob,
   type FitProgress,
   type FitResult,
   type FitSettings,
+  type HostFitJob,
   type ResolvedJob,
 } from './fit-jobs.js';
+import { hostCounts, readItemCounts, type CountArray, type SpikeCounts } from './counts.js';
 import { FitLedger, scheduleChunks } from './fit-ledger.js';
 import { fitGlmMany, type GlmFitJob } from './glm.js';
+import { publishEpoch, type EpochListener } from './fit-epochs.js';
 
 export {
   FIT_CHECKPOINT_FORMAT,
   NonFiniteError,
   type CheckpointOptions,
   type FitCheckpoint,
+  type FitEpoch,
   type FitFingerprint,
   type FitJob,
   type FitProgress,
   type FitResult,
   type FitSettings,
 } from './fit-jobs.js';
+export type { EpochListener } from './fit-epochs.js';
 
 export interface FitManyOptions {
   session?: GpuSession;
@@ -60,6 +66,11 @@ export interface FitManyOptions {
   stepsPerSubmit?: number;
   /** Save the call's progress as it goes, and resume from a saved state (see CheckpointOptions). */
   checkpoint?: CheckpointOptions<FitCheckpoint>;
+  /**
+   * After every epoch of every fit: its parameters as a model and its epoch ELBO (FitEpoch), awaited before training
+   * goes on. Costs one read of the job's parameters per epoch, so it is only done when given.
+   */
+  onEpoch?: EpochListener;
 }
 
 /** How a group's fits split into jobs and their minibatches into chunks on this device (src/engine/sizing.ts). */
@@ -121,26 +132,37 @@ function trainingRecord(job: ResolvedJob, outcome: TrainingOutcome, member: numb
  * as it goes (the last save holds the state at a stop), and a call resumed from it skips the jobs that ended and
  * continues the one that was running.
  */
-export async function fitMany(jobs: FitJob[], options: FitManyOptions = {}): Promise<FitResult[]> {
-  if (!Array.isArray(jobs) || jobs.length === 0) throw new Error('fitMany needs at least one job');
+export async function fitMany(given: FitJob[], options: FitManyOptions = {}): Promise<FitResult[]> {
+  if (!Array.isArray(given) || given.length === 0) throw new Error('fitMany needs at least one job');
+  const jobs: HostFitJob[] = await readItemCounts(given, ['train'], options.session, (index) => (given.length > 1 ? `jobs[${index}].train` : 'train'));
   const glm = jobs.flatMap((job, index) => (job?.hidden === 0 ? [index] : []));
   if (glm.length === 0) return fitPoglmMany(jobs, options);
   // Hidden 0 is the fully observed GLM, the baseline of every POGLM: its own exact kernels (src/api/glm.ts). Its fits
   // are cheap and deterministic, so a resumed call refits them rather than checkpointing them.
   const rest = jobs.flatMap((job, index) => (job?.hidden === 0 ? [] : [index]));
   const results: FitResult[] = new Array(jobs.length);
-  if (rest.length > 0) (await fitPoglmMany(rest.map((index) => jobs[index]), options)).forEach((result, i) => (results[rest[i]] = result));
+  // onEpoch names each fit by its index in this call's jobs, not in the POGLM's or the GLM's share of them.
+  const renumbered = (indices: number[]): Pick<FitManyOptions, 'onEpoch'> =>
+    options.onEpoch ? { onEpoch: (event: FitEpoch) => options.onEpoch!({ ...event, index: indices[event.index] }) } : {};
+  if (rest.length > 0) (await fitPoglmMany(rest.map((index) => jobs[index]), { ...options, ...renumbered(rest) })).forEach((result, i) => (results[rest[i]] = result));
   if (options.signal?.aborted) return results;
   const glmResults = await fitGlmMany(
     glm.map((index) => glmJob(jobs[index])),
-    { session: options.session, signal: options.signal, onProgress: options.onProgress, maxJobBytes: options.maxJobBytes, stepsPerSubmit: options.stepsPerSubmit },
+    {
+      session: options.session,
+      signal: options.signal,
+      onProgress: options.onProgress,
+      maxJobBytes: options.maxJobBytes,
+      stepsPerSubmit: options.stepsPerSubmit,
+      ...renumbered(glm),
+    },
   );
   glmResults.forEach((result, i) => (results[glm[i]] = result));
   return results;
 }
 
 /** A fit job of hidden 0 as the GLM takes it: the generative learning rate is the GLM's only one. */
-function glmJob(job: FitJob): GlmFitJob {
+function glmJob(job: HostFitJob): GlmFitJob {
   if (job.epochs === 'auto') throw new Error("a fit with hidden 0 (the GLM) takes a number of epochs, not 'auto'");
   return {
     train: job.train,
@@ -154,7 +176,7 @@ function glmJob(job: FitJob): GlmFitJob {
   };
 }
 
-async function fitPoglmMany(jobs: FitJob[], options: FitManyOptions): Promise<FitResult[]> {
+async function fitPoglmMany(jobs: HostFitJob[], options: FitManyOptions): Promise<FitResult[]> {
   const resolved = jobs.map((job, index) => resolveJob(job, index, jobs.length > 1));
   if (options.stepsPerSubmit !== undefined) positiveInteger('stepsPerSubmit', options.stepsPerSubmit);
   const groups = new Map<string, ResolvedJob[]>();
@@ -212,6 +234,7 @@ async function fitPoglmMany(jobs: FitJob[], options: FitManyOptions): Promise<Fi
           every: ledger.every,
           onCheckpoint: ledger.saving ? (state) => ledger.training(indices, chunkSlots, state) : undefined,
           onEpoch: (epoch, meanElbo) => report(chunks > 1 ? `${name} (job ${chunk + 1}/${chunks})` : name, epoch, first.epochs, meanElbo, note),
+          onEpochModel: options.onEpoch,
         });
         chunkResults.forEach((result, i) => (results[part[i].index] = result));
         if (!interrupted) await ledger.ended(part, chunkResults);
@@ -232,6 +255,8 @@ interface ChunkTraining {
   every: number;
   onCheckpoint?: (state: TrainingCheckpoint) => Promise<void>;
   onEpoch: (epoch: number, meanElbo: number | null) => void;
+  /** FitManyOptions.onEpoch: each fit's model after each epoch. */
+  onEpochModel?: EpochListener;
 }
 
 /** Trains one job's worth of fits of one group and turns the outcome into results. */
@@ -254,6 +279,17 @@ async function trainChunk(
   const dataset: DeviceDataset = await uploadDataset(session, arrays, first.basis, 'train', {}, upload);
   // A fit trained to convergence is alone in its job (groupKey): its held-out sequences decide when it stops.
   const validation = first.validation ? await heldOutCheck(session, first, layout, upload) : undefined;
+  // The members' ELBO of the epoch just run, kept for onEpochModel, which reads the parameters after it.
+  let epochElbo: Float64Array = new Float64Array(part.length);
+  const publish = training.onEpochModel;
+  const afterEpoch = async (job: VariationalJob, epochsCompleted: number): Promise<boolean> => {
+    if (publish) {
+      const shape = { layout, method: first.method, epochs: first.epochs };
+      const members = part.map((fit) => ({ index: fit.index, label: fit.job.label, basis: fit.basis }));
+      await publishEpoch(publish, members, shape, epochsCompleted, await job.readParams(), epochElbo);
+    }
+    return validation ? validation.afterEpoch(job, epochsCompleted) : false;
+  };
   try {
     const outcome = await trainGroup(
       session,
@@ -280,8 +316,9 @@ async function trainChunk(
         resume: training.resume,
         checkpointEvery: training.every,
         onCheckpoint: training.onCheckpoint,
-        ...(validation ? { afterEpoch: validation.afterEpoch } : {}),
+        ...(validation || publish ? { afterEpoch } : {}),
         onEpoch: (epochReport) => {
+          epochElbo = epochReport.elbo;
           const running = Array.from(epochReport.elbo).filter(Number.isFinite);
           training.onEpoch(epochReport.epoch, running.length > 0 ? running.reduce((a, b) => a + b, 0) / running.length : null);
         },
@@ -350,7 +387,7 @@ async function heldOutCheck(session: GpuSession, job: ResolvedJob, layout: Param
  * Fits one POGLM. A non-finite ELBO or gradient throws NonFiniteError naming the step, with the last finite model in
  * `error.result`; an aborted `signal` returns what was learned so far with `interrupted: true`.
  */
-export async function fit(train: number[][][], settings: FitSettings, options: FitManyOptions = {}): Promise<FitResult> {
+export async function fit(train: SpikeCounts, settings: FitSettings, options: FitManyOptions = {}): Promise<FitResult> {
   const [result] = await fitMany([{ ...settings, train }], options);
   if (!result) {
     options.signal?.throwIfAborted();
@@ -365,6 +402,6 @@ export async function fit(train: number[][][], settings: FitSettings, options: F
  * when it resumes, for callers that want to refuse a wrong checkpoint before they start anything. Throws
  * CheckpointMismatchError naming what differs, or an Error for a state that is not a fit checkpoint.
  */
-export function checkFitResume(train: number[][][], settings: FitSettings, state: FitCheckpoint): void {
-  FitLedger.open([resolveJob({ ...settings, train }, 0, false)], { save: () => undefined, resume: state });
+export function checkFitResume(train: number[][][] | CountArray, settings: FitSettings, state: FitCheckpoint): void {
+  FitLedger.open([resolveJob({ ...settings, train: hostCounts('train', train) }, 0, false)], { save: () => undefined, resume: state });
 }

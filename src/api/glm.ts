@@ -3,7 +3,9 @@
 // its exact test log-likelihood. Results and metrics have the shapes of fit and evaluate, so that they can stand in
 // the same tables; the model JSON is the POGLM's with hidden 0 and no variational part.
 import { rowsPerShard, uploadDataset } from '../engine/dataset.js';
-import { glmLayout, glmLogLikelihoodOnDevice, glmWorkspaceBytes, trainGlmGroup, type GlmTrainingOutcome } from '../engine/glm.js';
+import { glmLayout, glmLogLikelihoodOnDevice, glmWorkspaceBytes, trainGlmGroup, type GlmJob, type GlmTrainingOutcome } from '../engine/glm.js';
+import { publishEpoch, type EpochListener } from './fit-epochs.js';
+import { readItemCounts, type SpikeCounts } from './counts.js';
 import { withSession, type GpuSession } from '../engine/session.js';
 import { jobLimitBytes } from '../engine/sizing.js';
 import { PAPER_ADAM } from '../model/adam.js';
@@ -30,10 +32,16 @@ export interface GlmSettings {
 }
 
 export interface GlmFitJob extends GlmSettings {
-  /** Training sequences x[s][t][v]. Jobs that pass the same array object share its upload. */
-  train: number[][][];
+  /**
+   * Training sequences x[s][t][v]: nested arrays, a typed array with its shape, or a GPUBuffer of the session's device.
+   * Jobs that pass the same object share its upload.
+   */
+  train: SpikeCounts;
   label?: string;
 }
+
+/** A job whose counts have been read into nested rows. */
+type HostGlmFitJob = Omit<GlmFitJob, 'train'> & { train: number[][][] };
 
 export interface GlmFitOptions {
   session?: GpuSession;
@@ -44,11 +52,13 @@ export interface GlmFitOptions {
   maxJobBytes?: number;
   /** Most training steps per GPU submission; default as many as 2^22 (sequence, bin) pairs. */
   stepsPerSubmit?: number;
+  /** After every epoch of every fit: its model and its epoch's mean ln p (as fitMany's onEpoch), awaited. */
+  onEpoch?: EpochListener;
 }
 
 interface ResolvedGlmJob {
   index: number;
-  job: GlmFitJob;
+  job: HostGlmFitJob;
   visible: number;
   sequences: number;
   bins: number;
@@ -60,7 +70,7 @@ interface ResolvedGlmJob {
   init?: Float64Array;
 }
 
-function resolveGlmJob(job: GlmFitJob, index: number, many: boolean): ResolvedGlmJob {
+function resolveGlmJob(job: HostGlmFitJob, index: number, many: boolean): ResolvedGlmJob {
   const where = many ? `jobs[${index}]` : 'fitGlm';
   const shape = validateCounts(many ? `${where}.train` : 'train', job.train);
   const basis = job.basis ?? job.init?.basis ?? exponentialBasis(5);
@@ -179,6 +189,15 @@ function fitResult(job: ResolvedGlmJob, outcome: GlmTrainingOutcome, member: num
   return result;
 }
 
+/** The GLM's afterEpoch hook for onEpoch: each fit's model from the job's parameter rows. */
+function publishGlmEpoch(listener: EpochListener, part: ResolvedGlmJob[]) {
+  const first = part[0];
+  const shape = { layout: glmLayout(first.visible), method: resolveMethod({ method: 'poisson' }), epochs: first.epochs };
+  const members = part.map((job) => ({ index: job.index, label: job.job.label, basis: job.basis }));
+  return async (job: GlmJob, epochsCompleted: number, means: Float64Array): Promise<void> =>
+    publishEpoch(listener, members, shape, epochsCompleted, await job.readParams(), means);
+}
+
 /** Trains one job's fits and turns the outcome into results. */
 async function trainPart(
   session: GpuSession,
@@ -212,6 +231,7 @@ async function trainPart(
       },
       {
         signal: options.signal,
+        ...(options.onEpoch ? { afterEpoch: publishGlmEpoch(options.onEpoch, part) } : {}),
         onEpoch: (epoch, means) => {
           const running = Array.from(means).filter(Number.isFinite);
           onEpoch(epoch, running.length > 0 ? running.reduce((a, b) => a + b, 0) / running.length : null);
@@ -229,8 +249,9 @@ async function trainPart(
  * (src/model/schedule.ts epochSchedule), so a fit gives the same result alone or among thousands. After an abort, the
  * jobs that had not started have no entry; the others hold what they learned.
  */
-export async function fitGlmMany(jobs: GlmFitJob[], options: GlmFitOptions = {}): Promise<FitResult[]> {
-  if (!Array.isArray(jobs) || jobs.length === 0) throw new Error('fitGlmMany needs at least one job');
+export async function fitGlmMany(given: GlmFitJob[], options: GlmFitOptions = {}): Promise<FitResult[]> {
+  if (!Array.isArray(given) || given.length === 0) throw new Error('fitGlmMany needs at least one job');
+  const jobs: HostGlmFitJob[] = await readItemCounts(given, ['train'], options.session, (index) => (given.length > 1 ? `jobs[${index}].train` : 'train'));
   const resolved = jobs.map((job, index) => resolveGlmJob(job, index, jobs.length > 1));
   if (options.stepsPerSubmit !== undefined) positiveInteger('stepsPerSubmit', options.stepsPerSubmit);
   const groups = new Map<string, ResolvedGlmJob[]>();
@@ -266,7 +287,7 @@ export async function fitGlmMany(jobs: GlmFitJob[], options: GlmFitOptions = {})
  * Fits one GLM from W = 0, b = 0. A non-finite ln p or gradient throws NonFiniteError with the last finite model in
  * `error.result`; an aborted `signal` returns what was learned so far with `interrupted: true`.
  */
-export async function fitGlm(train: number[][][], settings: GlmSettings = {}, options: GlmFitOptions = {}): Promise<FitResult> {
+export async function fitGlm(train: SpikeCounts, settings: GlmSettings = {}, options: GlmFitOptions = {}): Promise<FitResult> {
   const [result] = await fitGlmMany([{ ...settings, train }], options);
   if (!result) {
     options.signal?.throwIfAborted();

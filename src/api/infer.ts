@@ -7,6 +7,7 @@ import { inferPosteriorGroup } from '../engine/posterior.js';
 import { withSession, type GpuSession } from '../engine/session.js';
 import { DataError, validateCounts } from '../model/data.js';
 import { flattenModel, type PoglmModelJson } from '../model/json.js';
+import { CountReader, type SpikeCounts } from './counts.js';
 
 export interface InferOptions {
   session?: GpuSession;
@@ -67,7 +68,8 @@ function checkRequest(model: PoglmModelJson, data: number[][][], options: InferO
 }
 
 /** The posterior as flat arrays; see inferHidden. */
-export async function inferHiddenArrays(model: PoglmModelJson, data: number[][][], options: InferOptions = {}): Promise<HiddenPosteriorArrays> {
+export async function inferHiddenArrays(model: PoglmModelJson, counts: SpikeCounts, options: InferOptions = {}): Promise<HiddenPosteriorArrays> {
+  const data = await new CountReader(options.session).nested('data', counts);
   const request = checkRequest(model, data, options);
   const flat = flattenModel(model);
   return withSession(options.session, async (session) => {
@@ -109,9 +111,10 @@ function nest(values: ArrayLike<number>, shape: number[]): unknown[] {
 
 /**
  * The posterior of the hidden neurons of `model` given visible counts data[sequence][bin][visible]: q's mean of every
- * hidden neuron per bin, and with `keepSamples` that many samples of the hidden spikes per sequence.
+ * hidden neuron per bin, and with `keepSamples` that many samples of the hidden spikes per sequence. The counts may also
+ * be a typed array with its shape, or a GPUBuffer of the session's device (src/api/counts.ts).
  */
-export async function inferHidden(model: PoglmModelJson, data: number[][][], options: InferOptions = {}): Promise<HiddenPosterior> {
+export async function inferHidden(model: PoglmModelJson, data: SpikeCounts, options: InferOptions = {}): Promise<HiddenPosterior> {
   const arrays = await inferHiddenArrays(model, data, options);
   const { sequences, bins, hidden } = arrays;
   const result: HiddenPosterior = { means: nest(arrays.means, [sequences, bins, hidden]) as number[][][] };

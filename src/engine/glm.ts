@@ -312,6 +312,8 @@ export interface GlmTrainingOptions {
   signal?: AbortSignal;
   /** After every epoch: the epoch (1-based) and each member's mean ln p over its steps (NaN once failed). */
   onEpoch?: (epoch: number, meanLogLikelihood: Float64Array) => void;
+  /** Awaited after onEpoch while some member still trains, with the job (its parameters as they now are). */
+  afterEpoch?: (job: GlmJob, epochsCompleted: number, meanLogLikelihood: Float64Array) => Promise<void>;
 }
 
 export interface GlmMemberOutcome {
@@ -395,6 +397,7 @@ export async function trainGlmGroup(session: GpuSession, dataset: DeviceDataset,
       }
       epochsCompleted++;
       options.onEpoch?.(epochsCompleted, means);
+      if (options.afterEpoch && failedAt.some((failure) => failure === undefined)) await options.afterEpoch(job, epochsCompleted, means);
     }
     const [finalParams, failures, stepsRun] = await Promise.all([job.readParams(), job.readFailures(), job.readStep()]);
     const total = job.layout.total;
