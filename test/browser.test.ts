@@ -262,6 +262,96 @@ describe('the library in a browser (Chromium, WebGPU on SwiftShader)', () => {
     expect(variationalDifference).toBeLessThan(1e-3);
   });
 
+  it("fits counts from the page's own GPUBuffer as from nested arrays, and the page's kernel reads the returned parameters", async () => {
+    const train = (await syntheticDataset(0, { sequences: 12, trainSequences: 8, bins: 40 }, gpu())).train.visible;
+    const settings = { hidden: 2, scheme: 'FB', method: 'exponential', epochs: 2, batchSize: 4, samples: 3, seed: 5 } satisfies FitSettings;
+    const page = await browser().run(
+      async ({ train, settings }) => {
+        const lib = (window as unknown as PageWindow).poglm;
+        // The page's own device, as an app makes it; the library adopts it.
+        const adapter = await navigator.gpu.requestAdapter();
+        const device = await adapter!.requestDevice();
+        const session = await lib.GpuSession.open({ device });
+        const usage = lib.BufferUsage;
+        try {
+          const flat = new Float32Array(train.flat(2));
+          const counts = device.createBuffer({ size: flat.byteLength, usage: usage.STORAGE | usage.COPY_SRC | usage.COPY_DST });
+          device.queue.writeBuffer(counts, 0, flat);
+          const shape = [train.length, train[0].length, train[0][0].length] as const;
+          const fromBuffer = await lib.fit({ buffer: counts, shape, format: 'f32' }, settings, { session });
+          const fromArrays = await lib.fit(train, settings, { session });
+          const model = lib.modelToBuffer(session, fromBuffer.model);
+          // The page's kernel: out[i] = 2 * params[biasOffset + i] + 1.
+          const module = device.createShaderModule({
+            code: `@group(0) @binding(0) var<storage, read> params: array<f32>;
+              @group(0) @binding(1) var<storage, read_write> result: array<f32>;
+              override offset: u32;
+              @compute @workgroup_size(8) fn main(@builtin(global_invocation_id) id: vec3<u32>) {
+                if (id.x < arrayLength(&result)) { result[id.x] = 2.0 * params[offset + id.x] + 1.0; }
+              }`,
+          });
+          const pipeline = device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main', constants: { offset: model.layout.biasOffset } } });
+          const neurons = model.layout.neurons;
+          const result = device.createBuffer({ size: neurons * 4, usage: usage.STORAGE | usage.COPY_SRC });
+          const staging = device.createBuffer({ size: neurons * 4, usage: usage.MAP_READ | usage.COPY_DST });
+          const bindAndRun = (): Promise<GPUError | null> => {
+            device.pushErrorScope('validation');
+            const group = device.createBindGroup({
+              layout: pipeline.getBindGroupLayout(0),
+              entries: [
+                { binding: 0, resource: { buffer: model.buffer } },
+                { binding: 1, resource: { buffer: result } },
+              ],
+            });
+            const encoder = device.createCommandEncoder();
+            const pass = encoder.beginComputePass();
+            pass.setPipeline(pipeline);
+            pass.setBindGroup(0, group);
+            pass.dispatchWorkgroups(1);
+            pass.end();
+            encoder.copyBufferToBuffer(result, 0, staging, 0, neurons * 4);
+            device.queue.submit([encoder.finish()]);
+            return device.popErrorScope();
+          };
+          const error = await bindAndRun();
+          await staging.mapAsync(lib.MapMode.READ);
+          const values = Array.from(new Float32Array(staging.getMappedRange().slice(0)));
+          staging.unmap();
+          model.release();
+          const afterRelease = await bindAndRun();
+          session.destroy();
+          // The page's device and its buffer outlive the session.
+          const stillMine = device.createBuffer({ size: 16, usage: usage.COPY_DST });
+          stillMine.destroy();
+          counts.destroy();
+          return {
+            fromBuffer: fromBuffer.model,
+            fromArrays: fromArrays.model,
+            bias: fromBuffer.model.generative.bias,
+            values,
+            error: error?.message ?? null,
+            afterRelease: afterRelease?.message ?? null,
+            lost: await Promise.race([device.lost.then(() => true), new Promise((resolve) => setTimeout(() => resolve(false), 50))]),
+          };
+        } catch (error) {
+          session.destroy();
+          return { failed: error instanceof Error ? `${error.name}: ${error.message}` : String(error) };
+        } finally {
+          device.destroy();
+        }
+      },
+      { train, settings },
+    );
+    if ('failed' in page) throw new Error(`the GPUBuffer fit failed in the browser: ${page.failed}`);
+    // The same device and the same counts: bit for bit the fit of nested arrays.
+    expect(page.fromBuffer.generative).toEqual(page.fromArrays.generative);
+    expect(page.fromBuffer.variational).toEqual(page.fromArrays.variational);
+    expect(page.error).toBeNull();
+    expect(page.values).toEqual(page.bias.map((b) => Math.fround(2 * Math.fround(b) + 1)));
+    expect(page.afterRelease).toMatch(/destroyed/i);
+    expect(page.lost).toBe(false);
+  });
+
   it('reported no console errors or failed requests', () => {
     expect(browser().errors).toEqual([]);
   });
