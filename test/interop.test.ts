@@ -2,6 +2,7 @@
 // application's own device fit exactly as nested arrays do; the parameters and the posterior come back as typed
 // arrays and as buffers that the application's own compute kernel reads; per-epoch models for live views; and
 // ownership: the library never destroys what the application owns, and release() frees what it made.
+import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { create } from 'webgpu';
 import { fit, fitMany, type FitEpoch, type FitSettings } from '../src/api/fit.js';
@@ -240,5 +241,18 @@ describe('the library in a WebGPU application (Node)', () => {
     app.device.queue.writeBuffer(mine, 0, new Float32Array([1, 2, 3, 4]));
     expect(Array.from((await appKernel(app.device, mine, 0, 4)).values)).toEqual([3, 5, 7, 9]);
     mine.destroy();
+  });
+
+  it('runs the minimal app of docs/apps.md as written, through the built package', () => {
+    // docs/apps/minimal.mjs imports 'poglm-gpu' by name (the package resolves itself through its exports).
+    const output = execFileSync(process.execPath, ['docs/apps/minimal.mjs'], { cwd: new URL('..', import.meta.url).pathname, encoding: 'utf8', timeout: 120_000 });
+    const lines = output.trim().split('\n').map((line) => JSON.parse(line));
+    const epochs = lines.filter((line) => 'epoch' in line);
+    expect(epochs.map((line) => line.epoch)).toEqual([1, 2, 3, 4, 5]);
+    expect(epochs[4].elbo).toBeGreaterThan(epochs[0].elbo);
+    const { fromKernel, fromModel } = lines.at(-1);
+    expect(fromKernel).toHaveLength(5);
+    // exp in the kernel's f32 against float64 exp of the same f32 bias: a few ulps.
+    fromKernel.forEach((rate: number, n: number) => expect(Math.abs(rate - fromModel[n])).toBeLessThan(1e-6 * fromModel[n]));
   });
 });
