@@ -115,3 +115,10 @@ export {
   type ModelArrays,
 } from './api/device-buffers.js';
 export { BufferUsage, MapMode } from './gpu/constants.js';
+// The engine's batched jobs, for apps that drive training or scoring step by step on data they uploaded themselves
+// (uploadDataset): what fitMany, evaluateMany and inferHidden are built from (docs/architecture.md, The engine).
+export { VariationalJob } from './engine/job.js';
+export type { JobSpec, JobMode, JobPath } from './engine/spec.js';
+export { trainGroup, type TrainingGroupSpec, type TrainingOptions, type TrainingOutcome, type EpochReport, type GroupMember, type MemberOutcome } from './engine/training.js';
+export { evaluateGroup, ModelEvaluation, type EvaluationSpec, type EvaluationOutcome, type EvaluationMember } from './engine/evaluation.js';
+export { inferPosteriorGroup, type PosteriorSpec, type PosteriorOutcome, type PosteriorMember } from './engine/posterior.js';
