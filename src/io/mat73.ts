@@ -3,7 +3,7 @@
 // HDF5's row-major [c, r], so the values come out in MATLAB's order as they are); a cell array is a dataset of object
 // references into the group "#refs#"; an empty array is a small dataset of its dimensions with MATLAB_empty set.
 import { DataError } from '../model/data.js';
-import type { Hdf5File } from './hdf5.js';
+import type { Hdf5File } from './hdf5-file.js';
 import type { MatValue, MatVariableInfo } from './mat5.js';
 import type { MatFile } from './mat-spikes.js';
 import { printable } from './spike-data.js';

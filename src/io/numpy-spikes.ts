@@ -5,14 +5,12 @@
 // --variable names the array ("counts") or the two arrays, units first ("clusters,times"); otherwise the layout is
 // found from the names, shapes and dtypes, and a note says which arrays were read.
 import { DataError } from '../model/data.js';
-import { readWholeFile } from './file-bytes.js';
 import { columnOf, describeArray, parseNpy, valuesOf, type NpyArray, type NpyField } from './npy.js';
 import { listNpz, readNpzArrays, type NpzMember } from './npz.js';
 import { groupByUnit, printable, type ReadSpikeOptions, type SpikeCountArray, type SpikeData, type SpikeOrigin, type SpikeTimes } from './spike-data.js';
 
 const UNIT_NAMES = new Set(['unit', 'units', 'unit_id', 'unit_ids', 'cluster', 'clusters', 'cluster_id', 'spike_clusters', 'spike_units', 'neuron', 'neurons', 'id', 'ids', 'cell', 'cells', 'channel']);
 const TIME_NAMES = new Set(['time', 'times', 't', 'spike_time', 'spike_times', 'spiketimes', 'timestamp', 'timestamps', 'seconds']);
-const WHOLE_FILE_FIX = 'save the spike times alone, or split the recording into several files';
 
 const isUnitName = (name: string): boolean => UNIT_NAMES.has(name.toLowerCase());
 const isTimeName = (name: string): boolean => TIME_NAMES.has(name.toLowerCase());
@@ -101,11 +99,10 @@ function fromArray(array: NpyArray, base: SpikeOrigin): SpikeData {
   );
 }
 
-// ---- Files ----
+// ---- Files' bytes ----
 
-/** Spike times or counts from a .npy file. */
-export function readNpySpikes(path: string, source: string): SpikeData {
-  const bytes = readWholeFile(path, source, 'NumPy', WHOLE_FILE_FIX);
+/** Spike times or counts from a .npy file's bytes (`path` and `source` name it in messages). */
+export function npySpikes(bytes: Uint8Array, path: string, source: string): SpikeData {
   return fromArray(parseNpy(bytes, source), origin(path, source, 'npy', 'the array'));
 }
 
@@ -141,9 +138,8 @@ function couldBeCounts(array: NpyArray): boolean {
   return valuesOf(array).every((value) => Number.isInteger(value) && value >= 0);
 }
 
-/** Spike times or counts from a .npz archive. */
-export function readNpzSpikes(path: string, source: string, options: ReadSpikeOptions): SpikeData {
-  const bytes = readWholeFile(path, source, 'NumPy', WHOLE_FILE_FIX);
+/** Spike times or counts from a .npz archive's bytes. */
+export function npzSpikes(bytes: Uint8Array, path: string, source: string, options: ReadSpikeOptions): SpikeData {
   const members = listNpz(bytes, source);
   if (options.variable !== undefined) {
     const chosen = namedMembers(members, options.variable, source);

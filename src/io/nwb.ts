@@ -3,7 +3,7 @@
 // spikes, cumulative), with the unit ids in id; times are in seconds, as NWB prescribes. Trials, when the file has
 // them, come from /intervals/trials/start_time and stop_time. With a list of units, only their spike times are read.
 import { DataError } from '../model/data.js';
-import { withHdf5, type Hdf5File } from './hdf5.js';
+import type { Hdf5File } from './hdf5-file.js';
 import { checkSpikeTimes, checkTrials, describeIds, printable, type SpikeOrigin, type SpikeTimes, type SpikeUnit, type Trial, type UnitId } from './spike-data.js';
 
 const TRIALS = '/intervals/trials';
@@ -101,13 +101,11 @@ function readUnitsTable(file: Hdf5File, table: string, wanted: string[] | undefi
   });
 }
 
-/** Spike times (and trials) from an NWB file's units table. */
-export async function readNwbSpikes(base: Omit<SpikeOrigin, 'dataset' | 'notes'>, table = '/units', wanted?: string[]): Promise<SpikeTimes> {
+/** Spike times (and trials) from an open NWB file's units table (opened from disk or from bytes: src/io/hdf5*.ts). */
+export function nwbSpikes(file: Hdf5File, base: Omit<SpikeOrigin, 'dataset' | 'notes'>, table = '/units', wanted?: string[]): SpikeTimes {
   const path = table.startsWith('/') ? table : `/${table}`;
-  return withHdf5(base.path, base.source, (file) => {
-    const notes: string[] = [];
-    const units = readUnitsTable(file, path, wanted, notes);
-    const trials = readTrials(file);
-    return { ...base, kind: 'times', dataset: `${path}/spike_times`, notes, units, trials, timeUnit: 's' };
-  });
+  const notes: string[] = [];
+  const units = readUnitsTable(file, path, wanted, notes);
+  const trials = readTrials(file);
+  return { ...base, kind: 'times', dataset: `${path}/spike_times`, notes, units, trials, timeUnit: 's' };
 }
