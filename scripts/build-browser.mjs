@@ -1,5 +1,7 @@
-// Bundles the library for browsers: src/index.ts -> dist/browser/poglm-gpu.js (one ES module, with a source map).
-// Run after `node scripts/embed-shaders.mjs`, which generates the shader module the bundle embeds.
+// Bundles the library for browsers: src/index.ts -> dist/browser/poglm-gpu.js (one ES module, with a source map), and
+// the ready fitting worker src/worker/entry.ts -> dist/browser/poglm-worker.js (a module Worker that runs serveFits).
+// Run after `node scripts/embed-shaders.mjs`, which generates the shader module the bundles embed. Every check below
+// holds for each bundle.
 //
 // The Node-only Dawn package `webgpu` is marked external. src/gpu/device.ts imports it through a variable specifier,
 // so esbuild never sees it anyway; the external entry is a second guard (a literal `import('webgpu')` added later
@@ -14,9 +16,11 @@ import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const entry = join(root, 'src', 'index.ts');
 const outDir = join(root, 'dist', 'browser');
-const outFile = join(outDir, 'poglm-gpu.js');
+const BUNDLES = [
+  { entry: join(root, 'src', 'index.ts'), outFile: join(outDir, 'poglm-gpu.js') },
+  { entry: join(root, 'src', 'worker', 'entry.ts'), outFile: join(outDir, 'poglm-worker.js') },
+];
 const generated = join(root, 'src', 'shaders', 'sources.generated.ts');
 
 /** Packages a browser build must never contain (native or Node-only): the build fails and names the import chain. */
@@ -32,60 +36,65 @@ if (!existsSync(generated)) {
 }
 
 mkdirSync(outDir, { recursive: true });
-const result = await build({
-  entryPoints: [entry],
-  outfile: outFile,
-  bundle: true,
-  format: 'esm',
-  platform: 'browser',
-  target: 'es2022',
-  sourcemap: true,
-  external: ['webgpu'],
-  metafile: true,
-  absWorkingDir: root,
-  logLevel: 'warning',
-  legalComments: 'none',
-});
+for (const bundle of BUNDLES) await buildBundle(bundle);
 
-const output = result.metafile.outputs[relative(root, outFile)] ?? Object.values(result.metafile.outputs).find((o) => o.entryPoint);
-const imports = output?.imports ?? [];
-const staticImports = imports.filter((item) => item.kind !== 'dynamic-import');
-if (staticImports.length > 0) {
-  console.error(`build-browser: the bundle imports ${staticImports.map((item) => item.path).join(', ')} statically; a page could not load it`);
-  process.exit(1);
-}
+/** Builds one bundle and holds it to the checks: no static import, no Node-only package, a warning for heavy ones. */
+async function buildBundle({ entry, outFile }) {
+  const result = await build({
+    entryPoints: [entry],
+    outfile: outFile,
+    bundle: true,
+    format: 'esm',
+    platform: 'browser',
+    target: 'es2022',
+    sourcemap: true,
+    external: ['webgpu'],
+    metafile: true,
+    absWorkingDir: root,
+    logLevel: 'warning',
+    legalComments: 'none',
+  });
 
-const inputs = Object.entries(output?.inputs ?? {}).map(([path, info]) => ({ path, bytes: info.bytesInOutput }));
-// Name the import chain of an unwanted input, so that the fix lands in the right src/ file.
-const describeChains = (found) => {
-  const firstPerPackage = new Map();
-  for (const input of found) {
-    const name = packageOf(input.path);
-    if (!firstPerPackage.has(name)) firstPerPackage.set(name, input.path);
+  const output = result.metafile.outputs[relative(root, outFile)] ?? Object.values(result.metafile.outputs).find((o) => o.entryPoint);
+  const imports = output?.imports ?? [];
+  const staticImports = imports.filter((item) => item.kind !== 'dynamic-import');
+  if (staticImports.length > 0) {
+    console.error(`build-browser: ${relative(root, outFile)} imports ${staticImports.map((item) => item.path).join(', ')} statically; a page could not load it`);
+    process.exit(1);
   }
-  return [...firstPerPackage].map(([name, path]) => `${name}: ${importChain(result.metafile, path).join(' -> ')}`).join('\n  ');
-};
-const forbidden = inputs.filter((input) => FORBIDDEN.some((name) => input.path.includes(name)));
-if (forbidden.length > 0) {
-  console.error(`build-browser: the bundle must not contain Node-only packages, but pulls in:\n  ${describeChains(forbidden)}`);
-  process.exit(1);
-}
-const unwanted = inputs.filter((input) => UNWANTED.some((name) => input.path.includes(name)));
-if (unwanted.length > 0) {
-  const bytesIn = unwanted.reduce((sum, input) => sum + input.bytes, 0);
-  console.warn(`build-browser: warning: ${(bytesIn / 1024).toFixed(1)} KiB of packages the browser build should not need:\n  ${describeChains(unwanted)}`);
-}
 
-const bytes = statSync(outFile).size;
-const heavy = inputs.filter((input) => input.bytes >= HEAVY_BYTES).sort((a, b) => b.bytes - a.bytes);
-const packages = [...new Set(inputs.filter((input) => input.path.includes('node_modules/')).map((input) => packageOf(input.path)))];
-console.log(
-  `build-browser: ${relative(root, outFile)} ${(bytes / 1024).toFixed(1)} KiB (${inputs.length} inputs; packages: ${packages.join(', ') || 'none'})` +
-    (heavy.length ? `; inputs over ${HEAVY_BYTES / 1024} KiB: ${heavy.map((input) => `${input.path} ${(input.bytes / 1024).toFixed(1)} KiB`).join(', ')}` : ''),
-);
-if (process.argv.includes('--analyze')) {
-  const { analyzeMetafile } = await import('esbuild');
-  console.log(await analyzeMetafile(result.metafile, { verbose: false }));
+  const inputs = Object.entries(output?.inputs ?? {}).map(([path, info]) => ({ path, bytes: info.bytesInOutput }));
+  // Name the import chain of an unwanted input, so that the fix lands in the right src/ file.
+  const describeChains = (found) => {
+    const firstPerPackage = new Map();
+    for (const input of found) {
+      const name = packageOf(input.path);
+      if (!firstPerPackage.has(name)) firstPerPackage.set(name, input.path);
+    }
+    return [...firstPerPackage].map(([name, path]) => `${name}: ${importChain(result.metafile, entry, path).join(' -> ')}`).join('\n  ');
+  };
+  const forbidden = inputs.filter((input) => FORBIDDEN.some((name) => input.path.includes(name)));
+  if (forbidden.length > 0) {
+    console.error(`build-browser: ${relative(root, outFile)} must not contain Node-only packages, but pulls in:\n  ${describeChains(forbidden)}`);
+    process.exit(1);
+  }
+  const unwanted = inputs.filter((input) => UNWANTED.some((name) => input.path.includes(name)));
+  if (unwanted.length > 0) {
+    const bytesIn = unwanted.reduce((sum, input) => sum + input.bytes, 0);
+    console.warn(`build-browser: warning: ${(bytesIn / 1024).toFixed(1)} KiB of packages ${relative(root, outFile)} should not need:\n  ${describeChains(unwanted)}`);
+  }
+
+  const bytes = statSync(outFile).size;
+  const heavy = inputs.filter((input) => input.bytes >= HEAVY_BYTES).sort((a, b) => b.bytes - a.bytes);
+  const packages = [...new Set(inputs.filter((input) => input.path.includes('node_modules/')).map((input) => packageOf(input.path)))];
+  console.log(
+    `build-browser: ${relative(root, outFile)} ${(bytes / 1024).toFixed(1)} KiB (${inputs.length} inputs; packages: ${packages.join(', ') || 'none'})` +
+      (heavy.length ? `; inputs over ${HEAVY_BYTES / 1024} KiB: ${heavy.map((input) => `${input.path} ${(input.bytes / 1024).toFixed(1)} KiB`).join(', ')}` : ''),
+  );
+  if (process.argv.includes('--analyze')) {
+    const { analyzeMetafile } = await import('esbuild');
+    console.log(await analyzeMetafile(result.metafile, { verbose: false }));
+  }
 }
 
 /** The package name of an input under node_modules/ ("mathjs", "@tensorflow/tfjs-core"). */
@@ -95,7 +104,7 @@ function packageOf(path) {
 }
 
 /** The shortest import chain from the entry point to `target`, from esbuild's metafile. */
-function importChain(metafile, target) {
+function importChain(metafile, entry, target) {
   const start = relative(root, entry);
   const previous = new Map([[start, undefined]]);
   const queue = [start];

@@ -122,3 +122,6 @@ export type { JobSpec, JobMode, JobPath } from './engine/spec.js';
 export { trainGroup, type TrainingGroupSpec, type TrainingOptions, type TrainingOutcome, type EpochReport, type GroupMember, type MemberOutcome } from './engine/training.js';
 export { evaluateGroup, ModelEvaluation, type EvaluationSpec, type EvaluationOutcome, type EvaluationMember } from './engine/evaluation.js';
 export { inferPosteriorGroup, type PosteriorSpec, type PosteriorOutcome, type PosteriorMember } from './engine/posterior.js';
+export { FitWorker, type WorkerLike, type WorkerFitOptions, type WorkerInferOptions } from './worker/client.js';
+export { serveFits, type ServeOptions, type FitServer } from './worker/serve.js';
+export { WORKER_PROTOCOL, type MessageEndpoint, type WorkerDescription, type WorkerRequest, type WorkerReply } from './worker/protocol.js';
