@@ -36,6 +36,7 @@ import { registerFitCommand } from './fit.js';
 import { registerPlotCommand } from './plot.js';
 import { registerInferCommand } from './infer.js';
 import { registerPaperCommand } from './paper.js';
+import { registerServeCommand } from './serve.js';
 import { evaluationProgress, formatMetrics, groundTruthFor, round } from './report.js';
 import { describeCounts, describeCountsArray } from './describe.js';
 
@@ -343,4 +344,5 @@ export function registerCommands(program: Command): void {
   registerPlotCommand(program);
   registerInferCommand(program);
   registerPaperCommand(program);
+  registerServeCommand(program);
 }
