@@ -1,5 +1,6 @@
-// A real browser for the browser smoke test: a static HTTP server on 127.0.0.1 (a random free port) that serves the
-// test page and dist/browser/, and Debian's Chromium driven by playwright-core with WebGPU on SwiftShader.
+// A real browser for the browser tests: Debian's Chromium driven by playwright-core with WebGPU on SwiftShader
+// (launchChromium, shared with the live page's test), and for the smoke test a static HTTP server on 127.0.0.1 (a
+// random free port) that serves the test page and dist/browser/ (openBrowserHarness).
 //
 // Why these choices:
 // - WebGPU needs a secure context. http://127.0.0.1 is "potentially trustworthy", so a plain local HTTP server
@@ -131,42 +132,51 @@ async function within<T>(promise: Promise<T>, ms: number, what: string): Promise
 export interface HarnessOptions {
   /** Milliseconds to wait for Chromium to start and the page to load the bundle. */
   startTimeoutMs?: number;
+  /** The page's size in CSS pixels (Playwright's default: 1280 x 720). */
+  viewport?: { width: number; height: number };
 }
 
-export async function openBrowserHarness(options: HarnessOptions = {}): Promise<BrowserHarness> {
+/** Debian's Chromium on a fresh profile, with the flags above, and what its page reports going wrong. */
+export interface ChromiumPage {
+  readonly page: Page;
+  /** The page's user agent, which names Chromium's version. */
+  readonly version: string;
+  /** Console errors, uncaught page errors and failed requests seen so far (also printed as they happen). */
+  readonly errors: string[];
+  /** Closes Chromium and removes the temporary profile; safe to call twice. */
+  close(): Promise<void>;
+}
+
+/**
+ * Launches Chromium (never downloading one: a missing executable is a ChromiumMissingError) on about:blank, with the
+ * page's console errors, uncaught errors, failed requests and crashes collected in `errors`. The live page's test
+ * (test/live-page.test.ts) opens its own server's address in it; openBrowserHarness opens the test page.
+ */
+export async function launchChromium(options: HarnessOptions = {}): Promise<ChromiumPage> {
   if (!existsSync(chromiumPath)) throw new ChromiumMissingError(chromiumPath);
-  if (!existsSync(bundlePath)) {
-    throw new Error(`${bundlePath} is missing: build it with \`node scripts/embed-shaders.mjs && node scripts/build-browser.mjs\``);
-  }
   const startTimeout = options.startTimeoutMs ?? 30_000;
   const errors: string[] = [];
   const report = (line: string) => {
     errors.push(line);
     console.error(`[browser] ${line}`);
   };
-
-  let server: Server | undefined;
+  const profile = mkdtempSync(join(tmpdir(), 'poglm-chromium-'));
   let context: BrowserContext | undefined;
-  let profile: string | undefined;
   let closed = false;
   const close = async () => {
     if (closed) return;
     closed = true;
-    // Each step on its own, so that one failure does not leave the others running.
     if (context) await within(context.close(), 10_000, 'closing Chromium').catch((error) => console.error(`[browser] ${String(error)}`));
-    if (server) await within(stopServer(server), 5_000, 'stopping the test server').catch((error) => console.error(`[browser] ${String(error)}`));
-    if (profile) rmSync(profile, { recursive: true, force: true, maxRetries: 3, retryDelay: 100 });
+    rmSync(profile, { recursive: true, force: true, maxRetries: 3, retryDelay: 100 });
   };
-
   try {
-    const started = await startServer();
-    server = started.server;
-    profile = mkdtempSync(join(tmpdir(), 'poglm-chromium-'));
     context = await chromium.launchPersistentContext(profile, {
       executablePath: chromiumPath,
       ignoreDefaultArgs: true,
       args: [...CHROMIUM_FLAGS, `--user-data-dir=${profile}`, '--remote-debugging-pipe', 'about:blank'],
       timeout: startTimeout,
+      acceptDownloads: true,
+      ...(options.viewport ? { viewport: options.viewport } : {}),
     });
     const page = context.pages()[0] ?? (await context.newPage());
     page.on('console', (message) => {
@@ -177,7 +187,36 @@ export async function openBrowserHarness(options: HarnessOptions = {}): Promise<
     page.on('pageerror', (error) => report(`uncaught in page: ${error.stack ?? error.message}`));
     page.on('requestfailed', (request) => report(`request failed: ${request.url()} (${request.failure()?.errorText ?? 'unknown'})`));
     page.on('crash', () => report('the page crashed'));
+    // A persistent context has no Browser object to ask, so the version comes from the user agent.
+    const version = await page.evaluate(() => navigator.userAgent);
+    return { page, version, errors, close };
+  } catch (error) {
+    await close();
+    throw error;
+  }
+}
 
+export async function openBrowserHarness(options: HarnessOptions = {}): Promise<BrowserHarness> {
+  if (!existsSync(bundlePath)) {
+    throw new Error(`${bundlePath} is missing: build it with \`node scripts/embed-shaders.mjs && node scripts/build-browser.mjs\``);
+  }
+  const startTimeout = options.startTimeoutMs ?? 30_000;
+  let server: Server | undefined;
+  let browser: ChromiumPage | undefined;
+  let closed = false;
+  const close = async () => {
+    if (closed) return;
+    closed = true;
+    // Each step on its own, so that one failure does not leave the others running.
+    await browser?.close();
+    if (server) await within(stopServer(server), 5_000, 'stopping the test server').catch((error) => console.error(`[browser] ${String(error)}`));
+  };
+
+  try {
+    const started = await startServer();
+    server = started.server;
+    browser = await launchChromium(options);
+    const { page, version, errors } = browser;
     const url = `${started.origin}/`;
     const response = await page.goto(url, { timeout: startTimeout });
     if (!response?.ok()) throw new Error(`loading ${url} answered ${response?.status()}`);
@@ -187,8 +226,6 @@ export async function openBrowserHarness(options: HarnessOptions = {}): Promise<
     });
     const loaded = String(await status.jsonValue());
     if (loaded !== 'ready') throw new Error(`the page could not load dist/browser/poglm-gpu.js: ${loaded}`);
-    // A persistent context has no Browser object to ask, so the version comes from the user agent.
-    const version = await page.evaluate(() => navigator.userAgent);
 
     return {
       url,
@@ -203,4 +240,3 @@ export async function openBrowserHarness(options: HarnessOptions = {}): Promise<
     throw error;
   }
 }
-
