@@ -13,11 +13,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fit, type FitSettings } from '../src/api/fit.js';
 import { syntheticDataset } from '../src/api/synthetic.js';
 import { binSpikeFile } from '../src/cli/spikes.js';
+import { binSpikes, spikeTimesSource } from '../src/io/binning.js';
+import { detectSpikeFormat, readSpikeFile } from '../src/io/read-spikes.js';
 import type { PoglmModelJson } from '../src/model/json.js';
 import { launchChromium, repositoryRoot, type ChromiumPage } from './browser/harness.js';
 import { useGpuSession } from './helpers/gpu.js';
 import { ensureLiveBuild } from './helpers/live-build.js';
 import { startServe, type ServeRun } from './helpers/serve.js';
+import { runPython } from './helpers/python-writers.js';
 
 const ARTIFACT = join(repositoryRoot, '.ci', 'out', 'live-page.png');
 /** A short fit, small enough for SwiftShader: 16 training sequences of 100 bins, 2 minibatches per epoch. */
@@ -236,6 +239,31 @@ describe('the live fitting page in Chromium (WebGPU on SwiftShader)', () => {
     const data = await downloadText(page(), '#download-data');
     expect((JSON.parse(data.text) as number[][][]).flat(2)).toEqual(Array.from(binned.counts));
     expect(await page().isChecked('input[name="source"][value="file"]')).toBe(true);
+  });
+
+  it('reads a dropped NWB file through h5wasm\'s WebAssembly, loaded only now, as poglm bin reads it', async () => {
+    const path = join(folder, 'units.nwb');
+    runPython(
+      String.raw`
+import json, sys
+folder = json.load(sys.stdin)['folder']
+rng = np.random.default_rng(3)
+units = [np.sort(rng.uniform(0, 2.0, n)) for n in (40, 25, 60, 10)]
+write_nwb(f'{folder}/units.nwb', [11, 12, 13, 14], units)
+print(json.dumps({}))
+`,
+      { folder },
+    );
+    const before = await page().evaluate(() => performance.getEntriesByType('resource').filter((entry) => /hdf5/.test(entry.name)).length);
+    await page().setInputFiles('#file-input', path);
+    await page().waitForFunction(() => /^units\.nwb(: | could not)/.test(document.getElementById('data-shape')?.textContent ?? ''), undefined, { timeout: 60_000 });
+    const read = await readSpikeFile(path, detectSpikeFormat(path, path));
+    if (read.kind !== 'times') throw new Error(`read as ${read.kind}`);
+    const binned = await binSpikes(spikeTimesSource(read), { binWidth: 0.02, timeScale: 1, binUnit: 's', sequences: { align: 'recording', sequenceBins: 50 }, maxCells: 2 ** 22 });
+    const spikes = Array.from(binned.counts).reduce((sum, count) => sum + count, 0);
+    expect(await page().textContent('#data-shape'), (await page().textContent('#error')) ?? '').toBe(`units.nwb: ${binned.sequences} sequences × 50 bins × 4 neurons, ${spikes} spikes`);
+    const after = await page().evaluate(() => performance.getEntriesByType('resource').filter((entry) => /hdf5/.test(entry.name)).length);
+    expect([before, after]).toEqual([0, 1]);
   });
 
   it('reported no console errors or failed requests', () => {
