@@ -73,6 +73,21 @@ describe('the worker protocol (FitWorker <-> serveFits over a MessageChannel)', 
     expect([other.name, other.message]).toEqual(['ShaderCompileError', 'x.wgsl:3: bad']);
   });
 
+  it('starts even when the worker\'s first ready came before the app listened', async () => {
+    const channel = new MessageChannel();
+    const late = serveFits(channel.port2 as never, { session: gpu() });
+    // Something else takes the first 'ready' off the port before the FitWorker exists, as a Worker's is lost then.
+    const first = await new Promise((resolve) => channel.port1.once('message', resolve));
+    expect(first).toEqual({ type: 'ready', protocol: 'poglm-gpu.worker/1' });
+    try {
+      const wrapped = new FitWorker(channel.port1 as unknown as WorkerLike);
+      expect((await wrapped.describe()).adapter).toBe(gpu().adapter);
+    } finally {
+      late.close();
+      channel.port1.close();
+    }
+  });
+
   it('says where it runs: the session adapter, and that Node\'s main thread is no Worker scope', async () => {
     expect(await worker.describe()).toEqual({ adapter: gpu().adapter, inWorker: false });
   });

@@ -191,6 +191,7 @@ async function runFit(worker: FitWorker, adapter: string): Promise<void> {
     const how = result.interrupted ? `stopped after ${result.epochsCompleted} of ${chosen.epochs} epochs` : `${result.epochsCompleted} epochs`;
     const last = result.elboHistory[result.elboHistory.length - 1];
     const summary = `${name}: ${how} in ${seconds} s, last ELBO ${last === undefined ? 'none' : last.toFixed(3)} · Web Worker on ${adapter}`;
+    if (result.model.hidden === 0) element('raster-plot').textContent = 'H = 0 is the fully observed GLM: it has no hidden neurons, so there is no posterior to show.';
     if (result.model.hidden > 0) {
       setState('inferring');
       status(`${summary} · inferring the hidden posterior…`);
@@ -289,7 +290,7 @@ async function start(): Promise<void> {
     gpu.dataset.inWorker = String(where.inWorker);
     gpu.dataset.adapter = where.adapter;
   } catch (error) {
-    element('gpu').textContent = 'No WebGPU in the fitting worker.';
+    element('gpu').textContent = 'The fitting worker has no GPU: nothing can be fitted here.';
     const secure = window.isSecureContext ? '' : ' This page is not a secure context: open it at http://127.0.0.1 or http://localhost (npx poglm serve), or over HTTPS.';
     showError(new Error(`${error instanceof Error ? error.message : String(error)}${secure}`));
     return;

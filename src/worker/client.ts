@@ -92,6 +92,8 @@ export class FitWorker {
     worker.addEventListener('error', (event) => this.fail(new Error(`the fitting worker failed: ${(event as ErrorEvent).message ?? 'it could not be loaded or threw'}`)));
     worker.addEventListener('messageerror', () => this.fail(new Error('the fitting worker sent a message that could not be read')));
     worker.start?.();
+    // The worker's own 'ready' may have come before this listener: asked again, it answers with another.
+    worker.postMessage({ type: 'hello', id: 0 } satisfies WorkerRequest);
   }
 
   /** One fit, as `fit` runs it: a non-finite stop rejects with NonFiniteError, whose `result` holds the last finite model. */

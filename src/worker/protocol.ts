@@ -66,13 +66,23 @@ export interface DescribeRequest extends RequestBase {
   type: 'describe';
 }
 
+/**
+ * Asks for a 'ready' again: a Worker's first 'ready' is lost when its FitWorker starts listening after it came (an
+ * app that creates the Worker, awaits something, then wraps it), and a request posted before serveFits listens is
+ * lost too; whichever of the two announcements arrives lets the app's side go on.
+ */
+export interface HelloRequest {
+  type: 'hello';
+  id: 0;
+}
+
 /** Stops request `id` as an AbortSignal would: a fit ends with what it learned, the others fail as aborted. */
 export interface AbortRequest {
   type: 'abort';
   id: number;
 }
 
-export type WorkerRequest = FitRequest | InferRequest | SyntheticRequest | DescribeRequest | AbortRequest;
+export type WorkerRequest = FitRequest | InferRequest | SyntheticRequest | DescribeRequest | HelloRequest | AbortRequest;
 
 /** Where the worker runs: its GPU adapter, and whether it is a Worker's global scope (not a page's main thread). */
 export interface WorkerDescription {

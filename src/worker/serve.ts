@@ -64,7 +64,7 @@ export function serveFits(scope: MessageEndpoint = globalThis as unknown as Mess
     }));
   const post: Post = (reply, transfer = []) => scope.postMessage(reply, transfer);
 
-  const run = async (request: Exclude<WorkerRequest, { type: 'abort' }>, signal: AbortSignal): Promise<{ value: RequestValues[keyof RequestValues]; transfer: Transferable[] }> => {
+  const run = async (request: Exclude<WorkerRequest, { type: 'abort' | 'hello' }>, signal: AbortSignal): Promise<{ value: RequestValues[keyof RequestValues]; transfer: Transferable[] }> => {
     const gpu = await session();
     switch (request.type) {
       case 'fit':
@@ -81,11 +81,14 @@ export function serveFits(scope: MessageEndpoint = globalThis as unknown as Mess
     }
   };
 
+  const announce = (): void => post({ type: 'ready', protocol: WORKER_PROTOCOL });
+
   const handle = async (request: WorkerRequest): Promise<void> => {
     if (request.type === 'abort') {
       running.get(request.id)?.abort();
       return;
     }
+    if (request.type === 'hello') return announce();
     // Registered before anything is awaited, so that an abort posted right after the request finds it.
     const controller = new AbortController();
     if (request.aborted) controller.abort();
@@ -110,7 +113,7 @@ export function serveFits(scope: MessageEndpoint = globalThis as unknown as Mess
   };
   scope.addEventListener('message', listener);
   scope.start?.();
-  post({ type: 'ready', protocol: WORKER_PROTOCOL });
+  announce();
   return {
     close: () => {
       scope.removeEventListener('message', listener);
