@@ -24,9 +24,9 @@ import { syntheticDataset } from '../src/api/synthetic.js';
 /** The library as the page sees it: window.poglm, the bundle's exports. */
 type PageWindow = Window & { poglm: typeof import('../src/index.js') };
 
-/** Newest modification time of the files the bundle is built from: the library and its two build scripts. */
+/** Newest modification time of the files the bundle is built from: the library, its two build scripts and their shared checks. */
 function newestSourceTime(): number {
-  const scripts = ['embed-shaders.mjs', 'build-browser.mjs'].map((script) => statSync(join(repositoryRoot, 'scripts', script)).mtimeMs);
+  const scripts = ['embed-shaders.mjs', 'build-browser.mjs', 'bundle-checks.mjs'].map((script) => statSync(join(repositoryRoot, 'scripts', script)).mtimeMs);
   return Math.max(newestLibrarySource(repositoryRoot), ...scripts);
 }
 
