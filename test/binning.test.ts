@@ -382,16 +382,18 @@ describe('poglm bin, run as users run it', () => {
   });
 });
 
-/** The files process `pid` has open, from /proc (Linux, as CI). */
+/** The files process `pid` and its descendants have open, from /proc (Linux, as CI): bin/poglm.js runs the CLI in a child. */
 function openFiles(pid: number): string[] {
   try {
-    return readdirSync(`/proc/${pid}/fd`).flatMap((fd) => {
+    const children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+    const own = readdirSync(`/proc/${pid}/fd`).flatMap((fd) => {
       try {
         return [readlinkSync(`/proc/${pid}/fd/${fd}`)];
       } catch {
         return [];
       }
     });
+    return [...own, ...children.flatMap(openFiles)];
   } catch {
     return [];
   }
