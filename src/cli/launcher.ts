@@ -35,10 +35,13 @@ export function filtersDawnWarnings(argv: string[], env: NodeJS.ProcessEnv): boo
   return !options.includes('--debug') && env.POGLM_DAWN_LOG !== '1';
 }
 
-/** Runs `poglm` with `argv` (process.argv); `script` is the path of bin/poglm.js, which a child runs again. */
+/**
+ * Runs `poglm` with `argv` (process.argv); `script` is the path of bin/poglm.js, which a child runs again. On Windows
+ * it always runs here: there are no signals to pass on, and a detached child would get a console window of its own.
+ */
 export async function launch(script: string, argv: string[]): Promise<void> {
   if (process.env[STDERR_FD] !== undefined) adoptLauncherStderr();
-  else if (filtersDawnWarnings(argv, process.env)) return runFiltered(script, argv.slice(2));
+  else if (process.platform !== 'win32' && filtersDawnWarnings(argv, process.env)) return runFiltered(script, argv.slice(2));
   const { main } = await import('./main.js');
   await main(argv);
 }
