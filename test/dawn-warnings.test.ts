@@ -187,6 +187,15 @@ describe('poglm on a terminal', () => {
     expect(run.output).toMatch(/metrics of model\.json/);
   });
 
+  it('draws the status line of a fit on a terminal without --progress', async () => {
+    // --progress is for pipes; a terminal gets the status line by itself (it used to get none: an absent flag read
+    // as false, not as "unset").
+    const run = await inTerminal(100, FIT.filter((arg) => arg !== '--progress').map((arg) => (arg === 'model.json' ? 'model-terminal.json' : arg)));
+    expect(run.status, run.output).toBe(0);
+    expect(run.output).toMatch(/\repoch 2\/2 {2}ELBO -?\d+\.\d{3} {2}\(/);
+    expect(run.output).not.toMatch(ANY_WARNING);
+  });
+
   it('stops at Ctrl-C as a terminal sends it, to the whole foreground process group, receiving it once', async () => {
     const run = await inTerminal(100, ['eval', '--model', 'model.json', '--test', 'synth.json', '--mc', '2000000'], { when: /opening the GPU session/, type: '\x03', delayMs: 500 });
     expect(run.typedAt, `poglm ended before Ctrl-C: ${run.output}`).toBeDefined();

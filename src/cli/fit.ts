@@ -218,7 +218,7 @@ async function fitCommand(context: CliContext, options: FitValues): Promise<void
   const settings = fitSettings(options);
   const evalSamples = options.evalMc;
   const session = await context.session();
-  const status = new StatusLine(process.stderr, Boolean(options.progress ?? process.stderr.isTTY));
+  const status = new StatusLine(process.stderr, Boolean(options.progress || process.stderr.isTTY));
   const started = performance.now();
   let result: FitResult;
   try {

@@ -114,7 +114,7 @@ async function gridCommand(context: CliContext, options: GridValues): Promise<vo
     learningRateVariational: options.lrVar,
   };
   const session = await context.session();
-  const status = new StatusLine(process.stderr, Boolean(options.progress ?? process.stderr.isTTY));
+  const status = new StatusLine(process.stderr, Boolean(options.progress || process.stderr.isTTY));
   const datasets: GridDataset[] = [];
   if (options.trials) {
     for (const trial of options.trials) {
@@ -160,7 +160,7 @@ export interface GridRun {
  */
 export async function runAndWriteGrid(context: CliContext, datasets: GridDataset[], spec: GridSettings, run: GridRun): Promise<GridRow[]> {
   const session = await context.session();
-  const status = run.status ?? new StatusLine(process.stderr, Boolean(run.progress ?? process.stderr.isTTY));
+  const status = run.status ?? new StatusLine(process.stderr, Boolean(run.progress || process.stderr.isTTY));
   const options = run;
   const safe = run.fileName;
   const total = datasets.length * spec.seeds.length * spec.schemes.length * spec.methods.length * spec.hidden.length;
