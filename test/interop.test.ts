@@ -217,6 +217,7 @@ describe('the library in a WebGPU application (Node)', () => {
     await expect(fit({ buffer: small, shape: counts.shape, format: 'f32' }, SETTINGS, { session })).rejects.toThrow(/has 64 bytes, but 8 x 40 x 3 counts at byte 0 need 3840/);
     await expect(fit({ buffer: small, shape: [1, 2, 2], format: 'f32', byteOffset: 2 }, SETTINGS, { session })).rejects.toThrow(/byteOffset is 2/);
     await expect(fit({ buffer: small, shape: [1, 2, 2], format: 'f16' as never }, SETTINGS, { session })).rejects.toThrow(/format is the string "f16"/);
+    await expect(fit({ buffer: small, shape: [1, 2, 2] } as never, SETTINGS, { session })).rejects.toThrow(/train\.format is undefined: give 'f32' or 'u32'/);
     // Without a session the library cannot know the buffer's device.
     await expect(fit({ buffer: small, shape: [1, 2, 2], format: 'f32' }, SETTINGS)).rejects.toThrow(/train is a GPUBuffer: pass options\.session/);
     const gone = app.device.createBuffer({ size: counts.data.byteLength, usage: BufferUsage.STORAGE | BufferUsage.COPY_SRC });

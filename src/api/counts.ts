@@ -39,7 +39,8 @@ export type SpikeCounts = number[][][] | CountArray | CountBuffer;
 const TYPED_ARRAYS = [Uint8Array, Uint16Array, Uint32Array, Float32Array] as const;
 
 export function isCountBuffer(counts: unknown): counts is CountBuffer {
-  return typeof counts === 'object' && counts !== null && !Array.isArray(counts) && 'buffer' in counts && 'format' in counts;
+  // By `buffer` alone, so that a descriptor missing its format is told so rather than called an unknown object.
+  return typeof counts === 'object' && counts !== null && !Array.isArray(counts) && 'buffer' in counts;
 }
 
 export function isCountArray(counts: unknown): counts is CountArray {
