@@ -137,16 +137,17 @@ export class CountReader {
       }
       return countArrayToNested(name, await readCountBuffer(this.session, name, counts));
     }
-    if (isCountArray(counts)) return countArrayToNested(name, counts);
-    // Anything else goes on as it is, to the nested arrays' check, which names what it is.
-    return counts as unknown as number[][][];
+    return hostCounts(name, counts);
   }
 }
 
-/** Nested rows of counts given as nested arrays or a typed array (no GPU needed: for checks made before any). */
+/**
+ * Nested rows of counts given as nested arrays or a typed array (no GPU needed: for checks made before any). Anything
+ * else goes on as it is, to the nested arrays' check, which names what it is.
+ */
 export function hostCounts(name: string, counts: number[][][] | CountArray): number[][][] {
   if (isCountBuffer(counts)) throw new DataError(`${name} is a GPUBuffer; this check takes nested arrays or a typed array with its shape`);
-  return isCountArray(counts) ? countArrayToNested(name, counts) : counts;
+  return isCountArray(counts) ? countArrayToNested(name, counts) : (counts as number[][][]);
 }
 
 /**
