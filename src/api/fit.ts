@@ -282,12 +282,10 @@ async function trainChunk(
   // The members' ELBO of the epoch just run, kept for onEpochModel, which reads the parameters after it.
   let epochElbo: Float64Array = new Float64Array(part.length);
   const publish = training.onEpochModel;
+  const shape = { layout, method: first.method, epochs: first.epochs };
+  const members = part.map((fit) => ({ index: fit.index, label: fit.job.label, basis: fit.basis }));
   const afterEpoch = async (job: VariationalJob, epochsCompleted: number): Promise<boolean> => {
-    if (publish) {
-      const shape = { layout, method: first.method, epochs: first.epochs };
-      const members = part.map((fit) => ({ index: fit.index, label: fit.job.label, basis: fit.basis }));
-      await publishEpoch(publish, members, shape, epochsCompleted, await job.readParams(), epochElbo);
-    }
+    if (publish) await publishEpoch(publish, members, shape, epochsCompleted, await job.readParams(), epochElbo);
     return validation ? validation.afterEpoch(job, epochsCompleted) : false;
   };
   try {
