@@ -11,6 +11,7 @@ import type { AddressInfo } from 'node:net';
 import { extname, join, normalize, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
+import { CONTENT_TYPES } from './content-types.js';
 import { UsageError } from './files.js';
 import { integerInput, type Input, type InputValues } from './inputs.js';
 import { commandAction, type CliContext } from './runner.js';
@@ -19,17 +20,6 @@ import { commandAction, type CliContext } from './runner.js';
 const DIST = fileURLToPath(new URL('..', import.meta.url));
 /** URL prefix -> folder served under it. The page loads its worker from ../browser/, as the folders lie in dist/. */
 const FOLDERS: Record<string, string> = { '/live/': join(DIST, 'live'), '/browser/': join(DIST, 'browser') };
-
-const CONTENT_TYPES: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.map': 'application/json; charset=utf-8',
-  '.json': 'application/json; charset=utf-8',
-  '.wasm': 'application/wasm',
-  '.svg': 'image/svg+xml',
-  '.png': 'image/png',
-};
 
 /** A host name or address to listen on: letters, digits, dots, hyphens and colons (IPv6), nothing else. */
 const hostInput = (flag: string): Input<string> => ({

@@ -18,6 +18,7 @@ import { tmpdir } from 'node:os';
 import { dirname, extname, join, normalize, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { CONTENT_TYPES } from '../../src/cli/content-types.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const repositoryRoot = join(here, '..', '..');
@@ -39,13 +40,6 @@ export const CHROMIUM_FLAGS = [
   '--disable-sync',
   '--no-first-run',
 ] as const;
-
-const CONTENT_TYPES: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.map': 'application/json; charset=utf-8',
-  '.json': 'application/json; charset=utf-8',
-};
 
 export interface BrowserHarness {
   /** The test page's address. */
